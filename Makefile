@@ -1,0 +1,43 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON := $(shell scripts/find-python)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv lock check clean-db
+
+$(STAMP): requirements.lock
+	@test -n "$(PYTHON)" || (echo "No Python >= 3.12 found." >&2; exit 1)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py demo_setup --port $(PORT)
+	@echo ""
+	@echo "  Layers Partner Dashboard: http://$(HOST):$(PORT)/"
+	@echo "  Demo login: demo / demo-password (admin on every demo project)"
+	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
+	@echo ""
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	@scripts/ensure-chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: venv
+	$(BIN)/python manage.py check
+
+# Rewrites requirements.lock from pyproject.toml in a throwaway venv (exact pins, no hosts).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check . pytest pytest-django playwright
+	( echo "# Exact pins for every package, direct and transitive: \`make lock\` rewrites this file"; \
+	  echo "# from pyproject.toml. It records no index host on purpose."; \
+	  .lock-venv/bin/pip freeze --exclude layers-partner-dashboard ) > requirements.lock
+	rm -rf .lock-venv

@@ -1,0 +1,40 @@
+"""Prepares the embedded demo, idempotently: seeds the sandbox (when it is the API) and
+creates the demo logins with roles on the demo customers' projects."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import BaseCommand, call_command
+
+from dashboard.models import ProjectGrant, Role
+
+# The sandbox's seed projects. Like a real partner, we know our customers' project ids;
+# we do not import them from the sandbox.
+DEMO_PROJECT_IDS = [
+    "prj_7d1c5e0a-0001-4c3b-9a51-acme00000001",
+    "prj_7d1c5e0a-0002-4c3b-9a51-nord00000002",
+    "prj_7d1c5e0a-0003-4c3b-9a51-brig00000003",
+]
+DEMO_USERS = [  # username, password, role on every demo project
+    ("demo", "demo-password", Role.ADMIN),
+    ("approver", "approver-password", Role.APPROVER),
+    ("viewer", "viewer-password", Role.VIEWER),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed the sandbox and create the demo logins (safe to run again)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, **options):
+        if settings.SANDBOX_ENABLED:
+            call_command("sandbox_seed", verbosity=0)
+        User = get_user_model()
+        for username, password, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username)
+            if created:
+                user.set_password(password)
+                user.save()
+            for project_id in DEMO_PROJECT_IDS:
+                ProjectGrant.objects.get_or_create(user=user, project_id=project_id, defaults={"role": role})

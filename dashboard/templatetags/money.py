@@ -1,0 +1,11 @@
+from django import template
+
+from dashboard.money import cents_format
+
+register = template.Library()
+
+
+@register.filter
+def money(cents, currency="USD"):
+    """{{ campaign.daily_budget_cents|money:account.currency }} -> "$50.00"."""
+    return cents_format(cents, currency)

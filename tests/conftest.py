@@ -1,0 +1,93 @@
+"""Fixtures shared by the whole suite.
+
+Tests talk to the sandbox over real HTTP: the pytest-django live server serves both the
+dashboard and the sandbox (mounted at /sandbox/), exactly as `make run` does."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# around it are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
+
+
+@dataclass
+class Sandbox:
+    """A handle on the running sandbox: its API URL, its demo key and its control surface."""
+
+    base_url: str  # e.g. http://localhost:PORT/sandbox (the client appends /v1/...)
+    key: str
+    control_token: str
+
+    def control(self, action: str, **payload):
+        """POST /sandbox/_control/<action> with a JSON body; returns the decoded JSON."""
+        response = requests.post(
+            f"{self.base_url}/_control/{action}",
+            json=payload,
+            headers={"X-Sandbox-Control-Token": self.control_token},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def api(self, method: str, path: str, *, key: str | None = None, **kwargs):
+        """A raw call to the sandbox API, e.g. api("GET", "/v1/whoami")."""
+        headers = kwargs.pop("headers", {})
+        headers.setdefault("Authorization", f"Bearer {key or self.key}")
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    """The sandbox, reset and seeded with the demo story, and the dashboard pointed at it."""
+    base = f"{live_server.url}/sandbox"
+    settings.LAYERS_API_BASE_URL = base
+    settings.LAYERS_API_KEY = settings.SANDBOX_DEMO_KEY
+    box = Sandbox(base_url=base, key=settings.SANDBOX_DEMO_KEY, control_token=settings.SANDBOX_CONTROL_TOKEN)
+    box.control("reset", seed=True)
+    from django.core.cache import cache
+
+    cache.clear()
+    return box
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium is missing at {CHROMIUM}. Fix it with: sudo apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> str:
+    """Saves a full-page PNG under test-artifacts/ for a person to look at."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.abspath(os.path.join(ARTIFACTS, f"{name}.png"))
+    page.screenshot(path=path, full_page=True)
+    return path

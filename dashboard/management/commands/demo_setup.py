@@ -10,9 +10,9 @@ from dashboard.models import ProjectGrant, Role
 # The sandbox's seed projects. Like a real partner, we know our customers' project ids;
 # we do not import them from the sandbox.
 DEMO_PROJECT_IDS = [
-    "prj_7d1c5e0a-0001-4c3b-9a51-acme00000001",
-    "prj_7d1c5e0a-0002-4c3b-9a51-nord00000002",
-    "prj_7d1c5e0a-0003-4c3b-9a51-brig00000003",
+    "prj_7d1c5e0a-0001-4c3b-9a51-000000000001",
+    "prj_7d1c5e0a-0002-4c3b-9a51-000000000002",
+    "prj_7d1c5e0a-0003-4c3b-9a51-000000000003",
 ]
 DEMO_USERS = [  # username, password, role on every demo project
     ("demo", "demo-password", Role.ADMIN),

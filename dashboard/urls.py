@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import core
+from dashboard.views import access, core, projects
 
 urlpatterns = [
-    path("", core.home, name="home"),
+    path("", projects.project_list, name="home"),
+    path("projects/<str:project_id>/", projects.project_overview, name="project"),
+    path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
     path("health", core.health, name="health"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

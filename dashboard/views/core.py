@@ -1,13 +1,6 @@
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-
-
-@login_required
-def home(request):
-    return render(request, "core/home.html")
 
 
 @never_cache

@@ -1,0 +1,149 @@
+"""Projects: the picker and the overview page."""
+
+from dataclasses import dataclass, field
+
+from dashboard.layers import PLATFORMS, LayersError
+from dashboard.services import access
+from dashboard.services.upstream import cached_read, fan_out, layers
+
+ORG_CACHE = "__org__"
+# What each scope lets a person do here, in the words of the overview page.
+CAPABILITIES = (
+    ("Read campaigns, the queue and the audit log", "ads:read"),
+    ("Approve and reject pending actions", "ads:write:pending"),
+    ("Change authority and layer defaults", "ads:write:policy"),
+    ("Create campaigns", "ads:write:campaigns"),
+    ("Change budgets", "ads:write:budgets"),
+    ("Pause, resume and delete campaigns", "ads:write:lifecycle"),
+    ("Run the optimizer", "ads:write:optimizer_trigger"),
+    ("Connect ad accounts", "ads:write:connect"),
+)
+MAX_PROJECT_PAGES = 20
+
+
+@dataclass(frozen=True)
+class PlatformState:
+    platform: str
+    accounts: tuple = ()
+    defaults: object = None  # LayerDefaults, or None when the read failed
+    pending_count: int | None = None
+    error: LayersError | None = None
+
+
+@dataclass(frozen=True)
+class Overview:
+    project: object
+    role: str
+    whoami: object
+    platforms: tuple[PlatformState, ...]
+    campaign_count: int | None
+    recent_verdicts: tuple = ()
+    errors: tuple[LayersError, ...] = field(default=())
+
+    @property
+    def capabilities(self) -> list[tuple[str, str, bool]]:
+        """(label, scope, allowed) for each thing the key may or may not do."""
+        if self.whoami is None:
+            return []
+        return [(label, scope, self.whoami.has_scope(scope)) for label, scope in CAPABILITIES]
+
+    @property
+    def pending_total(self) -> int:
+        return sum(p.pending_count or 0 for p in self.platforms)
+
+
+def whoami_get():
+    """The key's identity and scopes, shared by everyone (one per cache window)."""
+    return cached_read(ORG_CACHE, "whoami", lambda: layers().whoami())
+
+
+def project_list(*, user) -> list:
+    """The projects this person may see, in name order."""
+
+    def fetch_all():
+        client = layers()
+        return list(client.iter_pages(client.projects_list, max_pages=MAX_PROJECT_PAGES))
+
+    projects = cached_read(ORG_CACHE, "projects", fetch_all)
+    visible = access.project_ids_visible(user=user)
+    chosen = [p for p in projects if visible is None or p.id in visible]
+    return sorted(chosen, key=lambda p: p.name.lower())
+
+
+def project_get(*, user, project_id: str):
+    access.access_require(user=user, project_id=project_id)
+    return cached_read(project_id, "project", lambda: layers().project_get(project_id=project_id))
+
+
+def project_platforms(project) -> list[str]:
+    """The ad platforms the project has a layer for, in our usual order."""
+    present = {layer.platform for layer in project.layers}
+    return [p for p in PLATFORMS if p in present] or list(PLATFORMS)
+
+
+def project_overview(*, user, project_id: str) -> Overview:
+    role = access.access_require(user=user, project_id=project_id)
+    project = project_get(user=user, project_id=project_id)
+    platforms = project_platforms(project)
+    calls = {
+        "whoami": whoami_get,
+        "accounts": lambda: cached_read(
+            project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id)
+        ),
+        "campaigns": lambda: cached_read(project_id, "campaign-count", lambda: _campaign_count(project_id)),
+        "audit": lambda: cached_read(
+            project_id, "recent-audit", lambda: layers().audit_log_list(project_id=project_id, limit=50)
+        ),
+    }
+    for platform in platforms:
+        calls[f"defaults:{platform}"] = _defaults_reader(project_id, platform)
+        calls[f"pending:{platform}"] = _pending_count_reader(project_id, platform)
+    results = fan_out(calls)
+
+    errors = [r for r in results.values() if isinstance(r, LayersError)]
+    accounts = results["accounts"] if not isinstance(results["accounts"], LayersError) else []
+    states = []
+    for platform in platforms:
+        defaults, count = results[f"defaults:{platform}"], results[f"pending:{platform}"]
+        error = next((r for r in (defaults, count) if isinstance(r, LayersError)), None)
+        states.append(
+            PlatformState(
+                platform=platform,
+                accounts=tuple(a for a in accounts if a.platform == platform),
+                defaults=None if isinstance(defaults, LayersError) else defaults,
+                pending_count=None if isinstance(count, LayersError) else count,
+                error=error,
+            )
+        )
+    audit = results["audit"]
+    verdicts = () if isinstance(audit, LayersError) else tuple(e for e in audit.items if e.verdict_id)[:8]
+    campaigns = results["campaigns"]
+    whoami = results["whoami"]
+    return Overview(
+        project=project,
+        role=role,
+        whoami=None if isinstance(whoami, LayersError) else whoami,
+        platforms=tuple(states),
+        campaign_count=None if isinstance(campaigns, LayersError) else campaigns,
+        recent_verdicts=verdicts,
+        errors=tuple(dict.fromkeys(errors)),
+    )
+
+
+def _campaign_count(project_id: str) -> int:
+    client = layers()
+    return sum(1 for _ in client.iter_pages(client.campaigns_list, project_id=project_id, limit=200))
+
+
+def _defaults_reader(project_id: str, platform: str):
+    return lambda: cached_read(
+        project_id, f"defaults:{platform}", lambda: layers().defaults_get(project_id=project_id, platform=platform)
+    )
+
+
+def _pending_count_reader(project_id: str, platform: str):
+    return lambda: cached_read(
+        project_id,
+        f"pending-count:{platform}",
+        lambda: layers().pending_count(project_id=project_id, platform=platform),
+    )

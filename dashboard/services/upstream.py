@@ -1,0 +1,92 @@
+"""How services reach Layers: the client, shared cached reads with single-flight,
+concurrent fan-out, and the key's shared rate budget.
+
+Everything here is shared by every web worker through the configured cache, so N people
+looking at the same page cost one upstream call, and the key's budget is seen by all."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.cache import cache
+
+from dashboard.layers import LayersError, RateLimit, client_from_settings
+
+_POOL = ThreadPoolExecutor(max_workers=12, thread_name_prefix="layers-fanout")
+_MISSING = object()
+LOCK_SECONDS = 15  # longer than any single upstream read with its retries
+WAIT_SECONDS = 12
+
+
+def layers():
+    """The Layers client for this thread, reporting its rate budget to the shared cache."""
+    client = client_from_settings()
+    client.on_response = budget_record
+    return client
+
+
+def budget_record(rate: RateLimit) -> None:
+    if rate and rate.endpoint_class:
+        cache.set(
+            f"layers:budget:{rate.endpoint_class}",
+            {"limit": rate.limit, "remaining": rate.remaining, "reset": rate.reset},
+            timeout=120,
+        )
+
+
+def budget_get(endpoint_class: str) -> dict | None:
+    """What the last response said about a bucket: {"limit", "remaining", "reset"}."""
+    return cache.get(f"layers:budget:{endpoint_class}")
+
+
+def _generation(project_id: str) -> int:
+    return cache.get_or_set(f"layers:gen:{project_id}", 1, timeout=None)
+
+
+def project_cache_bump(project_id: str) -> None:
+    """Our own write changed the project upstream: every cached read of it is stale."""
+    try:
+        cache.incr(f"layers:gen:{project_id}")
+    except ValueError:
+        cache.set(f"layers:gen:{project_id}", 2, timeout=None)
+
+
+def cached_read(project_id: str, name: str, fetch: Callable[[], Any], ttl: int | None = None) -> Any:
+    """fetch() once per cache window for everyone; concurrent callers wait for the one
+    that is already fetching instead of asking Layers again (single-flight)."""
+    ttl = settings.LAYERS_CACHE_SECONDS if ttl is None else ttl
+    key = f"layers:read:{project_id}:{_generation(project_id)}:{name}"
+    value = cache.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+    lock = f"{key}:lock"
+    if cache.add(lock, 1, timeout=LOCK_SECONDS):
+        try:
+            value = fetch()
+            cache.set(key, value, timeout=ttl)
+            return value
+        finally:
+            cache.delete(lock)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        value = cache.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        if cache.get(lock) is None:  # the fetcher failed; try ourselves
+            break
+    return fetch()
+
+
+def fan_out(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Runs independent upstream reads at once. Each result is the value or the
+    LayersError it raised, so one failing section does not blank the whole page."""
+    futures = {name: _POOL.submit(fn) for name, fn in calls.items()}
+    results = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result()
+        except LayersError as error:
+            results[name] = error
+    return results

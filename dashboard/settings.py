@@ -66,7 +66,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
-            "builtins": ["dashboard.templatetags.money"],
+            "builtins": ["dashboard.templatetags.ui"],
         },
     }
 ]

@@ -2,12 +2,19 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import access, core, projects
+from dashboard.views import access, core, pending, projects
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),
     path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
+    path("projects/<str:project_id>/queue/", pending.queue, name="queue"),
+    path("projects/<str:project_id>/queue/counts", pending.counts, name="queue-counts"),
+    path(
+        "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
+        pending.decide,
+        name="queue-decide",
+    ),
     path("health", core.health, name="health"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -9,3 +9,9 @@ register = template.Library()
 def money(cents, currency="USD"):
     """{{ campaign.daily_budget_cents|money:account.currency }} -> "$50.00"."""
     return cents_format(cents, currency)
+
+
+@register.filter
+def words(value):
+    """"dispatch_failed" -> "dispatch failed": enum values read as words."""
+    return str(value or "").replace("_", " ")

@@ -91,3 +91,38 @@ def screenshot(page, name: str) -> str:
     path = os.path.abspath(os.path.join(ARTIFACTS, f"{name}.png"))
     page.screenshot(path=path, full_page=True)
     return path
+
+
+ACME = "prj_7d1c5e0a-0001-4c3b-9a51-000000000001"
+NORDLICHT = "prj_7d1c5e0a-0002-4c3b-9a51-000000000002"
+BRIGHTSIDE = "prj_7d1c5e0a-0003-4c3b-9a51-000000000003"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def people(db):
+    """One person per role on Acme Coffee, and one who only has Nordlicht Outdoor."""
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import ProjectGrant
+
+    User = get_user_model()
+    made = {}
+    for name, project, role in [
+        ("viewer", ACME, "viewer"),
+        ("approver", ACME, "approver"),
+        ("admin", ACME, "admin"),
+        ("outsider", NORDLICHT, "admin"),
+    ]:
+        user = User.objects.create_user(username=name, password=PASSWORD)
+        ProjectGrant.objects.create(user=user, project_id=project, role=role)
+        made[name] = user
+    return made
+
+
+def browser_login(page, live_server, username):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")

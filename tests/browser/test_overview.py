@@ -1,0 +1,34 @@
+import pytest
+
+from tests.conftest import ACME, browser_login, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_person_logs_in_picks_a_project_and_sees_its_overview(sandbox, people, live_server, page):
+    browser_login(page, live_server, "admin")
+    page.get_by_role("link", name="Acme Coffee").click()
+    page.wait_for_url(f"{live_server.url}/projects/{ACME}/")
+    assert page.get_by_role("heading", name="Acme Coffee").is_visible()
+    assert page.locator("#platform-meta").is_visible()
+    assert page.locator("#platform-tiktok").is_visible()
+    assert page.locator("#platform-apple").is_visible()
+    assert "pending actions to review" in page.locator("#summary").inner_text()
+    assert "Approve and reject pending actions" in page.locator("#capabilities").inner_text()
+    screenshot(page, "overview")
+
+
+def test_the_project_picker_shows_only_the_projects_granted_to_the_person(sandbox, people, live_server, page):
+    browser_login(page, live_server, "outsider")
+    names = page.locator("#project-list .card-title").all_inner_texts()
+    assert names == ["Nordlicht Outdoor"]
+    screenshot(page, "project-picker")
+
+
+def test_a_wrong_password_shows_a_clear_error(sandbox, people, live_server, page):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text().startswith("Your username and password didn't match")
+    screenshot(page, "login-error")

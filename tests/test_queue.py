@@ -1,0 +1,166 @@
+"""The pending-actions queue, driven through the dashboard's own URLs, with the sandbox
+answering over real HTTP."""
+
+import re
+import threading
+import uuid
+
+import requests
+from django.urls import reverse
+
+from dashboard.models import DecisionRecord
+from tests.conftest import ACME, PASSWORD
+
+REVIEWER_KEY = "lp_test_REVIEWER00000003_sandbox-reviewer-secret-not-a-real-key-0000"
+
+
+def queue_url(**query):
+    url = reverse("queue", args=[ACME])
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def pending_items(sandbox, platform, status="pending"):
+    response = sandbox.api("GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"status": status})
+    return response.json()["items"]
+
+
+def decide_url(platform, pending_id):
+    return reverse("queue-decide", args=[ACME, platform, pending_id])
+
+
+def login(client, username):
+    assert client.login(username=username, password=PASSWORD)
+
+
+def test_the_queue_lists_pending_actions_from_every_platform_of_the_project(sandbox, people, client):
+    login(client, "approver")
+    html = client.get(queue_url()).content.decode()
+    for platform in ("meta", "tiktok", "apple"):
+        for item in pending_items(sandbox, platform):
+            assert f'id="pa-{item["pendingId"]}"' in html
+
+
+def test_filters_live_in_the_url_and_narrow_the_queue(sandbox, people, client):
+    login(client, "approver")
+    html = client.get(queue_url(platform="meta")).content.decode()
+    meta_ids = {i["pendingId"] for i in pending_items(sandbox, "meta")}
+    shown = set(re.findall(r'id="pa-(pa_[0-9A-Z]+)"', html))
+    assert shown == meta_ids
+    assert '<option value="meta" selected>' in html
+
+
+def test_approving_through_htmx_rerenders_the_row_as_approved_and_announces_the_change(sandbox, people, client):
+    login(client, "approver")
+    item = pending_items(sandbox, "meta")[0]
+    response = client.post(
+        decide_url("meta", item["pendingId"]),
+        {"decision": "approve", "comment": "Looks right", "idempotency_key": str(uuid.uuid4())},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="pa-{item["pendingId"]}"' in html
+    assert "status-approved" in html
+    assert response.headers["HX-Trigger"] == "queue-changed"
+    assert item["pendingId"] not in {i["pendingId"] for i in pending_items(sandbox, "meta")}
+
+
+def test_rejecting_without_a_reason_says_so_and_keeps_the_form(sandbox, people, client):
+    login(client, "approver")
+    item = pending_items(sandbox, "tiktok")[0]
+    key = str(uuid.uuid4())
+    response = client.post(
+        decide_url("tiktok", item["pendingId"]),
+        {"decision": "reject", "reason": "  ", "idempotency_key": key},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert "Say why you are rejecting it" in html
+    assert f'value="{key}"' in html  # the same form, the same key
+    assert item["pendingId"] in {i["pendingId"] for i in pending_items(sandbox, "tiktok")}
+
+
+def test_a_double_submitted_approval_is_decided_exactly_once(sandbox, people, client):
+    login(client, "approver")
+    item = pending_items(sandbox, "meta")[0]
+    form = {"decision": "approve", "idempotency_key": str(uuid.uuid4())}
+    first = client.post(decide_url("meta", item["pendingId"]), form, headers={"HX-Request": "true"})
+    second = client.post(decide_url("meta", item["pendingId"]), form, headers={"HX-Request": "true"})
+    assert "status-approved" in first.content.decode()
+    assert "status-approved" in second.content.decode()
+    assert "Someone else decided first" not in second.content.decode()
+    assert DecisionRecord.objects.filter(entity_id=item["pendingId"]).count() == 1
+    stats = sandbox.control("stats")
+    approvals = sum(n for route, n in stats["executedByRoute"].items() if "approve" in route)
+    assert approvals == 1
+
+
+def test_when_someone_else_decided_first_the_row_shows_it_and_keeps_what_was_typed(sandbox, people, client):
+    login(client, "approver")
+    item = pending_items(sandbox, "meta")[0]
+    path = f"/v1/projects/{ACME}/ads/meta/pending/{item['pendingId']}/reject"
+    assert sandbox.api("POST", path, key=REVIEWER_KEY, json={"reason": "Customer said no"}).status_code == 200
+    response = client.post(
+        decide_url("meta", item["pendingId"]),
+        {"decision": "approve", "comment": "My careful note", "idempotency_key": str(uuid.uuid4())},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert "Someone else decided first: this action is already rejected" in html
+    assert "status-rejected" in html
+    assert "approve-form" not in html  # a decided row offers no decision
+    assert "Your comment was not sent: My careful note" in html
+
+
+def test_without_javascript_a_decision_redirects_back_to_the_queue_it_came_from(sandbox, people, client):
+    login(client, "approver")
+    item = pending_items(sandbox, "apple")[0]
+    back = queue_url(platform="apple")
+    response = client.post(
+        decide_url("apple", item["pendingId"]),
+        {"decision": "reject", "quick_reason": "Needs more data first", "idempotency_key": str(uuid.uuid4()), "next": back},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == back
+    page = client.get(back).content.decode()
+    assert "Rejected. Verdict ver_" in page
+
+
+def test_a_viewer_reads_the_queue_but_gets_no_decision_forms(sandbox, people, client):
+    login(client, "viewer")
+    html = client.get(queue_url()).content.decode()
+    assert 'id="pa-' in html
+    assert "approve-form" not in html
+    assert "Deciding needs the approver role" in html
+
+
+def test_an_upstream_failure_keeps_the_page_and_says_what_happened(sandbox, people, client):
+    login(client, "approver")
+    sandbox.control("faults", faults=[{"kind": "status", "status": 500, "count": 50, "pathContains": "/pending"}])
+    response = client.get(queue_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="queue-partial-error"' in html
+    assert 'id="topbar"' in html
+    assert "Traceback" not in html
+
+
+def test_many_people_opening_the_queue_at_once_cost_one_upstream_read_per_platform(sandbox, people, client, live_server):
+    login(client, "viewer")
+    cookie = client.cookies["sessionid"].value
+    before = sandbox.control("stats")["calls"]["GET"]
+    statuses = []
+
+    def open_queue():
+        statuses.append(requests.get(live_server.url + queue_url(), cookies={"sessionid": cookie}, timeout=60).status_code)
+
+    threads = [threading.Thread(target=open_queue) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 12
+    stats = sandbox.control("stats")
+    pending_reads = sum(n for route, n in stats["byRoute"].items() if route.startswith("GET") and "pending" in route and "count" not in route)
+    assert pending_reads == 3  # one list per platform, shared by all twelve
+    assert stats["calls"]["GET"] - before < 12

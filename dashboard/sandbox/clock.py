@@ -1,0 +1,54 @@
+"""The sandbox clock (wall time plus an offset tests can advance) and id minting."""
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def offset() -> float:
+    from .models import State
+
+    return State.objects.values_list("clock_offset", flat=True).first() or 0.0
+
+
+def now() -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=offset())
+
+
+def iso(value: datetime | None, millis: bool = False) -> str | None:
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    if millis:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """Accepts ISO 8601 with Z or an offset; raises ValueError otherwise."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("timezone required")
+    return value.astimezone(UTC)
+
+
+def ulid(at: datetime | None = None, rand: bytes | None = None) -> str:
+    """26-char Crockford base32: 48-bit milliseconds + 80 random bits."""
+    ms = int((at or datetime.now(UTC)).timestamp() * 1000)
+    value = (ms << 80) | int.from_bytes(rand or os.urandom(10), "big")
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def new_id(prefix: str, at: datetime | None = None) -> str:
+    return f"{prefix}_{ulid(at)}"
+
+
+def layer_id() -> str:
+    return f"lyr_{uuid.uuid4()}"
+
+
+def unix() -> int:
+    return int(time.time())

@@ -1,0 +1,249 @@
+"""The control surface tests and the demo use to steer the sandbox: POST
+/sandbox/_control/<action> with a JSON body and `X-Sandbox-Control-Token`, plus
+GET /sandbox/_control/state. Control calls are never rate limited, faulted or counted."""
+
+import json
+import random
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import clock, engine, seed
+from .http import TIERS, body_platform, get_state
+from .models import (AdAccount, ApiKey, AuditEvent, Campaign, Counter, Delivery, IdempotencyRecord, Job, Layer,
+                     OAuthToken, OptimizerRun, PendingAction, Project, State, Verdict)
+from .records import AXES, MODES, audit
+
+FAULT_KINDS = {"timeout", "drop", "status", "rate_limited", "malformed_json", "missing_field", "unknown_enum",
+               "revoked_key", "kill_switch"}
+USER = {"actorType": "user", "actorOrganizationId": None}
+
+
+class BadControl(Exception):
+    pass
+
+
+def _layer(body) -> Layer:
+    platform = body.get("platform", "")
+    platform = body_platform(platform) if platform.endswith("_ads") else platform
+    layer = Layer.objects.select_for_update().filter(
+        project_id=str(body.get("projectId", "")).removeprefix("prj_"), platform=platform).first()
+    if layer is None:
+        raise BadControl("no layer for that projectId + platform")
+    return layer
+
+
+def _modes(block) -> dict:
+    if not isinstance(block, dict) or any(k not in AXES or v not in MODES for k, v in block.items()):
+        raise BadControl("modes must map creative/tactical/structural to off/draft/auto")
+    return block
+
+
+def reset(body):
+    with transaction.atomic():
+        for model in (Delivery, IdempotencyRecord, OAuthToken, AuditEvent, Verdict, PendingAction, OptimizerRun,
+                      Job, Campaign, AdAccount, Layer, Project, ApiKey, Counter, State):
+            model.objects.all().delete()
+        # A fresh epoch orphans every cache key (rate buckets) of the previous life.
+        State.objects.create(epoch=secrets.token_hex(8))
+        if body.get("seed", True):
+            seed.seed()
+    return {"reset": True, "seeded": bool(body.get("seed", True))}
+
+
+def kill_switch(body):
+    layer = _layer(body)
+    layer.kill_switch = bool(body.get("active"))
+    layer.modified_at, layer.modified_by = clock.now(), USER
+    layer.save()
+    audit("ads.kill_switch.updated", at=layer.modified_at, project_id=f"prj_{layer.project_id}", actor="user",
+          platform=layer.platform, active=layer.kill_switch)
+    return {"layerId": layer.id, "killSwitchActive": layer.kill_switch}
+
+
+def consent(body):
+    layer = _layer(body)
+    layer.consented = bool(body.get("consented"))
+    layer.save()
+    return {"layerId": layer.id, "partnerWritesConsented": layer.consented}
+
+
+def defaults(body):
+    layer = _layer(body)
+    previous = dict(layer.defaults)
+    layer.defaults = {**layer.defaults, **_modes(body.get("defaults"))}
+    layer.ceiling = dict(layer.defaults)  # the customer's word is the partner's ceiling
+    layer.modified_at, layer.modified_by = clock.now(), USER
+    layer.save()
+    audit("ads.defaults.updated", at=layer.modified_at, project_id=f"prj_{layer.project_id}", actor="user",
+          platform=layer.platform, defaults=layer.defaults, previous=previous)
+    return {"layerId": layer.id, "defaults": layer.defaults}
+
+
+def campaign_authority(body):
+    layer = _layer(body)
+    campaign = Campaign.objects.select_for_update().filter(pk=body.get("campaignId"), project_id=layer.project_id,
+                                                           platform=layer.platform).first()
+    if campaign is None:
+        raise BadControl("no such campaign on that layer")
+    block = body.get("authority")
+    if block is None:  # unpin: back to the layer defaults
+        campaign.authority = campaign.ceiling = None
+    else:
+        base = campaign.authority or dict(layer.defaults)
+        campaign.authority = {**base, **_modes(block)}
+        campaign.ceiling = dict(campaign.authority)
+    campaign.authority_modified_at, campaign.authority_modified_by = clock.now(), USER
+    campaign.save()
+    audit("ads.authority.updated", at=campaign.authority_modified_at, project_id=f"prj_{layer.project_id}",
+          actor="user", platform=layer.platform, entityType="campaign", entityId=campaign.id,
+          authority=campaign.authority)
+    return {"campaignId": campaign.id, "authority": campaign.authority}
+
+
+def key(body):
+    if body.get("state") not in ("active", "revoked", "killed"):
+        raise BadControl("state must be active, revoked or killed")
+    if not ApiKey.objects.filter(pk=body.get("apiKeyId")).update(state=body["state"]):
+        raise BadControl("no such apiKeyId")
+    return {"apiKeyId": body["apiKeyId"], "state": body["state"]}
+
+
+def rate_tier(body):
+    if body.get("tier") not in (*TIERS, "off"):
+        raise BadControl("tier must be standard, pilot, partner or off")
+    State.objects.update(rate_tier=body["tier"])
+    return {"tier": body["tier"]}
+
+
+def clock_(body):
+    seconds = float(body.get("advanceSeconds", 0))
+    if seconds < 0:
+        raise BadControl("the sandbox clock only moves forward")
+    state = get_state()
+    State.objects.filter(pk=state.pk).update(clock_offset=state.clock_offset + seconds)
+    return {"now": clock.iso(clock.now())}
+
+
+def faults(body):
+    items = body.get("faults")
+    if not isinstance(items, list) or any(not isinstance(f, dict) or f.get("kind") not in FAULT_KINDS for f in items):
+        raise BadControl(f"faults must be a list of objects with kind in {sorted(FAULT_KINDS)}")
+    items = [{**f, "count": int(f.get("count", 1))} for f in items]
+    State.objects.update(faults=items)
+    return {"faults": items}
+
+
+def latency(body):
+    State.objects.update(latency_ms=max(0, int(body.get("ms", 0))))
+    return {"ms": max(0, int(body.get("ms", 0)))}
+
+
+def webhooks_(body):
+    state = get_state()
+    state.webhook_url = body.get("url")
+    state.webhook_secret = body.get("secret") or ""
+    state.webhook_previous_secret = body.get("previousSecret") or ""
+    if "autoDeliver" in body:
+        state.auto_deliver = bool(body["autoDeliver"])
+    state.save()
+    return {"url": state.webhook_url, "autoDeliver": state.auto_deliver,
+            "secrets": 1 + bool(state.webhook_previous_secret)}
+
+
+def pending_bulk(body):
+    layer = _layer(body)
+    count = int(body.get("count", 1))
+    if not 1 <= count <= 5000:
+        raise BadControl("count must be 1 to 5000")
+    action_types = [body["actionType"]] if body.get("actionType") else engine.OPTIMIZER_ACTIONS
+    campaigns = list(Campaign.objects.filter(project_id=layer.project_id, platform=layer.platform)
+                     .exclude(status="deleted").order_by("id"))
+    if not campaigns:
+        raise BadControl("that layer has no campaigns")
+    rng, now = random.Random(count), clock.now()
+    rows = []
+    for n in range(count):
+        proposal = engine.propose(campaigns[n % len(campaigns)], action_types[n % len(action_types)], rng, now)
+        proposal.pop("guardrail")
+        at = now - timedelta(seconds=count - n)  # distinct, ordered creation times
+        rows.append(PendingAction(
+            id=clock.new_id("pa", at), project_id=layer.project_id, platform=layer.platform,
+            action_type=proposal["actionType"], entity_type=proposal["entityType"], entity_id=proposal["entityId"],
+            entity_name=proposal["entityName"], current_value=proposal["currentValue"],
+            new_value=proposal["newValue"], rationale=proposal["rationale"],
+            proposed_action=proposal["proposedAction"], source="optimizer", created_at=at,
+            expires_at=at + engine.PENDING_TTL,
+        ))
+    PendingAction.objects.bulk_create(rows, batch_size=500)
+    return {"pendingIds": [r.id for r in rows]}
+
+
+def stats(body):
+    counts = dict(Counter.objects.values_list("name", "count"))
+    grouped = lambda prefix: {k[len(prefix):]: v for k, v in counts.items() if k.startswith(prefix)}  # noqa: E731
+    calls = {m: 0 for m in ("GET", "POST", "PATCH", "DELETE")} | grouped("calls:")
+    return {"calls": calls, "executed": counts.get("executed", 0), "replayed": counts.get("replayed", 0),
+            "byRoute": grouped("route:"), "executedByRoute": grouped("executedRoute:")}
+
+
+def state_dump():
+    state = get_state()
+    layers = Layer.objects.order_by("project_id", "platform")
+    pending = {}
+    for status in PendingAction.objects.values_list("status", flat=True):
+        pending[status] = pending.get(status, 0) + 1
+    return {
+        "now": clock.iso(clock.now()), "clockOffsetSeconds": state.clock_offset,
+        "rateTier": state.rate_tier or settings.SANDBOX_RATE_TIER, "latencyMs": state.latency_ms,
+        "faults": state.faults, "webhooks": {"url": state.webhook_url, "autoDeliver": state.auto_deliver,
+                                             "deliveries": dict(_count(Delivery, "status"))},
+        "layers": [{"projectId": f"prj_{l.project_id}", "platform": l.platform, "layerId": l.id,
+                    "killSwitchActive": l.kill_switch, "partnerWritesConsented": l.consented,
+                    "defaults": l.defaults} for l in layers],
+        "keys": dict(ApiKey.objects.values_list("key_id", "state")),
+        "pendingByStatus": pending, "campaigns": Campaign.objects.count(), "jobs": dict(_count(Job, "status")),
+    }
+
+
+def _count(model, field):
+    result = {}
+    for value in model.objects.values_list(field, flat=True):
+        result[value] = result.get(value, 0) + 1
+    return result
+
+
+ACTIONS = {
+    "reset": reset, "kill-switch": kill_switch, "consent": consent, "defaults": defaults,
+    "campaign-authority": campaign_authority, "key": key, "rate-tier": rate_tier, "clock": clock_,
+    "faults": faults, "latency": latency, "webhooks": webhooks_, "pending-bulk": pending_bulk, "stats": stats,
+}
+
+
+@csrf_exempt
+def control(request, action):
+    if request.headers.get("X-Sandbox-Control-Token") != settings.SANDBOX_CONTROL_TOKEN:
+        return JsonResponse({"error": "bad or missing X-Sandbox-Control-Token"}, status=403)
+    if action == "state" and request.method == "GET":
+        return JsonResponse(state_dump())
+    if request.method != "POST" or (action not in ACTIONS and action != "tick"):
+        return JsonResponse({"error": f"unknown control action {action!r}"}, status=404)
+    try:
+        body = json.loads(request.body or b"{}")
+        if action == "tick":
+            return JsonResponse(engine.tick())  # each step commits on its own; deliveries after
+        with transaction.atomic():
+            return JsonResponse(ACTIONS[action](body))
+    except (BadControl, ValueError, TypeError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except Exception as exc:  # ApiError from a shared validator
+        reply = getattr(exc, "reply", None)
+        if reply is None:
+            raise
+        return JsonResponse({"error": reply.body["error"]["message"], "details": reply.body["error"]["details"]},
+                            status=400)
+

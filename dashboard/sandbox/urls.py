@@ -45,6 +45,7 @@ urlpatterns = [
     path(f"{ADS}/<str:platform>/pending/<str:pending_id>/approve", pending.pending_approve),
     path(f"{ADS}/<str:platform>/pending/<str:pending_id>/reject", pending.pending_reject),
     path("v1/jobs/<str:job_id>", core.job_get),
+    path("v1/audit-log", core.audit_log),
     re_path(r"^v1/(?P<rest>.*)$", core.unknown),
     path("oauth/consent", oauth.consent, name="consent"),
     path("_control/<str:action>", control.control),

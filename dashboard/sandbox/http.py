@@ -10,6 +10,7 @@ the single error envelope. Views raise `ApiError` for plain errors (rolled back)
 import hashlib
 import json
 import logging
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import clock
@@ -351,15 +352,34 @@ def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
             if fault and fault["kind"] == "timeout":
                 time.sleep(float(fault.get("delay", 5)))
             elif fault and fault["kind"] == "drop":
-                # Promise more bytes than we send, then close: the client sees a broken read.
-                response["Content-Length"] = str(len(response.content) + 512)
-                response["Connection"] = "close"
+                return dropped(response, request.environ)
             return response
 
         view.route_name = route
         return view
 
     return decorate
+
+
+def dropped(response: HttpResponse, environ: dict) -> StreamingHttpResponse:
+    """Promises the whole body, sends half, then shuts the socket: the client sees a broken
+    connection (incomplete read) after the server has done the work."""
+    content = response.content
+
+    def half_then_sever():
+        yield content[: len(content) // 2]
+        sock = environ.get("gunicorn.socket")
+        if sock is None:  # runserver / live server: wsgi.input wraps the socket's reader
+            reader = getattr(getattr(environ.get("wsgi.input"), "_read", None), "__self__", None)
+            sock = getattr(getattr(reader, "raw", None), "_sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+    broken = StreamingHttpResponse(half_then_sever(), status=response.status_code)
+    for name, value in response.items():
+        broken[name] = value
+    broken["Content-Length"] = str(len(content))
+    return broken
 
 
 def rate_limit_headers_only(state: State, rate_class: str) -> dict:

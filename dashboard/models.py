@@ -52,3 +52,48 @@ class DecisionRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project_id", "-created_at"])]
+
+
+class ShareLink(models.Model):
+    """A read-only link to one view of a project, for people without an account. Only the
+    SHA-256 of its token is kept: the token itself is shown once, when the link is made."""
+
+    class Scope(models.TextChoices):
+        QUEUE = "queue", "Pending actions"
+        CAMPAIGN = "campaign", "One campaign's actions"
+        AUDIT = "audit", "Audit log"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    project_id = models.CharField(max_length=80, db_index=True)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    target = models.CharField(max_length=80, blank=True)  # the campaign id, for a campaign link
+    label = models.CharField(max_length=120, blank=True)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="share_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["project_id", "-created_at"])]
+
+    def __str__(self):
+        return f"share link {self.id} ({self.scope}) on {self.project_id}"
+
+
+class ShareLinkUse(models.Model):
+    """One opening of a share link (the IP is kept only as a salted hash)."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="uses")
+    at = models.DateTimeField(auto_now_add=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    allowed = models.BooleanField(default=True)  # False: the link was expired or revoked
+
+    class Meta:
+        indexes = [models.Index(fields=["link", "-at"])]

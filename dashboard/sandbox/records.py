@@ -48,9 +48,14 @@ def audit(event_type, *, at, project_id=None, api_key_id=None, request_id=None, 
           **data) -> AuditEvent:
     data.setdefault("actor_type", "partner" if actor == "partner_api" else actor)
     return AuditEvent.objects.create(
-        event_type=event_type, occurred_at=at, request_id=request_id, project_id=project_id,
+        event_type=event_type, occurred_at=to_millis(at), request_id=request_id, project_id=project_id,
         api_key_id=api_key_id, actor=actor, data=data,
     )
+
+
+def to_millis(at):
+    """Audit times are shown with milliseconds; storing them so keeps `until` inclusive."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def create_job(kind, *, project_id, at, complete_after=1.0, stage="dispatching", result=None, **pointers) -> Job:

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from . import clock
 from .engine import AXIS_OF, PENDING_TTL, propose
+from .records import to_millis
 from .models import AdAccount, ApiKey, AuditEvent, Campaign, Layer, PendingAction, Project, Verdict
 
 ALL_ADS_SCOPES = ["ads:read", "ads:write:connect", "ads:write:campaigns", "ads:write:budgets",
@@ -223,6 +224,6 @@ def _event(event_type, at, project_id, actor, verdict, **data):
                 "axis": verdict.axis, "platform": verdict.platform, "entityType": verdict.entity_type,
                 "entityId": verdict.entity_id, **data}
     data.setdefault("actor_type", "partner" if actor == "partner_api" else actor)
-    return AuditEvent(event_type=event_type, occurred_at=at, project_id=project_id, actor=actor,
+    return AuditEvent(event_type=event_type, occurred_at=to_millis(at), project_id=project_id, actor=actor,
                       api_key_id=DEMO_KEY_ID if actor == "partner_api" else None,
                       request_id=clock.new_id("req", at) if actor == "partner_api" else None, data=data)

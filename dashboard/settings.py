@@ -38,6 +38,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its response half runs last: framing and partitioned cookies for embed
+    # sessions, after every other middleware has written its headers and cookies.
+    "dashboard.cookies.EmbedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,6 +125,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# The CSRF token lives in the session, so inside a partner's iframe only the session cookie
+# has to survive (it is made SameSite=None; Secure; Partitioned there, see dashboard/cookies.py).
+CSRF_USE_SESSIONS = True
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
@@ -153,6 +159,32 @@ SANDBOX_ENABLED = env.bool(
 SANDBOX_CONTROL_TOKEN = env("SANDBOX_CONTROL_TOKEN", default="sandbox-control")
 # The sandbox's rate-limit tier: "standard" | "pilot" | "partner" | "off" (demo default).
 SANDBOX_RATE_TIER = env("SANDBOX_RATE_TIER", default="off")
+
+# --- Embedding in a partner portal, and share links ----------------------------------
+
+# The secret partner backends sign embed tokens with (HS256). Empty = embedding is off.
+EMBED_SECRET = env("EMBED_SECRET", default="")
+if not EMBED_SECRET and DEBUG:
+    EMBED_SECRET = "embed-demo-secret-only-for-the-embedded-demo-never-in-production"
+# The demo portal (served only with the sandbox) must sit on another origin than the
+# dashboard: by default http://localhost:<port> embeds http://127.0.0.1:<port>.
+EMBED_DEMO_PORTAL_ORIGIN = env("EMBED_DEMO_PORTAL_ORIGIN", default=f"http://localhost:{LAYERS_SANDBOX_PORT}")
+EMBED_DEMO_DASHBOARD_ORIGIN = env(
+    "EMBED_DEMO_DASHBOARD_ORIGIN", default=f"http://127.0.0.1:{LAYERS_SANDBOX_PORT}"
+)
+# Exact origins (scheme://host[:port]) allowed to frame the dashboard. Never a wildcard.
+EMBED_ALLOWED_ORIGINS = env.list(
+    "EMBED_ALLOWED_ORIGINS", default=[EMBED_DEMO_PORTAL_ORIGIN] if (DEBUG or SANDBOX_ENABLED) else []
+)
+for _origin in EMBED_ALLOWED_ORIGINS:
+    if "*" in _origin or _origin.count("/") != 2 or not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"EMBED_ALLOWED_ORIGINS takes exact origins like https://portal.example, not {_origin!r}.")
+# Longest lifetime an embed token may have (its exp minus now), and how long the embed session lasts.
+EMBED_TOKEN_MAX_SECONDS = env.int("EMBED_TOKEN_MAX_SECONDS", default=600)
+EMBED_SESSION_SECONDS = env.int("EMBED_SESSION_SECONDS", default=60 * 60)
+# Read-only share links: default and longest life, in days.
+SHARE_LINK_DAYS = env.int("SHARE_LINK_DAYS", default=14)
+SHARE_LINK_MAX_DAYS = env.int("SHARE_LINK_MAX_DAYS", default=90)
 
 LOGGING = {
     "version": 1,

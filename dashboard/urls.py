@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import access, core, pending, projects
+from dashboard.views import access, core, embed, pending, projects, sharing
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
@@ -15,6 +15,10 @@ urlpatterns = [
         pending.decide,
         name="queue-decide",
     ),
+    path("projects/<str:project_id>/share/", sharing.share_manage, name="project-share"),
+    path("projects/<str:project_id>/share/<int:link_id>/revoke", sharing.share_revoke, name="project-share-revoke"),
+    path("s/<str:token>", sharing.share_open, name="share"),
+    path("embed/start", embed.embed_start, name="embed-start"),
     path("health", core.health, name="health"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -23,3 +27,5 @@ urlpatterns = [
 if settings.SANDBOX_ENABLED:
     # The stand-in Layers API, mounted by name so nothing here imports it.
     urlpatterns.append(path("sandbox/", include("dashboard.sandbox.urls")))
+    # A stand-in partner portal that embeds the dashboard from another origin (demo only).
+    urlpatterns.append(path("demo-portal/", embed.demo_portal, name="demo-portal"))

@@ -24,6 +24,14 @@ MATRIX = {
     "queue": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     "queue-counts": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     "queue-decide": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
+    "project-share": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (DENIED, DENIED), "admin": (OK, OK), "outsider": (DENIED, DENIED)},
+    "project-share-revoke": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, DENIED), "admin": (405, OK), "outsider": (405, DENIED)},
+    # A share link opens read-only for anyone who holds it, signed in or not; writes are refused.
+    "share": {p: (OK, DENIED) for p in PEOPLE},
+    # Without a valid token (this matrix sends none) the embed start refuses everyone.
+    "embed-start": {p: (DENIED, 405) for p in PEOPLE},
+    # The demo portal sends visitors on the wrong host to its own origin.
+    "demo-portal": {p: (OK, 405) for p in PEOPLE},
 }
 
 
@@ -46,6 +54,8 @@ def test_every_url_pattern_is_in_the_matrix():
 
 
 def url_kwargs(name, sandbox):
+    if name in ("share", "project-share-revoke"):
+        return share_link_kwargs(name)
     pending_id = first_pending(sandbox)
     return {
         "project": {"project_id": ACME},
@@ -53,7 +63,19 @@ def url_kwargs(name, sandbox):
         "queue": {"project_id": ACME},
         "queue-counts": {"project_id": ACME},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
+        "project-share": {"project_id": ACME},
     }.get(name, {})
+
+
+def share_link_kwargs(name):
+    """A fresh queue link on Acme made by its admin (each revoke spends one)."""
+    from django.contrib.auth import get_user_model
+
+    from dashboard.services.sharing import share_link_create
+
+    admin = get_user_model().objects.get(username="admin")
+    link, token = share_link_create(actor=admin, project_id=ACME, scope="queue")
+    return {"token": token} if name == "share" else {"project_id": ACME, "link_id": link.id}
 
 
 def first_pending(sandbox):
@@ -65,6 +87,7 @@ POST_DATA = {
     "project-access": {"username": "viewer", "role": "viewer"},
     "queue-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
     "login": {"username": "nobody", "password": "wrong"},
+    "project-share": {"scope": "queue", "days": "3", "label": "Matrix test"},
 }
 
 
@@ -91,3 +114,40 @@ def test_each_person_gets_exactly_what_their_role_allows_on_every_url(sandbox, p
         if name == "logout" and person != "anonymous":
             assert client.login(username=person, password=PASSWORD)
     assert seen == {name: MATRIX[name][person] for name in MATRIX}
+
+
+def embed_login(client, role, live_server_url=None):
+    """Starts an embed session as a portal person with `role` on Acme, like an iframe would."""
+    from django.conf import settings
+
+    from dashboard.services.embedding import embed_token_mint
+
+    token = embed_token_mint(
+        issuer="matrix-portal", subject=f"embedded-{role}", name=f"Embedded {role}", role=role,
+        projects=[ACME], parent_origin=settings.EMBED_ALLOWED_ORIGINS[0],
+    )
+    response = client.get("/embed/start", {"token": token})
+    assert response.status_code == 302, response.content[:500]
+
+
+@pytest.mark.parametrize("role", ["viewer", "approver"])
+def test_an_embedded_person_gets_exactly_what_the_same_role_gets_and_every_page_may_be_framed_by_the_portal_only(
+    sandbox, people, client, role
+):
+    from django.conf import settings
+    from django.urls import reverse
+
+    portal = settings.EMBED_ALLOWED_ORIGINS[0]
+    embed_login(client, role)
+    seen = {}
+    for name in MATRIX:
+        url = reverse(name, kwargs=url_kwargs(name, sandbox))
+        got = client.get(url)
+        if got.status_code != 405 and name not in ("demo-portal", "share"):  # share pages are never framed
+            assert f"frame-ancestors {portal}" in got.headers["Content-Security-Policy"], name
+            assert "X-Frame-Options" not in got.headers, name
+        posted = client.post(url, POST_DATA.get(name, {}))
+        seen[name] = (outcome_of(got), outcome_of(posted))
+        if name == "logout":
+            embed_login(client, role)
+    assert seen == {name: MATRIX[name][role] for name in MATRIX}

@@ -1,0 +1,151 @@
+"""The dashboard inside a partner portal, in Chromium, across two real origins: the demo
+portal on http://localhost:PORT embeds the dashboard from http://127.0.0.1:PORT (one live
+server, two host names, two sites as far as the browser is concerned)."""
+
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import ACME, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def origins(live_server, settings):
+    port = urlsplit(live_server.url).port
+    portal, dashboard = f"http://localhost:{port}", f"http://127.0.0.1:{port}"
+    settings.EMBED_DEMO_PORTAL_ORIGIN = portal
+    settings.EMBED_DEMO_DASHBOARD_ORIGIN = dashboard
+    settings.EMBED_ALLOWED_ORIGINS = [portal]
+    settings.EMBED_SECRET = "browser-test-embed-secret-0123456789abcdef"
+    return portal, dashboard
+
+
+def open_portal(page, portal, role="approver", variant="good"):
+    page.goto(f"{portal}/demo-portal/?person=ana&role={role}&project={ACME}&variant={variant}")
+    return page.frame_locator("#dashboard-frame")
+
+
+def child_frame(page, timeout=15):
+    """The iframe's Frame once it has finished loading something."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frames = [f for f in page.frames if f != page.main_frame]
+        if frames and frames[0].url not in ("", "about:blank"):
+            return frames[0]
+        page.wait_for_timeout(100)
+    raise AssertionError("the iframe never loaded")
+
+
+def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hears_its_height(
+    sandbox, origins, page
+):
+    portal, dashboard = origins
+    frame = open_portal(page, portal)
+    first = frame.locator("article.action.status-pending").first
+    first.wait_for()
+    assert page.url.startswith(portal)
+    assert child_frame(page).url.startswith(f"{dashboard}/projects/{ACME}/queue/")
+
+    # Embed mode: the compact header, no outer navigation.
+    assert frame.locator("body.embed").count() == 1
+    assert frame.locator("nav[aria-label=Main]").count() == 0
+
+    # The session cookie the frame got: SameSite=None, Secure, and partitioned by the portal's site.
+    cookies = [c for c in page.context.cookies(dashboard) if c["name"] == "sessionid"]
+    assert cookies, "the embed session cookie was not stored (Secure over http on 127.0.0.1?)"
+    assert cookies[0]["sameSite"] == "None" and cookies[0]["secure"] is True
+    if "partitionKey" in cookies[0]:  # Playwright reports it where Chromium exposes it
+        assert cookies[0]["partitionKey"].startswith("http://localhost")
+
+    # The height message reached the parent, from the right origin, and sized the frame.
+    page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:resize')")
+    height = int(page.locator("#dashboard-frame").get_attribute("data-height"))
+    assert height > 300
+
+    # Approve inside the frame: the htmx POST passes CSRF and the row turns approved.
+    row_id = first.get_attribute("id")
+    first.get_by_placeholder("Comment (optional)").fill("Fine by the portal")
+    first.get_by_role("button", name="Approve").click()
+    frame.locator(f"#{row_id} .status-pill", has_text="approved").wait_for()
+    assert frame.locator(f"#{row_id} form").count() == 0
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_timeout(300)
+    screenshot(page, "embed-desktop")
+
+
+def test_the_embedded_queue_fits_a_360_pixel_frame(sandbox, origins, page):
+    portal, _ = origins
+    page.set_viewport_size({"width": 394, "height": 900})  # the portal's padding leaves a 360 px frame
+    frame = open_portal(page, portal)
+    frame.locator("article.action").first.wait_for()
+    width = page.locator("#dashboard-frame").bounding_box()["width"]
+    assert 355 <= width <= 362
+    page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:resize')")
+    overflow = child_frame(page).evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    page.wait_for_timeout(300)
+    screenshot(page, "embed-360")
+    assert overflow <= 0
+
+
+def test_a_portal_whose_origin_is_not_allowed_gets_no_dashboard_in_its_frame(sandbox, origins, page, settings):
+    portal, dashboard = origins
+    settings.EMBED_ALLOWED_ORIGINS = ["https://portal.partner.example"]
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    open_portal(page, portal)
+    page.locator("#portal-not-allowed").wait_for()
+    frame = child_frame(page)
+    page.wait_for_timeout(500)
+    assert not frame.url.startswith(dashboard)  # Chromium replaced it with its error page
+    assert any("frame-ancestors" in text for text in console), console
+
+
+def test_a_page_on_another_origin_cannot_frame_the_dashboard_even_with_a_good_token(sandbox, origins, page):
+    from dashboard.services.embedding import embed_token_mint
+
+    portal, dashboard = origins
+    token = embed_token_mint(issuer="demo-portal", subject="mallory", name="Mallory", role="approver",
+                             projects=[ACME], parent_origin=portal)
+    evil = "http://evil.test"
+    page.route(f"{evil}/", lambda route: route.fulfill(
+        content_type="text/html",
+        body=f'<!doctype html><title>Not the portal</title><iframe id="f" src="{dashboard}/embed/start?token={token}"></iframe>',
+    ))
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"{evil}/")
+    frame = child_frame(page)
+    page.wait_for_timeout(800)
+    assert not frame.url.startswith(dashboard)
+    assert frame.locator("article.action").count() == 0
+    assert any("frame-ancestors" in text for text in console), console
+
+
+@pytest.mark.parametrize(("variant", "sentence"), [
+    ("expired", "has expired"),
+    ("tampered", "signature does not match"),
+    ("audience", "different application"),
+    ("too_long", "more than 10 minutes"),
+])
+def test_a_bad_token_shows_a_clear_refusal_inside_the_frame(sandbox, origins, page, variant, sentence):
+    portal, _ = origins
+    frame = open_portal(page, portal, variant=variant)
+    refusal = frame.locator("#embed-refused")
+    refusal.wait_for()
+    assert sentence in refusal.inner_text()
+    assert frame.locator("article.action").count() == 0
+
+
+def test_a_token_opened_a_second_time_is_refused_inside_the_frame(sandbox, origins, page):
+    portal, _ = origins
+    frame = open_portal(page, portal)
+    frame.locator("article.action").first.wait_for()
+    src = page.locator("#dashboard-frame").get_attribute("src")
+    child_frame(page).goto(src)
+    refusal = frame.locator("#embed-refused")
+    refusal.wait_for()
+    assert "already used" in refusal.inner_text()

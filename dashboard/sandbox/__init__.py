@@ -1,0 +1,19 @@
+"""The sandbox: a stand-in of the Layers Partner API (ads slice) served at /sandbox/.
+
+It follows /work/shared/layers-api/CONTRACT.md and writes its own JSON (it imports nothing
+from dashboard.layers / services / views), so a wire-format bug cannot hide on both sides.
+
+Modules
+  models.py    all state (survives restarts, flushed per test, row-locked where it matters)
+  clock.py     the sandbox clock (wall time + offset) and id minting (<prefix>_<ULID>)
+  http.py      the request pipeline: envelope, auth, scopes, rate limits, faults, idempotency
+  gate.py      the authority gate: kill switch → consent → axis (off | draft | auto)
+  engine.py    applying changes, pending expiry/dispatch, jobs, optimizer runs, `tick`
+  records.py   verdicts, audit rows, jobs, and the contract's JSON for every entity
+  webhooks.py  signed deliveries from an outbox, retry ladder, background auto-delivery
+  views/       API endpoints (core, campaigns, pending + optimizer)
+  oauth.py     the fake platform consent page behind the OAuth URL
+  control.py   POST /sandbox/_control/<action>, GET /sandbox/_control/state
+  seed.py      the demo story (also `manage.py sandbox_seed [--force]`)
+
+Sandbox extension beyond the docs: GET /v1/projects/:projectId/ads/verdicts/:verdictId."""

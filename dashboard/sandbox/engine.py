@@ -9,7 +9,7 @@ from django.db import transaction
 
 from . import clock, webhooks
 from .http import PLATFORMS
-from .models import Campaign, Job, OptimizerRun, PendingAction
+from .models import Campaign, Job, Layer, OptimizerRun, PendingAction
 from .records import audit, create_job, effective_authority, record_verdict
 
 PENDING_TTL = timedelta(days=7)
@@ -84,8 +84,8 @@ def dispatch_approved(now) -> int:
     for pending_id in list(PendingAction.objects.filter(status="approved").values_list("id", flat=True)):
         with transaction.atomic():
             p = PendingAction.objects.select_for_update().filter(pk=pending_id, status="approved").first()
-            if p is None:
-                continue
+            if p is None or Layer.objects.filter(project_id=p.project_id, platform=p.platform, kill_switch=True).exists():
+                continue  # decided elsewhere, or held while the customer has writes frozen
             failure = apply_action(
                 project_id=p.project_id, platform=p.platform, action_type=p.action_type, entity_id=p.entity_id,
                 new_value=p.new_value or {}, detail=p.proposed_action.get("detail", {}), now=now,

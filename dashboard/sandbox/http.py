@@ -143,7 +143,7 @@ def rate_limit(state: State, key: ApiKey | None, rate_class: str) -> dict:
     """Counts the call in this minute's bucket; raises 429 when the tier is enforced and empty."""
     tier = tier_name(state)
     limit = TIERS.get(tier, TIERS["standard"])[rate_class]
-    now = clock.now().timestamp()
+    now = clock.now(state).timestamp()
     window = int(now // 60)
     reset = (window + 1) * 60
     used = 0
@@ -324,7 +324,7 @@ def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
                         required = scope[-1] if isinstance(scope, tuple) else scope
                         raise ApiError(403, "FORBIDDEN_SCOPE", f"This key lacks the {required} scope.",
                                        {"requiredScope": required})
-                    ctx = Ctx(request, request_id, key, state, clock.now(), parse_body(request) if write else {})
+                    ctx = Ctx(request, request_id, key, state, clock.now(state), parse_body(request) if write else {})
 
                     def run():
                         try:
@@ -385,6 +385,6 @@ def dropped(response: HttpResponse, environ: dict) -> StreamingHttpResponse:
 def rate_limit_headers_only(state: State, rate_class: str) -> dict:
     """Bucket headers for answers given before the key is known (faults, 401)."""
     limit = TIERS.get(tier_name(state), TIERS["standard"])[rate_class]
-    reset = (int(clock.now().timestamp() // 60) + 1) * 60
+    reset = (int(clock.now(state).timestamp() // 60) + 1) * 60
     return {"X-RateLimit-Endpoint-Class": rate_class, "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(limit), "X-RateLimit-Reset": str(reset)}

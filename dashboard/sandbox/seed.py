@@ -13,8 +13,8 @@ from django.conf import settings
 
 from . import clock
 from .engine import AXIS_OF, PENDING_TTL, propose
-from .records import to_millis
 from .models import AdAccount, ApiKey, AuditEvent, Campaign, Layer, PendingAction, Project, Verdict
+from .records import to_millis
 
 ALL_ADS_SCOPES = ["ads:read", "ads:write:connect", "ads:write:campaigns", "ads:write:budgets",
                   "ads:write:lifecycle", "ads:write:policy", "ads:write:optimizer_trigger", "ads:write:pending",

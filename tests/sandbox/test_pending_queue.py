@@ -4,7 +4,7 @@ import threading
 
 import requests
 
-from .support import (ACME, BRIGHTSIDE, DEMO_KEY_ID, READONLY_KEY, REVIEWER_KEY, ads, campaign_named, error_of,
+from .support import (ACME, BRIGHTSIDE, DEMO_KEY_ID, NORDLICHT, READONLY_KEY, REVIEWER_KEY, ads, campaign_named, error_of,
                       has_id, pending, walk)
 
 ROW_FIELDS = {"pendingId", "actionType", "entityType", "entityId", "entityName", "platform", "currentValue",
@@ -171,3 +171,13 @@ def test_a_dispatch_to_a_deleted_campaign_fails(sandbox):
     sandbox.control("tick")
     failed = next(r for r in pending(sandbox, status="dispatch_failed") if r["pendingId"] == row["pendingId"])
     assert failed["dispatchFailureReason"].startswith("entity_deleted")
+
+
+def test_approved_actions_wait_while_the_customer_has_writes_frozen(sandbox):
+    row = pending(sandbox, project=NORDLICHT)[0]
+    assert decide(sandbox, row["pendingId"], "approve", project=NORDLICHT).status_code == 200
+    sandbox.control("tick")
+    assert [r["pendingId"] for r in pending(sandbox, project=NORDLICHT, status="approved")] == [row["pendingId"]]
+    sandbox.control("kill-switch", projectId=NORDLICHT, platform="meta", active=False)
+    sandbox.control("tick")
+    assert [r["pendingId"] for r in pending(sandbox, project=NORDLICHT, status="dispatched")] == [row["pendingId"]]

@@ -204,6 +204,7 @@ DEMO_VARIANTS = {
     "tampered": "A tampered token",
     "audience": "A token for another application",
     "too_long": "A token valid for an hour",
+    "elsewhere": "A token meant for another portal's page",
 }
 
 
@@ -236,6 +237,9 @@ def demo_token_mint(*, person: str, role: str, project_id: str, variant: str = "
         return embed_token_mint(**kwargs, audience="some-other-app")
     if variant == "too_long":
         return embed_token_mint(**kwargs, lifetime=3600)
+    if variant == "elsewhere":  # a good token, but this page is not the parent it names
+        others = [o for o in settings.EMBED_ALLOWED_ORIGINS if o != settings.EMBED_DEMO_PORTAL_ORIGIN]
+        kwargs["parent_origin"] = others[0] if others else "https://portal.partner.example"
     token = embed_token_mint(**kwargs)
     if variant == "tampered":
         head, body, signature = token.split(".")

@@ -14,12 +14,36 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import clock, engine, seed
 from .http import TIERS, body_platform, get_state
-from .models import (AdAccount, ApiKey, AuditEvent, Campaign, Counter, Delivery, IdempotencyRecord, Job, Layer,
-                     OAuthToken, OptimizerRun, PendingAction, Project, State, Verdict)
+from .models import (
+    AdAccount,
+    ApiKey,
+    AuditEvent,
+    Campaign,
+    Counter,
+    Delivery,
+    IdempotencyRecord,
+    Job,
+    Layer,
+    OAuthToken,
+    OptimizerRun,
+    PendingAction,
+    Project,
+    State,
+    Verdict,
+)
 from .records import AXES, MODES, audit
 
-FAULT_KINDS = {"timeout", "drop", "status", "rate_limited", "malformed_json", "missing_field", "unknown_enum",
-               "revoked_key", "kill_switch"}
+FAULT_KINDS = {
+    "timeout",
+    "drop",
+    "status",
+    "rate_limited",
+    "malformed_json",
+    "missing_field",
+    "unknown_enum",
+    "revoked_key",
+    "kill_switch",
+}
 USER = {"actorType": "user", "actorOrganizationId": None}
 
 
@@ -30,23 +54,43 @@ class BadControl(Exception):
 def _layer(body) -> Layer:
     platform = body.get("platform", "")
     platform = body_platform(platform) if platform.endswith("_ads") else platform
-    layer = Layer.objects.select_for_update().filter(
-        project_id=str(body.get("projectId", "")).removeprefix("prj_"), platform=platform).first()
+    layer = (
+        Layer.objects.select_for_update()
+        .filter(project_id=str(body.get("projectId", "")).removeprefix("prj_"), platform=platform)
+        .first()
+    )
     if layer is None:
         raise BadControl("no layer for that projectId + platform")
     return layer
 
 
 def _modes(block) -> dict:
-    if not isinstance(block, dict) or any(k not in AXES or v not in MODES for k, v in block.items()):
+    if not isinstance(block, dict) or any(
+        k not in AXES or v not in MODES for k, v in block.items()
+    ):
         raise BadControl("modes must map creative/tactical/structural to off/draft/auto")
     return block
 
 
 def reset(body):
     with transaction.atomic():
-        for model in (Delivery, IdempotencyRecord, OAuthToken, AuditEvent, Verdict, PendingAction, OptimizerRun,
-                      Job, Campaign, AdAccount, Layer, Project, ApiKey, Counter, State):
+        for model in (
+            Delivery,
+            IdempotencyRecord,
+            OAuthToken,
+            AuditEvent,
+            Verdict,
+            PendingAction,
+            OptimizerRun,
+            Job,
+            Campaign,
+            AdAccount,
+            Layer,
+            Project,
+            ApiKey,
+            Counter,
+            State,
+        ):
             model.objects.all().delete()
         # A fresh epoch orphans every cache key (rate buckets) of the previous life.
         State.objects.create(epoch=secrets.token_hex(8))
@@ -60,8 +104,14 @@ def kill_switch(body):
     layer.kill_switch = bool(body.get("active"))
     layer.modified_at, layer.modified_by = clock.now(), USER
     layer.save()
-    audit("ads.kill_switch.updated", at=layer.modified_at, project_id=f"prj_{layer.project_id}", actor="user",
-          platform=layer.platform, active=layer.kill_switch)
+    audit(
+        "ads.kill_switch.updated",
+        at=layer.modified_at,
+        project_id=f"prj_{layer.project_id}",
+        actor="user",
+        platform=layer.platform,
+        active=layer.kill_switch,
+    )
     return {"layerId": layer.id, "killSwitchActive": layer.kill_switch}
 
 
@@ -79,15 +129,25 @@ def defaults(body):
     layer.ceiling = dict(layer.defaults)  # the customer's word is the partner's ceiling
     layer.modified_at, layer.modified_by = clock.now(), USER
     layer.save()
-    audit("ads.defaults.updated", at=layer.modified_at, project_id=f"prj_{layer.project_id}", actor="user",
-          platform=layer.platform, defaults=layer.defaults, previous=previous)
+    audit(
+        "ads.defaults.updated",
+        at=layer.modified_at,
+        project_id=f"prj_{layer.project_id}",
+        actor="user",
+        platform=layer.platform,
+        defaults=layer.defaults,
+        previous=previous,
+    )
     return {"layerId": layer.id, "defaults": layer.defaults}
 
 
 def campaign_authority(body):
     layer = _layer(body)
-    campaign = Campaign.objects.select_for_update().filter(pk=body.get("campaignId"), project_id=layer.project_id,
-                                                           platform=layer.platform).first()
+    campaign = (
+        Campaign.objects.select_for_update()
+        .filter(pk=body.get("campaignId"), project_id=layer.project_id, platform=layer.platform)
+        .first()
+    )
     if campaign is None:
         raise BadControl("no such campaign on that layer")
     block = body.get("authority")
@@ -99,9 +159,16 @@ def campaign_authority(body):
         campaign.ceiling = dict(campaign.authority)
     campaign.authority_modified_at, campaign.authority_modified_by = clock.now(), USER
     campaign.save()
-    audit("ads.authority.updated", at=campaign.authority_modified_at, project_id=f"prj_{layer.project_id}",
-          actor="user", platform=layer.platform, entityType="campaign", entityId=campaign.id,
-          authority=campaign.authority)
+    audit(
+        "ads.authority.updated",
+        at=campaign.authority_modified_at,
+        project_id=f"prj_{layer.project_id}",
+        actor="user",
+        platform=layer.platform,
+        entityType="campaign",
+        entityId=campaign.id,
+        authority=campaign.authority,
+    )
     return {"campaignId": campaign.id, "authority": campaign.authority}
 
 
@@ -131,7 +198,9 @@ def clock_(body):
 
 def faults(body):
     items = body.get("faults")
-    if not isinstance(items, list) or any(not isinstance(f, dict) or f.get("kind") not in FAULT_KINDS for f in items):
+    if not isinstance(items, list) or any(
+        not isinstance(f, dict) or f.get("kind") not in FAULT_KINDS for f in items
+    ):
         raise BadControl(f"faults must be a list of objects with kind in {sorted(FAULT_KINDS)}")
     items = [{**f, "count": int(f.get("count", 1))} for f in items]
     State.objects.update(faults=items)
@@ -151,8 +220,11 @@ def webhooks_(body):
     if "autoDeliver" in body:
         state.auto_deliver = bool(body["autoDeliver"])
     state.save()
-    return {"url": state.webhook_url, "autoDeliver": state.auto_deliver,
-            "secrets": 1 + bool(state.webhook_previous_secret)}
+    return {
+        "url": state.webhook_url,
+        "autoDeliver": state.auto_deliver,
+        "secrets": 1 + bool(state.webhook_previous_secret),
+    }
 
 
 def pending_bulk(body):
@@ -161,34 +233,57 @@ def pending_bulk(body):
     if not 1 <= count <= 5000:
         raise BadControl("count must be 1 to 5000")
     action_types = [body["actionType"]] if body.get("actionType") else engine.OPTIMIZER_ACTIONS
-    campaigns = list(Campaign.objects.filter(project_id=layer.project_id, platform=layer.platform)
-                     .exclude(status="deleted").order_by("id"))
+    campaigns = list(
+        Campaign.objects.filter(project_id=layer.project_id, platform=layer.platform)
+        .exclude(status="deleted")
+        .order_by("id")
+    )
     if not campaigns:
         raise BadControl("that layer has no campaigns")
     rng, now = random.Random(count), clock.now()
     rows = []
     for n in range(count):
-        proposal = engine.propose(campaigns[n % len(campaigns)], action_types[n % len(action_types)], rng, now)
+        proposal = engine.propose(
+            campaigns[n % len(campaigns)], action_types[n % len(action_types)], rng, now
+        )
         proposal.pop("guardrail")
         at = now - timedelta(seconds=count - n)  # distinct, ordered creation times
-        rows.append(PendingAction(
-            id=clock.new_id("pa", at), project_id=layer.project_id, platform=layer.platform,
-            action_type=proposal["actionType"], entity_type=proposal["entityType"], entity_id=proposal["entityId"],
-            entity_name=proposal["entityName"], current_value=proposal["currentValue"],
-            new_value=proposal["newValue"], rationale=proposal["rationale"],
-            proposed_action=proposal["proposedAction"], source="optimizer", created_at=at,
-            expires_at=at + engine.PENDING_TTL,
-        ))
+        rows.append(
+            PendingAction(
+                id=clock.new_id("pa", at),
+                project_id=layer.project_id,
+                platform=layer.platform,
+                action_type=proposal["actionType"],
+                entity_type=proposal["entityType"],
+                entity_id=proposal["entityId"],
+                entity_name=proposal["entityName"],
+                current_value=proposal["currentValue"],
+                new_value=proposal["newValue"],
+                rationale=proposal["rationale"],
+                proposed_action=proposal["proposedAction"],
+                source="optimizer",
+                created_at=at,
+                expires_at=at + engine.PENDING_TTL,
+            )
+        )
     PendingAction.objects.bulk_create(rows, batch_size=500)
     return {"pendingIds": [r.id for r in rows]}
 
 
 def stats(body):
     counts = dict(Counter.objects.values_list("name", "count"))
-    grouped = lambda prefix: {k[len(prefix):]: v for k, v in counts.items() if k.startswith(prefix)}  # noqa: E731
+
+    def grouped(prefix):
+        return {k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix)}
+
     calls = {m: 0 for m in ("GET", "POST", "PATCH", "DELETE")} | grouped("calls:")
-    return {"calls": calls, "executed": counts.get("executed", 0), "replayed": counts.get("replayed", 0),
-            "byRoute": grouped("route:"), "executedByRoute": grouped("executedRoute:")}
+    return {
+        "calls": calls,
+        "executed": counts.get("executed", 0),
+        "replayed": counts.get("replayed", 0),
+        "byRoute": grouped("route:"),
+        "executedByRoute": grouped("executedRoute:"),
+    }
 
 
 def state_dump():
@@ -198,15 +293,31 @@ def state_dump():
     for status in PendingAction.objects.values_list("status", flat=True):
         pending[status] = pending.get(status, 0) + 1
     return {
-        "now": clock.iso(clock.now()), "clockOffsetSeconds": state.clock_offset,
-        "rateTier": state.rate_tier or settings.SANDBOX_RATE_TIER, "latencyMs": state.latency_ms,
-        "faults": state.faults, "webhooks": {"url": state.webhook_url, "autoDeliver": state.auto_deliver,
-                                             "deliveries": dict(_count(Delivery, "status"))},
-        "layers": [{"projectId": f"prj_{l.project_id}", "platform": l.platform, "layerId": l.id,
-                    "killSwitchActive": l.kill_switch, "partnerWritesConsented": l.consented,
-                    "defaults": l.defaults} for l in layers],
+        "now": clock.iso(clock.now()),
+        "clockOffsetSeconds": state.clock_offset,
+        "rateTier": state.rate_tier or settings.SANDBOX_RATE_TIER,
+        "latencyMs": state.latency_ms,
+        "faults": state.faults,
+        "webhooks": {
+            "url": state.webhook_url,
+            "autoDeliver": state.auto_deliver,
+            "deliveries": dict(_count(Delivery, "status")),
+        },
+        "layers": [
+            {
+                "projectId": f"prj_{layer.project_id}",
+                "platform": layer.platform,
+                "layerId": layer.id,
+                "killSwitchActive": layer.kill_switch,
+                "partnerWritesConsented": layer.consented,
+                "defaults": layer.defaults,
+            }
+            for layer in layers
+        ],
         "keys": dict(ApiKey.objects.values_list("key_id", "state")),
-        "pendingByStatus": pending, "campaigns": Campaign.objects.count(), "jobs": dict(_count(Job, "status")),
+        "pendingByStatus": pending,
+        "campaigns": Campaign.objects.count(),
+        "jobs": dict(_count(Job, "status")),
     }
 
 
@@ -218,9 +329,19 @@ def _count(model, field):
 
 
 ACTIONS = {
-    "reset": reset, "kill-switch": kill_switch, "consent": consent, "defaults": defaults,
-    "campaign-authority": campaign_authority, "key": key, "rate-tier": rate_tier, "clock": clock_,
-    "faults": faults, "latency": latency, "webhooks": webhooks_, "pending-bulk": pending_bulk, "stats": stats,
+    "reset": reset,
+    "kill-switch": kill_switch,
+    "consent": consent,
+    "defaults": defaults,
+    "campaign-authority": campaign_authority,
+    "key": key,
+    "rate-tier": rate_tier,
+    "clock": clock_,
+    "faults": faults,
+    "latency": latency,
+    "webhooks": webhooks_,
+    "pending-bulk": pending_bulk,
+    "stats": stats,
 }
 
 
@@ -244,6 +365,7 @@ def control(request, action):
         reply = getattr(exc, "reply", None)
         if reply is None:
             raise
-        return JsonResponse({"error": reply.body["error"]["message"], "details": reply.body["error"]["details"]},
-                            status=400)
-
+        return JsonResponse(
+            {"error": reply.body["error"]["message"], "details": reply.body["error"]["details"]},
+            status=400,
+        )

@@ -40,7 +40,9 @@ ENUM_FIELDS = {"status", "actionType", "stage", "tokenStatus", "decision"}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None, headers=None):
+    def __init__(
+        self, status: int, code: str, message: str, details: dict | None = None, headers=None
+    ):
         super().__init__(message)
         self.reply = Reply.error(status, code, message, details, headers)
 
@@ -53,7 +55,9 @@ class Reply:
 
     @classmethod
     def error(cls, status, code, message, details=None, headers=None):
-        body = {"error": {"code": code, "message": message, "requestId": None, "details": details or {}}}
+        body = {
+            "error": {"code": code, "message": message, "requestId": None, "details": details or {}}
+        }
         return cls(status, body, dict(headers or {}))
 
 
@@ -108,7 +112,7 @@ def body_platform(value, field_name: str = "platform") -> str:
 def has_scope(scopes, required) -> bool:
     if required is None or "*" in scopes:
         return True
-    for scope in (required if isinstance(required, tuple) else (required,)):
+    for scope in required if isinstance(required, tuple) else (required,):
         if scope in scopes or (scope.startswith("ads:write:") and "ads:write" in scopes):
             return True
     return False
@@ -164,8 +168,11 @@ def rate_limit(state: State, key: ApiKey | None, rate_class: str) -> dict:
     if tier in TIERS and used > limit:
         retry = max(1, int(reset - now + 0.999))
         raise ApiError(
-            429, "RATE_LIMITED", f"Rate limit of {limit}/min for {rate_class} exceeded.",
-            {"endpointClass": rate_class, "limit": limit}, {**headers, "Retry-After": str(retry)},
+            429,
+            "RATE_LIMITED",
+            f"Rate limit of {limit}/min for {rate_class} exceeded.",
+            {"endpointClass": rate_class, "limit": limit},
+            {**headers, "Retry-After": str(retry)},
         )
     return headers
 
@@ -209,7 +216,9 @@ def early_fault(fault: dict, write: bool) -> Reply | None:
     if write and kind == "missing_field":  # a write fault never executes the write
         return Reply(202, {"jobId": None, "status": "pending"})
     if write and kind == "unknown_enum":
-        return Reply(202, {"jobId": None, "verdictId": clock.new_id("ver"), "status": "future_value"})
+        return Reply(
+            202, {"jobId": None, "verdictId": clock.new_id("ver"), "status": "future_value"}
+        )
     return None
 
 
@@ -255,18 +264,28 @@ def with_idempotency(ctx: Ctx, run, idem_key: str) -> tuple[Reply, bool]:
     route = f"{request.method} {request.path}"
     digest = hashlib.sha256(json.dumps(ctx.body, sort_keys=True).encode()).hexdigest()
     lookup = {"api_key_id": ctx.key.key_id, "route": route, "key": idem_key}
-    IdempotencyRecord.objects.filter(**lookup, created_at__lt=ctx.now - timedelta(hours=24)).delete()
+    IdempotencyRecord.objects.filter(
+        **lookup, created_at__lt=ctx.now - timedelta(hours=24)
+    ).delete()
     try:
         with transaction.atomic():  # committed at once, so a concurrent duplicate sees it
-            record = IdempotencyRecord.objects.create(**lookup, body_hash=digest, created_at=ctx.now)
+            record = IdempotencyRecord.objects.create(
+                **lookup, body_hash=digest, created_at=ctx.now
+            )
     except IntegrityError:
         record = IdempotencyRecord.objects.filter(**lookup).first()
         if record is None:
-            raise ApiError(409, "IDEMPOTENCY_CONFLICT", "Retry: the original request just expired.") from None
+            raise ApiError(
+                409, "IDEMPOTENCY_CONFLICT", "Retry: the original request just expired."
+            ) from None
         if record.body_hash != digest:
-            raise ApiError(409, "IDEMPOTENCY_CONFLICT", "Idempotency-Key reused with a different body.") from None
+            raise ApiError(
+                409, "IDEMPOTENCY_CONFLICT", "Idempotency-Key reused with a different body."
+            ) from None
         if not record.done:
-            raise ApiError(409, "IDEMPOTENCY_CONFLICT", "A request with this Idempotency-Key is in flight.") from None
+            raise ApiError(
+                409, "IDEMPOTENCY_CONFLICT", "A request with this Idempotency-Key is in flight."
+            ) from None
         return Reply(record.status, json.loads(record.body)), True
     try:
         reply = run()
@@ -322,9 +341,20 @@ def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
                     headers = rate_limit(state, key, rate_class)
                     if not has_scope(key.scopes, scope):
                         required = scope[-1] if isinstance(scope, tuple) else scope
-                        raise ApiError(403, "FORBIDDEN_SCOPE", f"This key lacks the {required} scope.",
-                                       {"requiredScope": required})
-                    ctx = Ctx(request, request_id, key, state, clock.now(state), parse_body(request) if write else {})
+                        raise ApiError(
+                            403,
+                            "FORBIDDEN_SCOPE",
+                            f"This key lacks the {required} scope.",
+                            {"requiredScope": required},
+                        )
+                    ctx = Ctx(
+                        request,
+                        request_id,
+                        key,
+                        state,
+                        clock.now(state),
+                        parse_body(request) if write else {},
+                    )
 
                     def run():
                         try:
@@ -339,8 +369,10 @@ def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
                     else:
                         reply = run()
                     if write and reply.status < 400:
-                        Counter.bump("replayed" if replayed else "executed",
-                                     *([] if replayed else [f"executedRoute:{method} {route}"]))
+                        Counter.bump(
+                            "replayed" if replayed else "executed",
+                            *([] if replayed else [f"executedRoute:{method} {route}"]),
+                        )
                     if fault and not write:
                         late_fault(fault, reply)
             except ApiError as exc:
@@ -386,5 +418,9 @@ def rate_limit_headers_only(state: State, rate_class: str) -> dict:
     """Bucket headers for answers given before the key is known (faults, 401)."""
     limit = TIERS.get(tier_name(state), TIERS["standard"])[rate_class]
     reset = (int(clock.now(state).timestamp() // 60) + 1) * 60
-    return {"X-RateLimit-Endpoint-Class": rate_class, "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(limit), "X-RateLimit-Reset": str(reset)}
+    return {
+        "X-RateLimit-Endpoint-Class": rate_class,
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(limit),
+        "X-RateLimit-Reset": str(reset),
+    }

@@ -237,7 +237,9 @@ class Delivery(models.Model):
     event_id = models.CharField(max_length=40)
     event_type = models.CharField(max_length=64)
     body = models.TextField()  # the exact bytes signed and sent
-    status = models.CharField(max_length=16, default="pending")  # pending|delivering|delivered|failed
+    status = models.CharField(
+        max_length=16, default="pending"
+    )  # pending|delivering|delivered|failed
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_status = models.IntegerField(null=True)

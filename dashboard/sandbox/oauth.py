@@ -27,7 +27,9 @@ def platform_accounts(project, platform) -> list[dict]:
     accounts = []
     for n, label in enumerate(labels[: 2 + seed % 2]):
         number = str(seed * 7 + n)[-12:].rjust(12, "1")
-        external = {"meta": f"act_{number}", "tiktok": f"7{number}", "apple": f"org-{number[-7:]}"}[platform]
+        external = {"meta": f"act_{number}", "tiktok": f"7{number}", "apple": f"org-{number[-7:]}"}[
+            platform
+        ]
         accounts.append({"externalId": external, "name": f"{project.name} — {label}"})
     return accounts
 
@@ -52,12 +54,23 @@ def consent(request):
         token = OAuthToken.objects.filter(pk=token_value).select_related("project").first()
         if token is None or token.used_at:
             return _problem(request, "This sign-in link is not valid or has already been used.")
-        return render(request, "sandbox/consent.html", {
-            "token": token, "platform_name": PLATFORM_NAMES[token.platform],
-            "accounts": platform_accounts(token.project, token.platform), "expired": token.expires_at <= now,
-        })
+        return render(
+            request,
+            "sandbox/consent.html",
+            {
+                "token": token,
+                "platform_name": PLATFORM_NAMES[token.platform],
+                "accounts": platform_accounts(token.project, token.platform),
+                "expired": token.expires_at <= now,
+            },
+        )
     with transaction.atomic():
-        token = OAuthToken.objects.select_for_update().filter(pk=token_value).select_related("project").first()
+        token = (
+            OAuthToken.objects.select_for_update()
+            .filter(pk=token_value)
+            .select_related("project")
+            .first()
+        )
         if token is None or token.used_at:
             return _problem(request, "This sign-in link is not valid or has already been used.")
         token.used_at = now
@@ -66,21 +79,40 @@ def consent(request):
             return _redirect(token, status="error", error="expired")
         if "deny" in request.POST:
             return _redirect(token, status="error", error="access_denied")
-        choice = next((a for a in platform_accounts(token.project, token.platform)
-                       if a["externalId"] == request.POST.get("account")), None)
+        choice = next(
+            (
+                a
+                for a in platform_accounts(token.project, token.platform)
+                if a["externalId"] == request.POST.get("account")
+            ),
+            None,
+        )
         if choice is None:
             transaction.set_rollback(True)  # let the customer pick again with the same link
             return _problem(request, "Choose one of the listed accounts.")
-        account = AdAccount.objects.filter(project=token.project, platform=token.platform,
-                                           external_id=choice["externalId"]).first()
+        account = AdAccount.objects.filter(
+            project=token.project, platform=token.platform, external_id=choice["externalId"]
+        ).first()
         if account is None:
-            account = AdAccount(id=clock.ulid(now), project=token.project, platform=token.platform,
-                                external_id=choice["externalId"], currency=CURRENCY[token.platform])
+            account = AdAccount(
+                id=clock.ulid(now),
+                project=token.project,
+                platform=token.platform,
+                external_id=choice["externalId"],
+                currency=CURRENCY[token.platform],
+            )
         account.name, account.token_status, account.connected_at = choice["name"], "valid", now
         account.save()
         if not Layer.objects.filter(project=token.project, platform=token.platform).exists():
             modes = {"creative": "draft", "tactical": "draft", "structural": "draft"}
-            Layer.objects.create(id=clock.layer_id(), project=token.project, platform=token.platform,
-                                 defaults=modes, ceiling=modes, consented=False, modified_at=now,
-                                 modified_by={"actorType": "user", "actorOrganizationId": None})
+            Layer.objects.create(
+                id=clock.layer_id(),
+                project=token.project,
+                platform=token.platform,
+                defaults=modes,
+                ceiling=modes,
+                consented=False,
+                modified_at=now,
+                modified_by={"actorType": "user", "actorOrganizationId": None},
+            )
         return _redirect(token, status="connected", accountId=account.id)

@@ -33,7 +33,10 @@ def page(qs, *, order: tuple[str, str], cursor: str | None, limit: int, strict: 
             if values is None:
                 raise ValueError(cursor)
             op = "lt" if first.startswith("-") else "gt"
-            qs = qs.filter(Q(**{f"{field}__{op}": values[0]}) | Q(**{field: values[0], f"{tie}__gt": values[1]}))
+            qs = qs.filter(
+                Q(**{f"{field}__{op}": values[0]})
+                | Q(**{field: values[0], f"{tie}__gt": values[1]})
+            )
         except (ValueError, TypeError, ValidationError):
             if strict:
                 raise validation({"cursor": "is not a cursor this API issued"}) from None
@@ -43,4 +46,6 @@ def page(qs, *, order: tuple[str, str], cursor: str | None, limit: int, strict: 
     rows = rows[:limit]
     last = rows[-1]
     key = getattr(last, field)
-    return rows, encode([key.isoformat() if hasattr(key, "isoformat") else key, str(getattr(last, tie))])
+    return rows, encode(
+        [key.isoformat() if hasattr(key, "isoformat") else key, str(getattr(last, tie))]
+    )

@@ -38,8 +38,13 @@ urlpatterns = [
     path(f"{ONE}/budget", campaigns.campaign_budget),
     path(f"{ONE}/pause", campaigns.campaign_pause),
     path(f"{ONE}/resume", campaigns.campaign_resume),
-    path(f"{ONE}/authority", by_method(get=campaigns.authority_get, patch=campaigns.authority_patch)),
-    path(f"{ADS}/<str:platform>/defaults", by_method(get=campaigns.defaults_get, patch=campaigns.defaults_patch)),
+    path(
+        f"{ONE}/authority", by_method(get=campaigns.authority_get, patch=campaigns.authority_patch)
+    ),
+    path(
+        f"{ADS}/<str:platform>/defaults",
+        by_method(get=campaigns.defaults_get, patch=campaigns.defaults_patch),
+    ),
     path(f"{ADS}/<str:platform>/pending", pending.pending_list),
     path(f"{ADS}/<str:platform>/pending/count", pending.pending_count),
     path(f"{ADS}/<str:platform>/pending/<str:pending_id>/approve", pending.pending_approve),

@@ -32,11 +32,20 @@ def enqueue(event_type: str, *, project_id: str | None, data: dict, at) -> Deliv
         return None
     event_id = clock.new_id("evt", at)
     envelope = {
-        "id": event_id, "type": event_type, "apiVersion": "v1", "createdAt": clock.iso(at),
-        "organizationId": ORG_ID, "projectId": project_id, "data": data,
+        "id": event_id,
+        "type": event_type,
+        "apiVersion": "v1",
+        "createdAt": clock.iso(at),
+        "organizationId": ORG_ID,
+        "projectId": project_id,
+        "data": data,
     }
     delivery = Delivery.objects.create(
-        event_id=event_id, event_type=event_type, body=json.dumps(envelope), next_attempt_at=at, created_at=at,
+        event_id=event_id,
+        event_type=event_type,
+        body=json.dumps(envelope),
+        next_attempt_at=at,
+        created_at=at,
     )
     if state.auto_deliver:
         transaction.on_commit(_deliver_in_background)
@@ -44,7 +53,11 @@ def enqueue(event_type: str, *, project_id: str | None, data: dict, at) -> Deliv
 
 
 def signature(body: str, secrets: list[str], t: int) -> str:
-    macs = [hmac.new(s.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest() for s in secrets if s]
+    macs = [
+        hmac.new(s.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+        for s in secrets
+        if s
+    ]
     return ",".join([f"t={t}"] + [f"v1={mac}" for mac in macs])
 
 
@@ -57,19 +70,30 @@ def deliver_due(now=None) -> dict:
         return counts
     due = Delivery.objects.filter(status="pending", next_attempt_at__lte=now).order_by("created_at")
     for delivery_id in list(due.values_list("id", flat=True)[:100]):
-        if not Delivery.objects.filter(pk=delivery_id, status="pending").update(status="delivering"):
+        if not Delivery.objects.filter(pk=delivery_id, status="pending").update(
+            status="delivering"
+        ):
             continue  # someone else claimed it
         delivery = Delivery.objects.get(pk=delivery_id)
         outcome = _send(state, delivery)
         attempts = delivery.attempts + 1
         if outcome is not None and 200 <= outcome < 300:
             update = {"status": "delivered"}
-        elif (outcome is not None and 400 <= outcome < 500 and outcome not in (408, 429)) or attempts >= len(LADDER):
+        elif (
+            outcome is not None and 400 <= outcome < 500 and outcome not in (408, 429)
+        ) or attempts >= len(LADDER):
             update = {"status": "failed"}
         else:
-            update = {"status": "pending", "next_attempt_at": now + timedelta(seconds=LADDER[attempts])}
-        Delivery.objects.filter(pk=delivery_id).update(attempts=attempts, last_status=outcome, **update)
-        counts[{"delivered": "delivered", "failed": "failed", "pending": "retrying"}[update["status"]]] += 1
+            update = {
+                "status": "pending",
+                "next_attempt_at": now + timedelta(seconds=LADDER[attempts]),
+            }
+        Delivery.objects.filter(pk=delivery_id).update(
+            attempts=attempts, last_status=outcome, **update
+        )
+        counts[
+            {"delivered": "delivered", "failed": "failed", "pending": "retrying"}[update["status"]]
+        ] += 1
     return counts
 
 
@@ -85,7 +109,9 @@ def _send(state: State, delivery: Delivery) -> int | None:
         ),
     }
     try:
-        response = requests.post(state.webhook_url, data=delivery.body.encode(), headers=headers, timeout=5)
+        response = requests.post(
+            state.webhook_url, data=delivery.body.encode(), headers=headers, timeout=5
+        )
         return response.status_code
     except requests.RequestException as exc:
         log.info("webhook delivery %s failed: %s", delivery.id, exc)

@@ -88,7 +88,9 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 with receiver.arrived:
-                    receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
+                    receiver.requests.append(
+                        {"headers": dict(self.headers), "body": body, "status": status}
+                    )
                     receiver.arrived.notify_all()
 
             def log_message(self, *args):
@@ -104,7 +106,11 @@ class Receiver:
         return self.requests
 
     def events(self, event_type: str) -> list[dict]:
-        return [json.loads(r["body"]) for r in self.requests if r["headers"]["X-Layers-Event-Type"] == event_type]
+        return [
+            json.loads(r["body"])
+            for r in self.requests
+            if r["headers"]["X-Layers-Event-Type"] == event_type
+        ]
 
     def close(self):
         self.server.shutdown()

@@ -13,10 +13,21 @@ from .support import ACME, DEMO_KEY_ID, NORDLICHT, ads, campaign_named, error_of
 def test_the_seeded_audit_history_reads_newest_first_with_the_documented_row_shape(sandbox):
     items = sandbox.api("GET", "/v1/audit-log").json()["items"]
     assert 30 <= len(items) <= 50
-    assert [e["occurredAt"] for e in items] == sorted((e["occurredAt"] for e in items), reverse=True)
+    assert [e["occurredAt"] for e in items] == sorted(
+        (e["occurredAt"] for e in items), reverse=True
+    )
     row = items[0]
-    assert set(row) == {"eventId", "eventType", "occurredAt", "requestId", "organizationId", "projectId",
-                        "apiKeyId", "actor", "data"}
+    assert set(row) == {
+        "eventId",
+        "eventType",
+        "occurredAt",
+        "requestId",
+        "organizationId",
+        "projectId",
+        "apiKeyId",
+        "actor",
+        "data",
+    }
     assert uuid.UUID(row["eventId"]) and row["occurredAt"].endswith("Z")
 
 
@@ -28,16 +39,25 @@ def test_the_audit_log_walks_to_the_last_page(sandbox):
 
 
 def test_the_audit_log_filters_by_type_project_key_and_time(sandbox):
-    denied = sandbox.api("GET", "/v1/audit-log", params={"eventType": "ads.write.denied"}).json()["items"]
+    denied = sandbox.api("GET", "/v1/audit-log", params={"eventType": "ads.write.denied"}).json()[
+        "items"
+    ]
     assert denied and {e["eventType"] for e in denied} == {"ads.write.denied"}
-    assert {e["data"]["reason"] for e in denied} >= {"kill_switch_active", "partner_consent_missing"}
+    assert {e["data"]["reason"] for e in denied} >= {
+        "kill_switch_active",
+        "partner_consent_missing",
+    }
     nordlicht = sandbox.api("GET", "/v1/audit-log", params={"projectId": NORDLICHT}).json()["items"]
     assert nordlicht and {e["projectId"] for e in nordlicht} == {NORDLICHT}
     mine = sandbox.api("GET", "/v1/audit-log", params={"apiKeyId": DEMO_KEY_ID}).json()["items"]
     assert mine and {e["apiKeyId"] for e in mine} == {DEMO_KEY_ID}
     middle = sorted(e["occurredAt"] for e in walk(sandbox, "/v1/audit-log", limit=200)[0])[20]
-    recent = sandbox.api("GET", "/v1/audit-log", params={"since": middle, "limit": 200}).json()["items"]
-    older = sandbox.api("GET", "/v1/audit-log", params={"until": middle, "limit": 200}).json()["items"]
+    recent = sandbox.api("GET", "/v1/audit-log", params={"since": middle, "limit": 200}).json()[
+        "items"
+    ]
+    older = sandbox.api("GET", "/v1/audit-log", params={"until": middle, "limit": 200}).json()[
+        "items"
+    ]
     assert min(e["occurredAt"] for e in recent) == middle == max(e["occurredAt"] for e in older)
 
 
@@ -50,16 +70,25 @@ def test_the_audit_log_rejects_bad_cursors_limits_and_times(sandbox):
 
 def test_a_partner_write_is_audited_with_its_request_id_and_actor(sandbox):
     campaign_id = campaign_named(sandbox, "Q3 Prospecting — Cold Brew")["campaignId"]
-    response = sandbox.api("PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 6000})
+    response = sandbox.api(
+        "PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 6000}
+    )
     row = sandbox.api("GET", "/v1/audit-log", params={"limit": 1}).json()["items"][0]
-    assert row["eventType"] == "ads.write.queued" and row["requestId"] == response.headers["X-Request-Id"]
+    assert (
+        row["eventType"] == "ads.write.queued"
+        and row["requestId"] == response.headers["X-Request-Id"]
+    )
     assert row["actor"] == "partner_api" and row["data"]["actor_type"] == "partner"
     assert row["data"]["method"] == "PATCH" and row["data"]["axis"] == "tactical"
 
 
 def control(sandbox, action, token=None, **body):
-    return requests.post(f"{sandbox.base_url}/_control/{action}", json=body, timeout=10,
-                         headers={"X-Sandbox-Control-Token": token or sandbox.control_token})
+    return requests.post(
+        f"{sandbox.base_url}/_control/{action}",
+        json=body,
+        timeout=10,
+        headers={"X-Sandbox-Control-Token": token or sandbox.control_token},
+    )
 
 
 def test_the_control_surface_needs_its_token(sandbox):
@@ -84,10 +113,17 @@ def test_reset_wipes_everything_fast_and_can_leave_the_sandbox_empty(sandbox):
 
 def test_the_state_dump_shows_clock_switches_and_queue(sandbox):
     now = sandbox.control("clock", advanceSeconds=86400)["now"]
-    state = requests.get(f"{sandbox.base_url}/_control/state", timeout=10,
-                         headers={"X-Sandbox-Control-Token": sandbox.control_token}).json()
+    state = requests.get(
+        f"{sandbox.base_url}/_control/state",
+        timeout=10,
+        headers={"X-Sandbox-Control-Token": sandbox.control_token},
+    ).json()
     assert state["now"] >= now and state["clockOffsetSeconds"] == 86400
-    killed = [(layer["projectId"], layer["platform"]) for layer in state["layers"] if layer["killSwitchActive"]]
+    killed = [
+        (layer["projectId"], layer["platform"])
+        for layer in state["layers"]
+        if layer["killSwitchActive"]
+    ]
     assert killed == [(NORDLICHT, "meta")]
     assert state["pendingByStatus"]["pending"] > 0 and state["pendingByStatus"]["dispatched"] == 2
 
@@ -103,11 +139,15 @@ def test_stats_count_calls_by_method_and_route(sandbox):
 
 
 def test_pending_bulk_creates_rows_of_the_requested_type(sandbox):
-    ids = sandbox.control("pending-bulk", projectId=ACME, platform="tiktok", count=30, actionType="update_budget")
+    ids = sandbox.control(
+        "pending-bulk", projectId=ACME, platform="tiktok", count=30, actionType="update_budget"
+    )
     assert len(ids["pendingIds"]) == 30
     assert sandbox.api("GET", ads(ACME, "/tiktok/pending/count")).json() == {"count": 33}
-    assert {r["actionType"] for r in pending(sandbox, platform="tiktok", actionType="update_budget", limit=200)} == {
-        "update_budget"}
+    assert {
+        r["actionType"]
+        for r in pending(sandbox, platform="tiktok", actionType="update_budget", limit=200)
+    } == {"update_budget"}
 
 
 def test_the_seed_command_seeds_only_an_empty_sandbox_unless_forced(sandbox):

@@ -4,9 +4,19 @@ import re
 
 from .support import ACME, DEMO_KEY_ID, READONLY_KEY, READONLY_KEY_ID, ULID, ads, error_of
 
-DEMO_SCOPES = ["ads:read", "ads:write:connect", "ads:write:campaigns", "ads:write:budgets",
-               "ads:write:lifecycle", "ads:write:policy", "ads:write:optimizer_trigger", "ads:write:pending",
-               "jobs:read", "projects:read", "metrics:read"]
+DEMO_SCOPES = [
+    "ads:read",
+    "ads:write:connect",
+    "ads:write:campaigns",
+    "ads:write:budgets",
+    "ads:write:lifecycle",
+    "ads:write:policy",
+    "ads:write:optimizer_trigger",
+    "ads:write:pending",
+    "jobs:read",
+    "projects:read",
+    "metrics:read",
+]
 
 
 def test_whoami_describes_the_demo_key_and_its_org(sandbox):
@@ -19,7 +29,10 @@ def test_whoami_describes_the_demo_key_and_its_org(sandbox):
 
 
 def test_every_response_carries_a_request_id_and_rate_limit_headers(sandbox):
-    for response in (sandbox.api("GET", "/v1/whoami"), sandbox.api("GET", "/v1/whoami", key="nope")):
+    for response in (
+        sandbox.api("GET", "/v1/whoami"),
+        sandbox.api("GET", "/v1/whoami", key="nope"),
+    ):
         assert re.fullmatch(f"req_{ULID}", response.headers["X-Request-Id"])
         assert response.headers["X-RateLimit-Endpoint-Class"] == "read-light"
         assert response.headers["X-RateLimit-Limit"] == "120"
@@ -35,7 +48,9 @@ def test_write_routes_report_their_endpoint_class(sandbox):
 
 
 def test_x_api_key_is_accepted_and_wins_over_bearer(sandbox):
-    response = sandbox.api("GET", "/v1/whoami", key="not-a-key", headers={"X-Api-Key": READONLY_KEY})
+    response = sandbox.api(
+        "GET", "/v1/whoami", key="not-a-key", headers={"X-Api-Key": READONLY_KEY}
+    )
     assert response.status_code == 200
     assert response.json()["apiKeyId"] == READONLY_KEY_ID
 
@@ -70,8 +85,12 @@ def test_a_killed_key_gets_the_kill_switch_with_key_scope(sandbox):
 
 
 def test_the_read_only_key_cannot_write_and_is_told_the_missing_scope(sandbox):
-    response = sandbox.api("PATCH", ads(ACME, "/meta/defaults"), key=READONLY_KEY,
-                           json={"defaults": {"creative": "off"}})
+    response = sandbox.api(
+        "PATCH",
+        ads(ACME, "/meta/defaults"),
+        key=READONLY_KEY,
+        json={"defaults": {"creative": "off"}},
+    )
     assert response.status_code == 403
     error = error_of(response)
     assert error["code"] == "FORBIDDEN_SCOPE"
@@ -90,7 +109,9 @@ def test_unknown_api_paths_are_a_json_not_found(sandbox):
 
 def test_the_standard_tier_limits_long_running_starts_to_twenty_a_minute(sandbox):
     sandbox.control("rate-tier", tier="standard")
-    statuses = [sandbox.api("POST", ads(ACME, "/optimizer/run"), json={}).status_code for _ in range(21)]
+    statuses = [
+        sandbox.api("POST", ads(ACME, "/optimizer/run"), json={}).status_code for _ in range(21)
+    ]
     assert statuses[:20] == [422] * 20
     limited = sandbox.api("POST", ads(ACME, "/optimizer/run"), json={})
     assert limited.status_code == 429

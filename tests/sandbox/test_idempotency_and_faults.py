@@ -11,7 +11,9 @@ from .support import ACME, ads, campaign_named, error_of, pending
 
 def approve(sandbox, pending_id, key_header=None, **body):
     headers = {"Idempotency-Key": key_header} if key_header else {}
-    return sandbox.api("POST", ads(ACME, f"/meta/pending/{pending_id}/approve"), json=body, headers=headers)
+    return sandbox.api(
+        "POST", ads(ACME, f"/meta/pending/{pending_id}/approve"), json=body, headers=headers
+    )
 
 
 def test_a_replayed_request_returns_the_original_response_and_runs_once(sandbox):
@@ -65,8 +67,12 @@ def test_concurrent_duplicates_execute_exactly_once(sandbox):
 
     def send():
         barrier.wait()
-        response = requests.patch(url, json={"dailyBudgetCents": 6100}, timeout=30, headers={
-            "Authorization": f"Bearer {sandbox.key}", "Idempotency-Key": "idem-race"})
+        response = requests.patch(
+            url,
+            json={"dailyBudgetCents": 6100},
+            timeout=30,
+            headers={"Authorization": f"Bearer {sandbox.key}", "Idempotency-Key": "idem-race"},
+        )
         results.append((response.status_code, response.json()))
 
     threads = [threading.Thread(target=send) for _ in range(5)]
@@ -76,7 +82,9 @@ def test_concurrent_duplicates_execute_exactly_once(sandbox):
         thread.join()
     successes = [body for status, body in results if status == 202]
     assert successes and all(body == successes[0] for body in successes)
-    assert all(body["error"]["code"] == "IDEMPOTENCY_CONFLICT" for status, body in results if status != 202)
+    assert all(
+        body["error"]["code"] == "IDEMPOTENCY_CONFLICT" for status, body in results if status != 202
+    )
     assert sandbox.control("stats")["executedByRoute"] == {"PATCH campaigns.budget": 1}
 
 
@@ -142,13 +150,17 @@ def test_a_missing_field_fault_drops_the_id_of_the_first_item(sandbox):
     assert "pendingId" not in rows[0] and "pendingId" in rows[1]
     fault(sandbox, kind="missing_field", pathContains="/campaigns/")
     campaign_id = campaign_named(sandbox, "Q3 Prospecting — Cold Brew")["campaignId"]
-    assert "campaignId" not in sandbox.api("GET", ads(ACME, f"/meta/campaigns/{campaign_id}")).json()
+    assert (
+        "campaignId" not in sandbox.api("GET", ads(ACME, f"/meta/campaigns/{campaign_id}")).json()
+    )
 
 
 def test_an_unknown_enum_fault_puts_a_future_value_in_status_and_action_type(sandbox):
     fault(sandbox, kind="unknown_enum")
     rows = sandbox.api("GET", ads(ACME, "/meta/pending")).json()["items"]
-    assert {r["status"] for r in rows} == {"future_value"} and {r["actionType"] for r in rows} == {"future_value"}
+    assert {r["status"] for r in rows} == {"future_value"} and {r["actionType"] for r in rows} == {
+        "future_value"
+    }
 
 
 def test_shape_faults_on_a_write_do_not_run_it(sandbox):
@@ -164,8 +176,13 @@ def test_a_timeout_fault_runs_the_write_then_answers_late_and_the_retry_replays(
     row = pending(sandbox)[0]
     fault(sandbox, kind="timeout", delay=1.0, method="POST")
     with pytest.raises(requests.Timeout):
-        sandbox.api("POST", ads(ACME, f"/meta/pending/{row['pendingId']}/approve"), json={},
-                    headers={"Idempotency-Key": "idem-timeout"}, timeout=0.3)
+        sandbox.api(
+            "POST",
+            ads(ACME, f"/meta/pending/{row['pendingId']}/approve"),
+            json={},
+            headers={"Idempotency-Key": "idem-timeout"},
+            timeout=0.3,
+        )
     time.sleep(0.1)
     retry = approve(sandbox, row["pendingId"], "idem-timeout")
     assert retry.status_code == 200 and retry.json()["status"] == "approved"

@@ -14,12 +14,23 @@ def test_projects_walk_to_the_last_page_one_at_a_time(sandbox):
     items, pages = walk(sandbox, "/v1/projects", limit=1)
     assert [p["id"] for p in items] == [ACME, NORDLICHT, BRIGHTSIDE]
     assert pages == 3
-    assert set(items[0]) >= {"id", "name", "status", "customerExternalId", "timezone", "primaryLanguage",
-                             "ownerEmail", "createdAt", "updatedAt"}
+    assert set(items[0]) >= {
+        "id",
+        "name",
+        "status",
+        "customerExternalId",
+        "timezone",
+        "primaryLanguage",
+        "ownerEmail",
+        "createdAt",
+        "updatedAt",
+    }
 
 
 def test_projects_filter_by_status_and_search(sandbox):
-    found = sandbox.api("GET", "/v1/projects", params={"search": "nordlicht", "status": "active"}).json()
+    found = sandbox.api(
+        "GET", "/v1/projects", params={"search": "nordlicht", "status": "active"}
+    ).json()
     assert [p["name"] for p in found["items"]] == ["Nordlicht Outdoor"]
     assert sandbox.api("GET", "/v1/projects", params={"status": "archived"}).json()["items"] == []
 
@@ -37,7 +48,11 @@ def test_a_project_is_found_with_or_without_its_prefix_and_lists_its_layers(sand
     bare = sandbox.api("GET", f"/v1/projects/{ACME.removeprefix('prj_')}").json()
     assert with_prefix == bare
     assert with_prefix["organizationId"] == "org_2481fa5c-a404-44ed-a561-565392499abc"
-    assert {layer["platform"] for layer in with_prefix["layers"]} == {"meta_ads", "tiktok_ads", "apple_ads"}
+    assert {layer["platform"] for layer in with_prefix["layers"]} == {
+        "meta_ads",
+        "tiktok_ads",
+        "apple_ads",
+    }
     assert all(layer["layerId"].startswith("lyr_") for layer in with_prefix["layers"])
 
 
@@ -52,16 +67,24 @@ def test_ad_accounts_list_per_project_with_a_platform_filter(sandbox):
     assert body["nextCursor"] is None
     assert [a["platform"] for a in body["items"]] == ["meta_ads", "tiktok_ads", "apple_ads"]
     meta = body["items"][0]
-    assert meta["externalId"].startswith("act_") and meta["currency"] == "USD" and meta["tokenStatus"] == "valid"
+    assert (
+        meta["externalId"].startswith("act_")
+        and meta["currency"] == "USD"
+        and meta["tokenStatus"] == "valid"
+    )
     assert len(meta["adAccountId"]) == 26
-    only_apple = sandbox.api("GET", ads(ACME, "/ad-accounts"), params={"platforms": "apple_ads"}).json()
+    only_apple = sandbox.api(
+        "GET", ads(ACME, "/ad-accounts"), params={"platforms": "apple_ads"}
+    ).json()
     assert [a["externalId"] for a in only_apple["items"]] == ["org-4827193"]
     euros = sandbox.api("GET", ads(NORDLICHT, "/ad-accounts")).json()["items"]
     assert {a["currency"] for a in euros} == {"EUR"}
 
 
 def test_apple_search_ads_is_not_a_platform(sandbox):
-    response = sandbox.api("GET", ads(ACME, "/ad-accounts"), params={"platforms": "apple_search_ads"})
+    response = sandbox.api(
+        "GET", ads(ACME, "/ad-accounts"), params={"platforms": "apple_search_ads"}
+    )
     assert response.status_code == 422
     assert error_of(response)["code"] == "VALIDATION"
 
@@ -81,7 +104,11 @@ def test_the_oauth_url_points_at_the_sandbox_consent_page_for_ten_minutes(sandbo
 
 
 def test_the_oauth_url_refuses_return_urls_off_the_allowlist(sandbox):
-    for url in ("https://evil.example/cb", "http://127.0.0.1.evil.example/cb", "javascript:alert(1)"):
+    for url in (
+        "https://evil.example/cb",
+        "http://127.0.0.1.evil.example/cb",
+        "javascript:alert(1)",
+    ):
         response = oauth_url(sandbox, returnUrl=url)
         assert response.status_code in (403, 422), url
     refused = oauth_url(sandbox, returnUrl="https://evil.example/cb")
@@ -91,17 +118,26 @@ def test_the_oauth_url_refuses_return_urls_off_the_allowlist(sandbox):
 
 
 def test_the_oauth_url_accepts_the_deprecated_redirect_url(sandbox):
-    response = sandbox.api("POST", ads(ACME, "/ad-accounts/oauth-url"),
-                           json={"platform": "meta_ads", "redirectUrl": "http://localhost:8000/back"})
+    response = sandbox.api(
+        "POST",
+        ads(ACME, "/ad-accounts/oauth-url"),
+        json={"platform": "meta_ads", "redirectUrl": "http://localhost:8000/back"},
+    )
     assert response.status_code == 200
 
 
 def test_the_oauth_url_validates_its_body_and_needs_a_write_scope(sandbox):
     assert oauth_url(sandbox, platform="apple_search_ads").status_code == 422
-    missing = sandbox.api("POST", ads(ACME, "/ad-accounts/oauth-url"), json={"platform": "meta_ads"})
+    missing = sandbox.api(
+        "POST", ads(ACME, "/ad-accounts/oauth-url"), json={"platform": "meta_ads"}
+    )
     assert error_of(missing)["details"]["fields"] == {"returnUrl": "is required"}
-    forbidden = sandbox.api("POST", ads(ACME, "/ad-accounts/oauth-url"), key=READONLY_KEY,
-                            json={"platform": "meta_ads", "returnUrl": RETURN})
+    forbidden = sandbox.api(
+        "POST",
+        ads(ACME, "/ad-accounts/oauth-url"),
+        key=READONLY_KEY,
+        json={"platform": "meta_ads", "returnUrl": RETURN},
+    )
     assert forbidden.status_code == 403
     assert error_of(forbidden)["details"]["requiredScope"] == "ads:write:connect"
 
@@ -122,24 +158,39 @@ def submit(url, button, account=None):
 def test_authorizing_on_the_consent_page_connects_the_account_and_returns_to_the_partner(sandbox):
     url, html = consent_page(sandbox)
     assert "Connect TikTok to Brightside Games" in html
-    assert 'type="radio"' in html and "Authorize" in html and "Deny" in html and "<script" not in html
+    assert (
+        'type="radio"' in html and "Authorize" in html and "Deny" in html and "<script" not in html
+    )
     account = html.split('value="7', 1)[1].split('"', 1)[0]
     response = submit(url, "authorize", "7" + account)
     assert response.status_code == 302
     target = urlsplit(response.headers["Location"])
     query = parse_qs(target.query)
     assert (target.hostname, target.port, target.path) == ("127.0.0.1", 9999, "/connections/done")
-    assert query["from"] == ["test"] and query["status"] == ["connected"] and query["state"] == ["xyz-42"]
-    connected = sandbox.api("GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}).json()
+    assert (
+        query["from"] == ["test"]
+        and query["status"] == ["connected"]
+        and query["state"] == ["xyz-42"]
+    )
+    connected = sandbox.api(
+        "GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}
+    ).json()
     assert [a["adAccountId"] for a in connected["items"]] == query["accountId"]
     # A freshly connected platform has a layer with draft defaults, awaiting the customer's consent.
-    assert sandbox.api("GET", ads(BRIGHTSIDE, "/tiktok/defaults")).json()["defaults"]["structural"] == "draft"
+    assert (
+        sandbox.api("GET", ads(BRIGHTSIDE, "/tiktok/defaults")).json()["defaults"]["structural"]
+        == "draft"
+    )
 
 
 def test_denying_on_the_consent_page_returns_access_denied(sandbox):
     url, _ = consent_page(sandbox)
     query = parse_qs(urlsplit(submit(url, "deny").headers["Location"]).query)
-    assert query["status"] == ["error"] and query["error"] == ["access_denied"] and query["state"] == ["xyz-42"]
+    assert (
+        query["status"] == ["error"]
+        and query["error"] == ["access_denied"]
+        and query["state"] == ["xyz-42"]
+    )
 
 
 def test_a_consent_link_older_than_ten_minutes_returns_expired(sandbox):
@@ -148,7 +199,12 @@ def test_a_consent_link_older_than_ten_minutes_returns_expired(sandbox):
     account = html.split('value="7', 1)[1].split('"', 1)[0]
     query = parse_qs(urlsplit(submit(url, "authorize", "7" + account).headers["Location"]).query)
     assert query["status"] == ["error"] and query["error"] == ["expired"]
-    assert sandbox.api("GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}).json()["items"] == []
+    assert (
+        sandbox.api(
+            "GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}
+        ).json()["items"]
+        == []
+    )
 
 
 def test_a_consent_link_works_only_once(sandbox):
@@ -159,5 +215,7 @@ def test_a_consent_link_works_only_once(sandbox):
     assert again.status_code == 400
     assert "already been used" in again.text
     assert requests.get(url, timeout=10).status_code == 400
-    accounts = sandbox.api("GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}).json()
+    accounts = sandbox.api(
+        "GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}
+    ).json()
     assert len(accounts["items"]) == 1

@@ -35,7 +35,9 @@ def test_an_approval_dispatch_is_delivered_signed_with_the_documented_headers(sa
     configure(sandbox, receiver)
     row = approve_and_dispatch(sandbox)
     delivered = receiver.wait_for(1)
-    request = next(r for r in delivered if r["headers"]["X-Layers-Event-Type"] == "approval.dispatched")
+    request = next(
+        r for r in delivered if r["headers"]["X-Layers-Event-Type"] == "approval.dispatched"
+    )
     headers, body = request["headers"], request["body"]
     assert verify_signature(headers["X-Layers-Signature"], body, SECRET)
     assert not verify_signature(headers["X-Layers-Signature"], body + b" ", SECRET)
@@ -46,10 +48,24 @@ def test_an_approval_dispatch_is_delivered_signed_with_the_documented_headers(sa
     event = json.loads(body)
     assert event["id"] == headers["X-Layers-Event-Id"] and has_id(event["id"], "evt")
     assert event["type"] == "approval.dispatched" and event["apiVersion"] == "v1"
-    assert event["organizationId"] == "org_2481fa5c-a404-44ed-a561-565392499abc" and event["projectId"] == ACME
+    assert (
+        event["organizationId"] == "org_2481fa5c-a404-44ed-a561-565392499abc"
+        and event["projectId"] == ACME
+    )
     data = event["data"]
-    assert data["pendingId"] == row["pendingId"] and data["status"] == "dispatched" and data["platform"] == "meta"
-    assert set(data) >= {"actionType", "entityType", "entityId", "dispatchedAt", "verdictId", "dispatchFailureReason"}
+    assert (
+        data["pendingId"] == row["pendingId"]
+        and data["status"] == "dispatched"
+        and data["platform"] == "meta"
+    )
+    assert set(data) >= {
+        "actionType",
+        "entityType",
+        "entityId",
+        "dispatchedAt",
+        "verdictId",
+        "dispatchFailureReason",
+    }
 
 
 def test_during_rotation_the_signature_carries_one_v1_per_secret(sandbox, receiver):
@@ -93,15 +109,22 @@ def test_denied_writes_completed_jobs_and_optimizer_runs_emit_events(sandbox, re
     configure(sandbox, receiver)
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"tactical": "off"})
     campaign_id = campaign_named(sandbox, "Q3 Prospecting — Cold Brew")["campaignId"]
-    denied = sandbox.api("PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 9000})
+    denied = sandbox.api(
+        "PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 9000}
+    )
     layer = sandbox.api("GET", ads(ACME, "/meta/defaults")).json()["layerId"]
-    run = sandbox.api("POST", ads(ACME, "/optimizer/run"), json={"layerId": layer, "platform": "meta_ads"}).json()
+    run = sandbox.api(
+        "POST", ads(ACME, "/optimizer/run"), json={"layerId": layer, "platform": "meta_ads"}
+    ).json()
     sandbox.control("clock", advanceSeconds=10)
     sandbox.control("tick")
     receiver.wait_for(3)
     [denial] = receiver.events("ads.write.denied")[:1]
     assert denial["data"]["verdictId"] == denied.json()["error"]["details"]["verdictId"]
-    assert denial["data"]["reason"] == "authority_axis_off" and denial["data"]["actorType"] == "partner"
+    assert (
+        denial["data"]["reason"] == "authority_axis_off"
+        and denial["data"]["actorType"] == "partner"
+    )
     [completed] = receiver.events("ads.optimizer.run.completed")
     assert completed["data"]["runId"] == run["runId"] and completed["data"]["changes"]
     assert run["jobId"] in {e["data"]["jobId"] for e in receiver.events("job.completed")}
@@ -111,17 +134,28 @@ def test_auto_delivery_sends_right_after_the_request_commits(sandbox, receiver):
     sandbox.control("webhooks", url=receiver.url, secret=SECRET, autoDeliver=True)
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"tactical": "off"})
     campaign_id = campaign_named(sandbox, "Q3 Prospecting — Cold Brew")["campaignId"]
-    sandbox.api("PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 9000})
-    assert receiver.wait_for(1, timeout=5)[0]["headers"]["X-Layers-Event-Type"] == "ads.write.denied"
+    sandbox.api(
+        "PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 9000}
+    )
+    assert (
+        receiver.wait_for(1, timeout=5)[0]["headers"]["X-Layers-Event-Type"] == "ads.write.denied"
+    )
 
 
 def test_no_url_means_no_deliveries(sandbox, receiver):
     approve_and_dispatch(sandbox)
-    assert sandbox_state(sandbox)["webhooks"] == {"url": None, "autoDeliver": True, "deliveries": {}}
+    assert sandbox_state(sandbox)["webhooks"] == {
+        "url": None,
+        "autoDeliver": True,
+        "deliveries": {},
+    }
 
 
 def sandbox_state(sandbox):
-    response = requests.get(f"{sandbox.base_url}/_control/state",
-                            headers={"X-Sandbox-Control-Token": sandbox.control_token}, timeout=10)
+    response = requests.get(
+        f"{sandbox.base_url}/_control/state",
+        headers={"X-Sandbox-Control-Token": sandbox.control_token},
+        timeout=10,
+    )
     assert response.status_code == 200
     return response.json()

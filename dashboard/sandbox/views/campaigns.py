@@ -6,8 +6,18 @@ from ..gate import deny, gate_write
 from ..http import PLATFORMS, Reply, body_platform, endpoint, validation
 from ..models import AdAccount, Campaign
 from ..paging import page
-from ..records import (AXES, MODES, actor_of, audit, authority_body, campaign_row, defaults_body,
-                       effective_authority, record_verdict, request_of)
+from ..records import (
+    AXES,
+    MODES,
+    actor_of,
+    audit,
+    authority_body,
+    campaign_row,
+    defaults_body,
+    effective_authority,
+    record_verdict,
+    request_of,
+)
 from . import get_campaign, get_layer, get_project
 
 STATUSES = ("active", "paused", "archived", "deleted", "in_review", "rejected")
@@ -35,8 +45,13 @@ def campaigns_list(ctx, project_id):
             qs = qs.filter(created_at__gte=clock.parse_iso(ctx.request.GET["since"]))
         except ValueError:
             raise validation({"since": "must be an ISO 8601 timestamp with a timezone"}) from None
-    rows, cursor = page(qs, order=("-created_at", "id"), cursor=ctx.request.GET.get("cursor"),
-                        limit=ctx.limit(100, 200), strict=False)
+    rows, cursor = page(
+        qs,
+        order=("-created_at", "id"),
+        cursor=ctx.request.GET.get("cursor"),
+        limit=ctx.limit(100, 200),
+        strict=False,
+    )
     return Reply(200, {"items": [campaign_row(c) for c in rows], "nextCursor": cursor})
 
 
@@ -50,7 +65,9 @@ def campaign_get(ctx, project_id, platform, campaign_id):
 
 
 def _budget_fields(body: dict, errors: dict) -> dict:
-    given = {k: body[k] for k in ("dailyBudgetCents", "lifetimeBudgetCents") if body.get(k) is not None}
+    given = {
+        k: body[k] for k in ("dailyBudgetCents", "lifetimeBudgetCents") if body.get(k) is not None
+    }
     if len(given) != 1:
         errors["dailyBudgetCents"] = "send exactly one of dailyBudgetCents or lifetimeBudgetCents"
     for name, value in given.items():
@@ -66,9 +83,13 @@ def campaign_create(ctx, project_id, platform):
     project = get_project(project_id)
     layer = get_layer(project, platform)
     body, errors = ctx.body, {}
-    account = AdAccount.objects.filter(project=project, platform=platform, pk=body.get("adAccountId") or "").first()
+    account = AdAccount.objects.filter(
+        project=project, platform=platform, pk=body.get("adAccountId") or ""
+    ).first()
     if account is None:
-        errors["adAccountId"] = f"must be a connected {PLATFORMS[platform]} ad account of this project"
+        errors["adAccountId"] = (
+            f"must be a connected {PLATFORMS[platform]} ad account of this project"
+        )
     name = body.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 128:
         errors["name"] = "must be 1 to 128 characters"
@@ -90,24 +111,44 @@ def campaign_create(ctx, project_id, platform):
     if platform == "tiktok" and "lifetimeBudgetCents" in budget and "endTime" not in times:
         errors["endTime"] = "is required for a TikTok lifetime budget"
     strategy = body.get("bidStrategy")
-    if strategy is not None and (not isinstance(strategy, dict)
-                                 or strategy.get("type") not in ("lowest_cost", "cost_cap", "bid_cap")):
+    if strategy is not None and (
+        not isinstance(strategy, dict)
+        or strategy.get("type") not in ("lowest_cost", "cost_cap", "bid_cap")
+    ):
         errors["bidStrategy"] = "type must be lowest_cost, cost_cap or bid_cap"
     if errors:
         raise validation(errors)
-    authority = {"creative": MODE_TO_AXIS[body["creativeMode"]],
-                 "tactical": MODE_TO_AXIS[body["campaignManagementMode"]],
-                 "structural": MODE_TO_AXIS[body["campaignManagementMode"]]}
+    authority = {
+        "creative": MODE_TO_AXIS[body["creativeMode"]],
+        "tactical": MODE_TO_AXIS[body["campaignManagementMode"]],
+        "structural": MODE_TO_AXIS[body["campaignManagementMode"]],
+    }
     campaign_id = clock.new_id("cmp", ctx.now)
-    spec = {"adAccountId": account.id, "name": name.strip(), "outcome": body["outcome"], **budget,
-            "startTime": body.get("startTime"), "endTime": body.get("endTime"),
-            "authority": authority, "actor": actor_of(ctx)}
+    spec = {
+        "adAccountId": account.id,
+        "name": name.strip(),
+        "outcome": body["outcome"],
+        **budget,
+        "startTime": body.get("startTime"),
+        "endTime": body.get("endTime"),
+        "authority": authority,
+        "actor": actor_of(ctx),
+    }
     return gate_write(
-        ctx, project=project, layer=layer, campaign=None, action_type="create_campaign",
-        entity_type="campaign", entity_id=campaign_id, entity_name=spec["name"], current_value=None,
+        ctx,
+        project=project,
+        layer=layer,
+        campaign=None,
+        action_type="create_campaign",
+        entity_type="campaign",
+        entity_id=campaign_id,
+        entity_name=spec["name"],
+        current_value=None,
         new_value={"name": spec["name"], "status": "active", **budget},
-        detail={"campaign": spec}, rationale="Partner requested a new campaign.",
-        job_kind="ads_campaign_create", extra={"campaignId": campaign_id, "authority": authority},
+        detail={"campaign": spec},
+        rationale="Partner requested a new campaign.",
+        job_kind="ads_campaign_create",
+        extra={"campaignId": campaign_id, "authority": authority},
     )
 
 
@@ -128,13 +169,28 @@ def campaign_budget(ctx, project_id, platform, campaign_id):
     if errors:
         raise validation(errors)
     field = next(iter(budget))
-    current = {field: getattr(campaign, "daily_budget_cents" if field == "dailyBudgetCents" else "lifetime_budget_cents")}
+    current = {
+        field: getattr(
+            campaign,
+            "daily_budget_cents" if field == "dailyBudgetCents" else "lifetime_budget_cents",
+        )
+    }
     return gate_write(
-        ctx, project=project, layer=layer, campaign=campaign, action_type="update_budget",
-        entity_type="campaign", entity_id=campaign.id, entity_name=campaign.name,
-        current_value=current, new_value=budget,
-        detail={"campaignId": campaign.id, "platformField": "daily_budget" if field == "dailyBudgetCents"
-                else "lifetime_budget", "value": budget[field]},
+        ctx,
+        project=project,
+        layer=layer,
+        campaign=campaign,
+        action_type="update_budget",
+        entity_type="campaign",
+        entity_id=campaign.id,
+        entity_name=campaign.name,
+        current_value=current,
+        new_value=budget,
+        detail={
+            "campaignId": campaign.id,
+            "platformField": "daily_budget" if field == "dailyBudgetCents" else "lifetime_budget",
+            "value": budget[field],
+        },
         rationale="Partner requested a budget change.",
     )
 
@@ -147,9 +203,16 @@ def _lifecycle(ctx, project_id, platform, campaign_id, action_type, new_status):
     if comment is not None and not isinstance(comment, str):
         raise validation({"comment": "must be a string"})
     return gate_write(
-        ctx, project=project, layer=layer, campaign=campaign, action_type=action_type,
-        entity_type="campaign", entity_id=campaign.id, entity_name=campaign.name,
-        current_value={"status": campaign.status}, new_value={"status": new_status},
+        ctx,
+        project=project,
+        layer=layer,
+        campaign=campaign,
+        action_type=action_type,
+        entity_type="campaign",
+        entity_id=campaign.id,
+        entity_name=campaign.name,
+        current_value={"status": campaign.status},
+        new_value={"status": new_status},
         detail={"campaignId": campaign.id, "platformField": "status", "value": new_status.upper()},
         rationale=comment or f"Partner requested: {action_type.replace('_', ' ')}.",
     )
@@ -177,8 +240,11 @@ def _modes(body: dict, name: str) -> dict:
     block = body.get(name)
     if not isinstance(block, dict) or not block:
         raise validation({name: "must be an object with creative, tactical and/or structural"})
-    errors = {f"{name}.{k}": "must be off, draft or auto" for k, v in block.items()
-              if k not in AXES or v not in MODES}
+    errors = {
+        f"{name}.{k}": "must be off, draft or auto"
+        for k, v in block.items()
+        if k not in AXES or v not in MODES
+    }
     if errors:
         raise validation(errors)
     return block
@@ -194,9 +260,18 @@ def _escalation(changes: dict, ceiling: dict) -> str | None:
 
 def _policy_verdict(ctx, project, layer, entity_type, entity_id, authority):
     return record_verdict(
-        project_id=project.public_id, decision="allow", reason="policy_update", axis=None,
-        authority=authority, request=request_of(ctx), actor_type="partner", api_key_id=ctx.key.key_id,
-        platform=layer.platform, entity_type=entity_type, entity_id=entity_id, at=ctx.now,
+        project_id=project.public_id,
+        decision="allow",
+        reason="policy_update",
+        axis=None,
+        authority=authority,
+        request=request_of(ctx),
+        actor_type="partner",
+        api_key_id=ctx.key.key_id,
+        platform=layer.platform,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        at=ctx.now,
     )
 
 
@@ -216,15 +291,34 @@ def authority_patch(ctx, project_id, platform, campaign_id):
     current, _ = effective_authority(campaign, layer)
     axis = _escalation(changes, campaign.ceiling or layer.ceiling)
     if axis:
-        return deny(ctx, project=project, layer=layer, reason="partner_escalation_forbidden", axis=axis,
-                    authority=current, entity_type="campaign", entity_id=campaign.id, change=changes)
+        return deny(
+            ctx,
+            project=project,
+            layer=layer,
+            reason="partner_escalation_forbidden",
+            axis=axis,
+            authority=current,
+            entity_type="campaign",
+            entity_id=campaign.id,
+            change=changes,
+        )
     campaign.authority = {**current, **changes}
     campaign.authority_modified_at, campaign.authority_modified_by = ctx.now, actor_of(ctx)
     campaign.save()
     verdict = _policy_verdict(ctx, project, layer, "campaign", campaign.id, campaign.authority)
-    audit("ads.authority.updated", at=ctx.now, project_id=project.public_id, api_key_id=ctx.key.key_id,
-          request_id=ctx.request_id, verdictId=verdict.id, platform=platform, entityType="campaign",
-          entityId=campaign.id, authority=campaign.authority, previous=current)
+    audit(
+        "ads.authority.updated",
+        at=ctx.now,
+        project_id=project.public_id,
+        api_key_id=ctx.key.key_id,
+        request_id=ctx.request_id,
+        verdictId=verdict.id,
+        platform=platform,
+        entityType="campaign",
+        entityId=campaign.id,
+        authority=campaign.authority,
+        previous=current,
+    )
     return Reply(200, {**authority_body(campaign, layer), "verdictId": verdict.id})
 
 
@@ -243,15 +337,33 @@ def defaults_patch(ctx, project_id, platform):
     changes = _modes(ctx.body, "defaults")
     axis = _escalation(changes, layer.ceiling)
     if axis:
-        return deny(ctx, project=project, layer=layer, reason="partner_escalation_forbidden", axis=axis,
-                    authority=dict(layer.defaults), entity_type="layer", entity_id=layer.id, change=changes)
+        return deny(
+            ctx,
+            project=project,
+            layer=layer,
+            reason="partner_escalation_forbidden",
+            axis=axis,
+            authority=dict(layer.defaults),
+            entity_type="layer",
+            entity_id=layer.id,
+            change=changes,
+        )
     previous = dict(layer.defaults)
     layer.defaults = {**layer.defaults, **changes}
     layer.modified_at, layer.modified_by = ctx.now, actor_of(ctx)
     layer.save()
     verdict = _policy_verdict(ctx, project, layer, "layer", layer.id, layer.defaults)
-    audit("ads.defaults.updated", at=ctx.now, project_id=project.public_id, api_key_id=ctx.key.key_id,
-          request_id=ctx.request_id, verdictId=verdict.id, platform=platform, entityType="layer",
-          entityId=layer.id, defaults=layer.defaults, previous=previous)
+    audit(
+        "ads.defaults.updated",
+        at=ctx.now,
+        project_id=project.public_id,
+        api_key_id=ctx.key.key_id,
+        request_id=ctx.request_id,
+        verdictId=verdict.id,
+        platform=platform,
+        entityType="layer",
+        entityId=layer.id,
+        defaults=layer.defaults,
+        previous=previous,
+    )
     return Reply(200, {**defaults_body(layer), "verdictId": verdict.id})
-

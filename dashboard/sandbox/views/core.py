@@ -28,12 +28,21 @@ OAUTH_TTL = timedelta(minutes=10)
 @endpoint("whoami")
 def whoami(ctx):
     tier = tier_name(ctx.state)
-    return Reply(200, {
-        "organizationId": ORG_ID, "workspaceId": ORG_ID, "organizationName": ORG_NAME,
-        "parentOrganizationId": None, "scopes": ctx.key.scopes,
-        "rateLimitTier": tier if tier != "off" else "standard", "apiKeyId": ctx.key.key_id,
-        "creditBalance": 2540, "killSwitch": False, "apiAccessRevoked": False,
-    })
+    return Reply(
+        200,
+        {
+            "organizationId": ORG_ID,
+            "workspaceId": ORG_ID,
+            "organizationName": ORG_NAME,
+            "parentOrganizationId": None,
+            "scopes": ctx.key.scopes,
+            "rateLimitTier": tier if tier != "off" else "standard",
+            "apiKeyId": ctx.key.key_id,
+            "creditBalance": 2540,
+            "killSwitch": False,
+            "apiAccessRevoked": False,
+        },
+    )
 
 
 @endpoint("projects.list", scope="projects:read")
@@ -48,8 +57,13 @@ def projects_list(ctx):
         qs = qs.filter(name__icontains=ctx.request.GET["search"])
     if ctx.request.GET.get("customerExternalId"):
         qs = qs.filter(customer_external_id=ctx.request.GET["customerExternalId"])
-    rows, cursor = page(qs, order=("created_at", "uuid"), cursor=ctx.request.GET.get("cursor"),
-                        limit=ctx.limit(25, 200), strict=True)
+    rows, cursor = page(
+        qs,
+        order=("created_at", "uuid"),
+        cursor=ctx.request.GET.get("cursor"),
+        limit=ctx.limit(25, 200),
+        strict=True,
+    )
     return Reply(200, {"items": [project_row(p) for p in rows], "nextCursor": cursor})
 
 
@@ -57,14 +71,25 @@ def projects_list(ctx):
 def project_get(ctx, project_id):
     project = get_project(project_id)
     layers = [
-        {"layerId": layer.id, "template": f"{layer.platform}_ads_manager",
-         "platform": f"{layer.platform}_ads", "isActive": True}
+        {
+            "layerId": layer.id,
+            "template": f"{layer.platform}_ads_manager",
+            "platform": f"{layer.platform}_ads",
+            "isActive": True,
+        }
         for layer in project.layers.order_by("platform")
     ]
-    return Reply(200, {
-        **project_row(project), "organizationId": ORG_ID, "brandContext": project.brand_context,
-        "ingestState": "ready", "layers": layers, "approvalPolicy": {"mode": "manual"},
-    })
+    return Reply(
+        200,
+        {
+            **project_row(project),
+            "organizationId": ORG_ID,
+            "brandContext": project.brand_context,
+            "ingestState": "ready",
+            "layers": layers,
+            "approvalPolicy": {"mode": "manual"},
+        },
+    )
 
 
 @endpoint("ad_accounts.list", scope="ads:read")
@@ -79,7 +104,9 @@ def ad_accounts(ctx, project_id):
     return Reply(200, {"items": [account_row(a) for a in qs], "nextCursor": None})
 
 
-@endpoint("ad_accounts.oauth_url", rate_class="write-light", scope=("ads:write", "ads:write:connect"))
+@endpoint(
+    "ad_accounts.oauth_url", rate_class="write-light", scope=("ads:write", "ads:write:connect")
+)
 def oauth_url(ctx, project_id):
     project = get_project(project_id)
     body = ctx.body
@@ -98,11 +125,19 @@ def oauth_url(ctx, project_id):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise validation({"returnUrl": "must be an absolute http(s) URL"})
     if parts.hostname not in RETURN_HOSTS:
-        raise ApiError(403, "RETURN_URL_NOT_ALLOWED", "That returnUrl host is not on this key's allowlist.",
-                       {"returnUrl": return_url, "allowedHosts": sorted(RETURN_HOSTS)})
+        raise ApiError(
+            403,
+            "RETURN_URL_NOT_ALLOWED",
+            "That returnUrl host is not on this key's allowlist.",
+            {"returnUrl": return_url, "allowedHosts": sorted(RETURN_HOSTS)},
+        )
     token = OAuthToken.objects.create(
-        token=secrets.token_urlsafe(24), project=project, platform=platform, return_url=return_url,
-        state=body.get("state"), expires_at=ctx.now + OAUTH_TTL,
+        token=secrets.token_urlsafe(24),
+        project=project,
+        platform=platform,
+        return_url=return_url,
+        state=body.get("state"),
+        expires_at=ctx.now + OAUTH_TTL,
     )
     url = ctx.request.build_absolute_uri(reverse("sandbox:consent") + f"?t={token.token}")
     return Reply(200, {"url": url, "expiresAt": clock.iso(token.expires_at)})
@@ -136,8 +171,13 @@ def audit_log(ctx):
                 qs = qs.filter(**{lookup: clock.parse_iso(get[param])})
             except ValueError:
                 raise validation({param: "must be an ISO 8601 timestamp with a timezone"}) from None
-    rows, cursor = page(qs, order=("-occurred_at", "event_id"), cursor=get.get("cursor"),
-                        limit=ctx.limit(50, 200), strict=True)
+    rows, cursor = page(
+        qs,
+        order=("-occurred_at", "event_id"),
+        cursor=get.get("cursor"),
+        limit=ctx.limit(50, 200),
+        strict=True,
+    )
     return Reply(200, {"items": [audit_row(e) for e in rows], "nextCursor": cursor})
 
 
@@ -153,4 +193,3 @@ def verdict_get(ctx, project_id, verdict_id):
 @endpoint("unknown")
 def unknown(ctx, rest=""):
     raise not_found("endpoint")
-

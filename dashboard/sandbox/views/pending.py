@@ -10,7 +10,12 @@ from ..records import audit, create_job, pending_row, record_verdict, request_of
 from . import get_layer, get_project
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
-ACTION_TYPES = OPTIMIZER_ACTIONS + ["pause_campaign", "resume_campaign", "delete_campaign", "create_campaign"]
+ACTION_TYPES = OPTIMIZER_ACTIONS + [
+    "pause_campaign",
+    "resume_campaign",
+    "delete_campaign",
+    "create_campaign",
+]
 
 
 def _queue(ctx, project_id, platform):
@@ -32,8 +37,13 @@ def pending_list(ctx, project_id, platform):
         raise validation({"actionType": f"must be among {', '.join(ACTION_TYPES)}"})
     if action_types:
         qs = qs.filter(action_type__in=action_types)
-    rows, cursor = page(qs, order=("created_at", "id"), cursor=ctx.request.GET.get("cursor"),
-                        limit=ctx.limit(50, 200), strict=True)
+    rows, cursor = page(
+        qs,
+        order=("created_at", "id"),
+        cursor=ctx.request.GET.get("cursor"),
+        limit=ctx.limit(50, 200),
+        strict=True,
+    )
     return Reply(200, {"items": [pending_row(p) for p in rows], "nextCursor": cursor})
 
 
@@ -57,10 +67,16 @@ def _decide(ctx, project_id, platform, pending_id, *, approve: bool):
         if not isinstance(note, str) or not note.strip():
             raise validation({"reason": "is required: say why the action is rejected"})
     if pending.status != "pending":
-        raise ApiError(409, "CONFLICT", f"This action is already {pending.status}.", {
-            "currentStatus": pending.status, "decidedAt": clock.iso(pending.decided_at),
-            "decidedBy": pending.decided_by,
-        })
+        raise ApiError(
+            409,
+            "CONFLICT",
+            f"This action is already {pending.status}.",
+            {
+                "currentStatus": pending.status,
+                "decidedAt": clock.iso(pending.decided_at),
+                "decidedBy": pending.decided_by,
+            },
+        )
     status = "approved" if approve else "rejected"
     pending.status, pending.decided_at = status, ctx.now
     pending.decided_by = {"actorType": "partner", "apiKeyId": ctx.key.key_id}
@@ -70,17 +86,44 @@ def _decide(ctx, project_id, platform, pending_id, *, approve: bool):
         pending.decision_reason = note.strip()
     pending.save()
     verdict = record_verdict(
-        project_id=project.public_id, decision="allow" if approve else "deny", reason=f"{status}_by_partner",
-        axis=None, authority=None, request=request_of(ctx), actor_type="partner", api_key_id=ctx.key.key_id,
-        platform=pending.platform, entity_type=pending.entity_type, entity_id=pending.entity_id,
-        pending_id=pending.id, at=ctx.now,
+        project_id=project.public_id,
+        decision="allow" if approve else "deny",
+        reason=f"{status}_by_partner",
+        axis=None,
+        authority=None,
+        request=request_of(ctx),
+        actor_type="partner",
+        api_key_id=ctx.key.key_id,
+        platform=pending.platform,
+        entity_type=pending.entity_type,
+        entity_id=pending.entity_id,
+        pending_id=pending.id,
+        at=ctx.now,
     )
-    audit(f"ads.pending.{status}", at=ctx.now, project_id=project.public_id, api_key_id=ctx.key.key_id,
-          request_id=ctx.request_id, pendingId=pending.id, verdictId=verdict.id, platform=pending.platform,
-          actionType=pending.action_type, entityType=pending.entity_type, entityId=pending.entity_id,
-          **({"comment": note} if approve else {"reason": pending.decision_reason}))
-    return Reply(200, {"pendingId": pending.id, "status": status, "dispatched": False,
-                       "dispatchedAt": None, "verdictId": verdict.id})
+    audit(
+        f"ads.pending.{status}",
+        at=ctx.now,
+        project_id=project.public_id,
+        api_key_id=ctx.key.key_id,
+        request_id=ctx.request_id,
+        pendingId=pending.id,
+        verdictId=verdict.id,
+        platform=pending.platform,
+        actionType=pending.action_type,
+        entityType=pending.entity_type,
+        entityId=pending.entity_id,
+        **({"comment": note} if approve else {"reason": pending.decision_reason}),
+    )
+    return Reply(
+        200,
+        {
+            "pendingId": pending.id,
+            "status": status,
+            "dispatched": False,
+            "dispatchedAt": None,
+            "verdictId": verdict.id,
+        },
+    )
 
 
 @endpoint("pending.approve", rate_class="write-light", scope="ads:write:pending")
@@ -110,21 +153,54 @@ def optimizer_run(ctx, project_id):
     advance_runs(ctx.now, layer=layer)
     running = OptimizerRun.objects.filter(layer=layer, status="running").first()
     if running:
-        raise ApiError(409, "CONFLICT", "An optimizer run is already running for this layer.",
-                       {"runId": running.id, "jobId": running.job_id})
+        raise ApiError(
+            409,
+            "CONFLICT",
+            "An optimizer run is already running for this layer.",
+            {"runId": running.id, "jobId": running.job_id},
+        )
     run_id = clock.new_id("run", ctx.now)
-    job = create_job("ads_optimizer_run", project_id=project.public_id, at=ctx.now, complete_after=None,
-                     stage=STAGES[0], runId=run_id, layerId=layer.id)
+    job = create_job(
+        "ads_optimizer_run",
+        project_id=project.public_id,
+        at=ctx.now,
+        complete_after=None,
+        stage=STAGES[0],
+        runId=run_id,
+        layerId=layer.id,
+    )
     OptimizerRun.objects.create(
-        id=run_id, job=job, project=project, layer=layer, dry_run=body.get("dryRun", False),
-        stages=[{"stage": STAGES[0], "enteredAt": clock.iso(ctx.now)}], started_at=ctx.now,
+        id=run_id,
+        job=job,
+        project=project,
+        layer=layer,
+        dry_run=body.get("dryRun", False),
+        stages=[{"stage": STAGES[0], "enteredAt": clock.iso(ctx.now)}],
+        started_at=ctx.now,
         summary={"proposed": 0, "dispatched": 0, "queued": 0, "skipped": 0},
     )
-    audit("ads.optimizer.run_started", at=ctx.now, project_id=project.public_id, api_key_id=ctx.key.key_id,
-          request_id=ctx.request_id, runId=run_id, jobId=job.id, layerId=layer.id, platform=layer.platform,
-          dryRun=body.get("dryRun", False))
-    return Reply(202, {"jobId": job.id, "runId": run_id, "kind": "ads_optimizer_run", "status": "running",
-                       "locationUrl": f"/v1/jobs/{job.id}"})
+    audit(
+        "ads.optimizer.run_started",
+        at=ctx.now,
+        project_id=project.public_id,
+        api_key_id=ctx.key.key_id,
+        request_id=ctx.request_id,
+        runId=run_id,
+        jobId=job.id,
+        layerId=layer.id,
+        platform=layer.platform,
+        dryRun=body.get("dryRun", False),
+    )
+    return Reply(
+        202,
+        {
+            "jobId": job.id,
+            "runId": run_id,
+            "kind": "ads_optimizer_run",
+            "status": "running",
+            "locationUrl": f"/v1/jobs/{job.id}",
+        },
+    )
 
 
 @endpoint("optimizer.run_get", scope="ads:read")

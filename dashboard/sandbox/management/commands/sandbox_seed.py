@@ -11,7 +11,9 @@ class Command(BaseCommand):
     help = "Seed the Layers sandbox with the demo story (only when empty; --force resets)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true", help="wipe sandbox state and seed again")
+        parser.add_argument(
+            "--force", action="store_true", help="wipe sandbox state and seed again"
+        )
 
     def handle(self, *args, force=False, **options):
         if Project.objects.exists() and not force:

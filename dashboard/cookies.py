@@ -10,7 +10,8 @@ Every other response keeps `frame-ancestors 'none'`, `X-Frame-Options: DENY` and
 cookies, so normal top-level logins are untouched (setting None when not embedded breaks
 them, metabase PR #35473).
 
-CSRF_USE_SESSIONS is on, so the session cookie is the only cookie that has to survive.
+CSRF_USE_SESSIONS is on, so the session cookie is the only cookie that has to survive
+(every cookie of an embed response is partitioned all the same).
 
 Place this middleware FIRST in MIDDLEWARE: its response half then runs last, after the
 session, CSRF, clickjacking and CSP middleware have written their cookies and headers."""
@@ -89,9 +90,10 @@ class EmbedMiddleware:
 
     @staticmethod
     def _partition_cookies(response) -> None:
-        for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
-            morsel = response.cookies.get(name)
-            if morsel is not None:  # also the deletion on logout: only a partitioned
-                morsel["secure"] = True  # Set-Cookie can clear a partitioned cookie
-                morsel["samesite"] = "None"
-                morsel["partitioned"] = True
+        # Every cookie of an embed response: the session above all, but also the messages
+        # cookie (a redirect's "Approved." note) and any other, or it is lost in the frame.
+        # Deletions too: only a partitioned Set-Cookie can clear a partitioned cookie.
+        for morsel in response.cookies.values():
+            morsel["secure"] = True
+            morsel["samesite"] = "None"
+            morsel["partitioned"] = True

@@ -319,7 +319,11 @@ def stamp(reply: Reply, request_id: str) -> Reply:
     return reply
 
 
-def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
+def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None = None, scope=None):
+    """`method` None accepts any verb (the catch-all); the endpoint class defaults to
+    read-light for GET and write-light otherwise (long-running routes say so)."""
+    rate_class = rate_class or ("read-light" if method in ("GET", None) else "write-light")
+
     def decorate(fn):
         @csrf_exempt
         @wraps(fn)
@@ -328,13 +332,21 @@ def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
             state = get_state()
             if state.latency_ms:
                 time.sleep(state.latency_ms / 1000)
-            method = request.method
-            write = method in WRITE_METHODS
-            Counter.bump(f"calls:{method}", f"route:{method} {route}")
+            verb = request.method
+            write = verb in WRITE_METHODS
+            Counter.bump(f"calls:{verb}", f"route:{verb} {route}")
             headers = rate_limit_headers_only(state, rate_class)
-            fault = take_fault(state, method, request.path)
-            replayed = False
+            fault, replayed = None, False
             try:
+                if method and verb != method:
+                    raise ApiError(
+                        405,
+                        "METHOD_NOT_ALLOWED",
+                        f"Use {method} on this path.",
+                        {"allowed": [method]},
+                        {"Allow": method},
+                    )
+                fault = take_fault(state, verb, request.path)
                 reply = early_fault(fault, write) if fault else None
                 if reply is None:
                     key = authenticate(request)
@@ -371,7 +383,7 @@ def endpoint(route: str, *, rate_class: str = "read-light", scope=None):
                     if write and reply.status < 400:
                         Counter.bump(
                             "replayed" if replayed else "executed",
-                            *([] if replayed else [f"executedRoute:{method} {route}"]),
+                            *([] if replayed else [f"executedRoute:{verb} {route}"]),
                         )
                     if fault and not write:
                         late_fault(fault, reply)

@@ -13,12 +13,13 @@ ONE = f"{ADS}/<str:platform>/campaigns/<str:campaign_id>"
 
 
 def by_method(**handlers):
-    """One URL, several verbs; anything else is the JSON 404 of `core.unknown`."""
+    """One URL, several verbs."""
 
     @csrf_exempt
     def view(request, **kwargs):
-        handler = handlers.get(request.method.lower())
-        return handler(request, **kwargs) if handler else core.unknown(request)
+        # An unlisted verb goes to the first handler, which answers 405 with its Allow header.
+        handler = handlers.get(request.method.lower()) or next(iter(handlers.values()))
+        return handler(request, **kwargs)
 
     return view
 

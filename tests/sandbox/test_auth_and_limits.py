@@ -129,3 +129,10 @@ def test_tier_off_never_limits_but_still_reports_standard_numbers(sandbox):
     responses = [sandbox.api("POST", ads(ACME, "/optimizer/run"), json={}) for _ in range(22)]
     assert {r.status_code for r in responses} == {422}
     assert responses[-1].headers["X-RateLimit-Limit"] == "20"
+
+
+def test_a_wrong_verb_on_a_known_path_is_method_not_allowed(sandbox):
+    response = sandbox.api("GET", ads(ACME, "/meta/campaigns"))
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    assert error_of(response)["code"] == "METHOD_NOT_ALLOWED"
+    assert sandbox.api("PUT", ads(ACME, "/meta/defaults"), json={}).headers["Allow"] == "GET"

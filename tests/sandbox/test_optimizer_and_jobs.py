@@ -1,5 +1,7 @@
 """Optimizer runs (stages, proposals by axis, dry runs) and job polling (contract §4.15, §5)."""
 
+import pytest
+
 from .support import ACME, NORDLICHT, ads, campaign_named, error_of, has_id, pending
 
 
@@ -195,3 +197,24 @@ def test_write_jobs_complete_a_second_later_and_poll_with_etags(sandbox):
         and body["result"]["platformResponse"]["success"]
     )
     assert sandbox.api("GET", "/v1/jobs/job_01HZX9ABCDEF0123456789ABCD").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "mode,outcome", [("off", "skipped"), ("draft", "queued"), ("auto", "dispatched")]
+)
+def test_creative_proposals_follow_the_creative_axis(sandbox, mode, outcome):
+    sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"creative": mode})
+    cart = campaign_named(sandbox, "Retargeting — Cart Abandoners")["campaignId"]
+    sandbox.control(
+        "campaign-authority", projectId=ACME, platform="meta", campaignId=cart, authority=None
+    )
+    run_id = start(sandbox).json()["runId"]
+    sandbox.control("clock", advanceSeconds=10)
+    creative = [c for c in run_of(sandbox, run_id)["changes"] if c["axis"] == "creative"]
+    assert {c["actionType"] for c in creative} == {
+        "push_creative",
+        "replace_creative",
+        "prune_creative",
+        "update_targeting",
+    }
+    assert {c["outcome"] for c in creative} == {outcome}

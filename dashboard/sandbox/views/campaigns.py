@@ -78,7 +78,7 @@ def _budget_fields(body: dict, errors: dict) -> dict:
     return given
 
 
-@endpoint("campaigns.create", rate_class="long-running", scope="ads:write:campaigns")
+@endpoint("campaigns.create", "POST", rate_class="long-running", scope="ads:write:campaigns")
 def campaign_create(ctx, project_id, platform):
     project = get_project(project_id)
     layer = get_layer(project, platform)
@@ -159,7 +159,7 @@ def _live_campaign(project, platform, campaign_id):
     return campaign
 
 
-@endpoint("campaigns.budget", rate_class="write-light", scope="ads:write:budgets")
+@endpoint("campaigns.budget", "PATCH", scope="ads:write:budgets")
 def campaign_budget(ctx, project_id, platform, campaign_id):
     project = get_project(project_id)
     layer = get_layer(project, platform)
@@ -218,17 +218,17 @@ def _lifecycle(ctx, project_id, platform, campaign_id, action_type, new_status):
     )
 
 
-@endpoint("campaigns.pause", rate_class="write-light", scope="ads:write:lifecycle")
+@endpoint("campaigns.pause", "POST", scope="ads:write:lifecycle")
 def campaign_pause(ctx, project_id, platform, campaign_id):
     return _lifecycle(ctx, project_id, platform, campaign_id, "pause_campaign", "paused")
 
 
-@endpoint("campaigns.resume", rate_class="write-light", scope="ads:write:lifecycle")
+@endpoint("campaigns.resume", "POST", scope="ads:write:lifecycle")
 def campaign_resume(ctx, project_id, platform, campaign_id):
     return _lifecycle(ctx, project_id, platform, campaign_id, "resume_campaign", "active")
 
 
-@endpoint("campaigns.delete", rate_class="write-light", scope="ads:write:lifecycle")
+@endpoint("campaigns.delete", "DELETE", scope="ads:write:lifecycle")
 def campaign_delete(ctx, project_id, platform, campaign_id):
     return _lifecycle(ctx, project_id, platform, campaign_id, "delete_campaign", "deleted")
 
@@ -282,7 +282,7 @@ def authority_get(ctx, project_id, platform, campaign_id):
     return Reply(200, authority_body(get_campaign(project, platform, campaign_id), layer))
 
 
-@endpoint("authority.patch", rate_class="write-light", scope="ads:write:policy")
+@endpoint("authority.patch", "PATCH", scope="ads:write:policy")
 def authority_patch(ctx, project_id, platform, campaign_id):
     project = get_project(project_id)
     layer = get_layer(project, platform)
@@ -327,7 +327,7 @@ def defaults_get(ctx, project_id, platform):
     return Reply(200, defaults_body(get_layer(get_project(project_id), platform)))
 
 
-@endpoint("defaults.patch", rate_class="write-light", scope="ads:write:policy")
+@endpoint("defaults.patch", "PATCH", scope="ads:write:policy")
 def defaults_patch(ctx, project_id, platform):
     project = get_project(project_id)
     layer = get_layer(project, platform, lock=True)

@@ -104,9 +104,7 @@ def ad_accounts(ctx, project_id):
     return Reply(200, {"items": [account_row(a) for a in qs], "nextCursor": None})
 
 
-@endpoint(
-    "ad_accounts.oauth_url", rate_class="write-light", scope=("ads:write", "ads:write:connect")
-)
+@endpoint("ad_accounts.oauth_url", "POST", scope=("ads:write", "ads:write:connect"))
 def oauth_url(ctx, project_id):
     project = get_project(project_id)
     body = ctx.body
@@ -190,6 +188,6 @@ def verdict_get(ctx, project_id, verdict_id):
     return Reply(200, verdict_body(verdict))
 
 
-@endpoint("unknown")
+@endpoint("unknown", None)
 def unknown(ctx, rest=""):
     raise not_found("endpoint")

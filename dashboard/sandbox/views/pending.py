@@ -126,17 +126,17 @@ def _decide(ctx, project_id, platform, pending_id, *, approve: bool):
     )
 
 
-@endpoint("pending.approve", rate_class="write-light", scope="ads:write:pending")
+@endpoint("pending.approve", "POST", scope="ads:write:pending")
 def pending_approve(ctx, project_id, platform, pending_id):
     return _decide(ctx, project_id, platform, pending_id, approve=True)
 
 
-@endpoint("pending.reject", rate_class="write-light", scope="ads:write:pending")
+@endpoint("pending.reject", "POST", scope="ads:write:pending")
 def pending_reject(ctx, project_id, platform, pending_id):
     return _decide(ctx, project_id, platform, pending_id, approve=False)
 
 
-@endpoint("optimizer.run", rate_class="long-running", scope="ads:write:optimizer_trigger")
+@endpoint("optimizer.run", "POST", rate_class="long-running", scope="ads:write:optimizer_trigger")
 def optimizer_run(ctx, project_id):
     project = get_project(project_id)
     body = ctx.body

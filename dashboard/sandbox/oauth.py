@@ -17,7 +17,6 @@ from . import clock
 from .models import AdAccount, Layer, OAuthToken
 
 PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
-CURRENCY = {"meta": "USD", "tiktok": "USD", "apple": "USD"}
 
 
 def platform_accounts(project, platform) -> list[dict]:
@@ -99,7 +98,11 @@ def consent(request):
                 project=token.project,
                 platform=token.platform,
                 external_id=choice["externalId"],
-                currency=CURRENCY[token.platform],
+                # The customer's business currency: whatever their other accounts use.
+                currency=AdAccount.objects.filter(project=token.project)
+                .values_list("currency", flat=True)
+                .first()
+                or "USD",
             )
         account.name, account.token_status, account.connected_at = choice["name"], "valid", now
         account.save()

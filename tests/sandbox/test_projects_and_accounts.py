@@ -176,6 +176,7 @@ def test_authorizing_on_the_consent_page_connects_the_account_and_returns_to_the
         "GET", ads(BRIGHTSIDE, "/ad-accounts"), params={"platforms": "tiktok_ads"}
     ).json()
     assert [a["adAccountId"] for a in connected["items"]] == query["accountId"]
+    assert connected["items"][0]["currency"] == "GBP"  # the customer's currency
     # A freshly connected platform has a layer with draft defaults, awaiting the customer's consent.
     assert (
         sandbox.api("GET", ads(BRIGHTSIDE, "/tiktok/defaults")).json()["defaults"]["structural"]

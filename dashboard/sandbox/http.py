@@ -1,7 +1,8 @@
 """The one request pipeline every API view goes through.
 
-`endpoint(route, rate_class=..., scope=...)` wraps a view `fn(ctx, **url_kwargs) -> Reply`
-with, in order: request id, injected latency, call statistics, fault injection, key auth
+`endpoint(route, method, rate_class=..., scope=...)` wraps a view `fn(ctx, **url_kwargs) -> Reply`
+with, in order: request id, injected latency, call statistics, the verb check (405), fault
+injection (before auth: a fault stands in for the network or the server), key auth
 (401 / 503 KILL_SWITCH), the per-key rate-limit bucket (429), the scope check (403), JSON
 body parsing, idempotent replay for POST/PATCH/DELETE, a transaction around the view, and
 the single error envelope. Views raise `ApiError` for plain errors (rolled back) and return

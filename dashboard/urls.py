@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.views import access, core, embed, pending, projects, sharing
+from dashboard.views import accounts, campaigns, optimizer
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
@@ -15,6 +16,27 @@ urlpatterns = [
         pending.decide,
         name="queue-decide",
     ),
+    path("projects/<str:project_id>/accounts/", accounts.accounts_page, name="accounts"),
+    path("projects/<str:project_id>/accounts/connect", accounts.connect_start, name="accounts-connect"),
+    path("projects/<str:project_id>/accounts/connect/popup", accounts.connect_popup, name="accounts-connect-popup"),
+    path("projects/<str:project_id>/accounts/connect/status", accounts.connect_status, name="accounts-connect-status"),
+    path("projects/<str:project_id>/accounts/callback", accounts.connect_callback, name="accounts-callback"),
+    path("projects/<str:project_id>/campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("projects/<str:project_id>/campaigns/new", campaigns.campaign_new, name="campaign-new"),
+    path("projects/<str:project_id>/campaigns/<str:platform>/<str:campaign_id>/", campaigns.campaign_page, name="campaign"),
+    path(
+        "projects/<str:project_id>/campaigns/<str:platform>/<str:campaign_id>/authority",
+        campaigns.authority,
+        name="campaign-authority",
+    ),
+    path(
+        "projects/<str:project_id>/campaigns/<str:platform>/<str:campaign_id>/write",
+        campaigns.campaign_write,
+        name="campaign-write",
+    ),
+    path("projects/<str:project_id>/jobs/<str:job_id>/", campaigns.job_page, name="job"),
+    path("projects/<str:project_id>/optimizer/run", optimizer.run_start, name="optimizer-start"),
+    path("projects/<str:project_id>/optimizer/runs/<str:run_id>/", optimizer.run_page, name="optimizer-run"),
     path("projects/<str:project_id>/share/", sharing.share_manage, name="project-share"),
     path("projects/<str:project_id>/share/<int:link_id>/revoke", sharing.share_revoke, name="project-share-revoke"),
     path("s/<str:token>", sharing.share_open, name="share"),

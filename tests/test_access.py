@@ -26,6 +26,22 @@ MATRIX = {
     "queue-decide": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
     "project-share": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (DENIED, DENIED), "admin": (OK, OK), "outsider": (DENIED, DENIED)},
     "project-share-revoke": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, DENIED), "admin": (405, OK), "outsider": (405, DENIED)},
+    "accounts": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "accounts-connect": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, DENIED), "admin": (405, OK), "outsider": (405, DENIED)},
+    "accounts-connect-status": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, 405), "approver": (DENIED, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    # The popup's first step and the OAuth callback need no session (a popup opened from an
+    # iframe has none): a signed, single-use token or state stands in, and this matrix sends none.
+    "accounts-connect-popup": {p: (DENIED, 405) for p in PEOPLE},
+    "accounts-callback": {p: (400, 405) for p in PEOPLE},
+    "campaigns": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "campaign": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    # An empty create form and an unreadable budget are refused with sentences (422).
+    "campaign-new": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (OK, 422), "admin": (OK, 422), "outsider": (DENIED, DENIED)},
+    "campaign-authority": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
+    "campaign-write": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, 422), "admin": (405, 422), "outsider": (405, DENIED)},
+    "job": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "optimizer-start": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
+    "optimizer-run": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     # A share link opens read-only for anyone who holds it, signed in or not; writes are refused.
     "share": {p: (OK, DENIED) for p in PEOPLE},
     # Without a valid token (this matrix sends none) the embed start refuses everyone.
@@ -56,6 +72,8 @@ def test_every_url_pattern_is_in_the_matrix():
 def url_kwargs(name, sandbox):
     if name in ("share", "project-share-revoke"):
         return share_link_kwargs(name)
+    if name in CAMPAIGN_URLS:
+        return campaign_kwargs(name, sandbox)
     pending_id = first_pending(sandbox)
     return {
         "project": {"project_id": ACME},
@@ -78,6 +96,28 @@ def share_link_kwargs(name):
     return {"token": token} if name == "share" else {"project_id": ACME, "link_id": link.id}
 
 
+CAMPAIGN_URLS = (
+    "accounts", "accounts-connect", "accounts-connect-status", "accounts-connect-popup", "accounts-callback",
+    "campaigns", "campaign", "campaign-new", "campaign-authority", "campaign-write", "job", "optimizer-start",
+    "optimizer-run",
+)
+
+
+def campaign_kwargs(name, sandbox):
+    """Acme's first active Meta campaign, or a running optimizer run (and its job) there."""
+    if name in ("campaign", "campaign-authority", "campaign-write"):
+        items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"platforms": "meta_ads"}).json()["items"]
+        campaign = next(c for c in items if c["status"] == "active")
+        return {"project_id": ACME, "platform": "meta", "campaign_id": campaign["campaignId"]}
+    if name in ("job", "optimizer-run"):
+        layer = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/defaults").json()["layerId"]
+        started = sandbox.api("POST", f"/v1/projects/{ACME}/ads/optimizer/run", json={"layerId": layer, "platform": "meta_ads"})
+        body = started.json()
+        ids = body if started.status_code == 202 else body["error"]["details"]  # 409: already running
+        return {"project_id": ACME, "job_id": ids["jobId"]} if name == "job" else {"project_id": ACME, "run_id": ids["runId"]}
+    return {"project_id": ACME}
+
+
 def first_pending(sandbox):
     response = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/pending")
     return response.json()["items"][0]["pendingId"]
@@ -88,6 +128,8 @@ POST_DATA = {
     "queue-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
     "login": {"username": "nobody", "password": "wrong"},
     "project-share": {"scope": "queue", "days": "3", "label": "Matrix test"},
+    "accounts-connect": {"platform": "meta", "idempotency_key": ""},
+    "campaign-write": {"action": "budget", "amount": "not money", "idempotency_key": ""},
 }
 
 

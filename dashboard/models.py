@@ -97,3 +97,82 @@ class ShareLinkUse(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["link", "-at"])]
+
+
+class WebhookEvent(models.Model):
+    """One Layers webhook as it arrived (signature already checked). The unique event id is
+    the dedupe: Layers retries with the same `X-Layers-Event-Id`, and we store it once."""
+
+    class Outcome(models.TextChoices):
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (an event type the dashboard does not act on)"
+        FAILED = "failed", "Failed (kept for `manage.py webhooks_process`)"
+
+    event_id = models.CharField(max_length=80, unique=True)
+    event_type = models.CharField(max_length=80)
+    project_id = models.CharField(max_length=80, blank=True, db_index=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["processed_at", "received_at"])]
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}"
+
+
+class WebhookSecret(models.Model):
+    """A signing secret Layers gave us when `manage.py webhooks_register` created an endpoint
+    (it is shown only once, so it is kept here). The receiver accepts these together with
+    LAYERS_WEBHOOK_SECRET; registering again keeps the older one until it is retired, which
+    covers a rotation's overlap."""
+
+    endpoint_id = models.CharField(max_length=80, blank=True)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"webhook secret for {self.url} ({self.endpoint_id or 'no endpoint id'})"
+
+
+class Notice(models.Model):
+    """Something a person should look at: a denied write, a failed dispatch, a finished
+    optimizer run. Made from webhooks; each links to where it can be acted on."""
+
+    class Kind(models.TextChoices):
+        DENIED = "denied", "Write denied"
+        DISPATCH_FAILED = "dispatch_failed", "Dispatch failed"
+        RUN_COMPLETED = "run_completed", "Optimizer run finished"
+
+    project_id = models.CharField(max_length=80, db_index=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    sentence = models.CharField(max_length=500)
+    link = models.CharField(max_length=500, blank=True)  # a path inside the dashboard
+    second_link = models.CharField(max_length=500, blank=True)
+    second_label = models.CharField(max_length=80, blank=True)
+    event_id = models.CharField(max_length=80, blank=True)  # the webhook that raised it
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            # Processing a webhook twice never raises its notice twice.
+            models.UniqueConstraint(
+                fields=["event_id", "kind"], condition=~models.Q(event_id=""), name="one_notice_per_event_kind"
+            )
+        ]
+        indexes = [models.Index(fields=["project_id", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} on {self.project_id}: {self.sentence[:60]}"
+
+
+class NoticeMarker(models.Model):
+    """Per person: notices up to this moment have been read (one row, not one per notice)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_marker")
+    read_until = models.DateTimeField()

@@ -1,0 +1,119 @@
+"""The Layers Partner API client: typed records, an error tree, one HTTP path.
+
+Only `dashboard.services` imports this package (views never do)."""
+
+import threading
+
+from .client import LayersClient
+from .errors import (
+    AuthorityDenied,
+    Conflict,
+    ForbiddenScope,
+    IdempotencyConflict,
+    KillSwitch,
+    LayersBadResponse,
+    LayersConnectionError,
+    LayersError,
+    LayersTimeout,
+    NotFound,
+    PlatformError,
+    PlatformRejected,
+    RateLimited,
+    ReturnUrlNotAllowed,
+    ServerError,
+    Unauthenticated,
+    ValidationFailed,
+)
+from .records import (
+    PLATFORMS,
+    AdAccount,
+    AuditEvent,
+    Authority,
+    Campaign,
+    CampaignAuthority,
+    Decision,
+    Job,
+    Layer,
+    LayerDefaults,
+    OAuthUrl,
+    OptimizerRun,
+    OptimizerRunStart,
+    Page,
+    PendingAction,
+    Project,
+    RateLimit,
+    RunStage,
+    Verdict,
+    WebhookEndpoint,
+    WhoAmI,
+    WriteResult,
+)
+
+_local = threading.local()
+
+
+def client_from_settings() -> LayersClient:
+    """This thread's client, built from the current settings. Rebuilt when the settings it
+    was built from change (tests point settings at a live sandbox per test)."""
+    from django.conf import settings
+
+    config = (
+        settings.LAYERS_API_BASE_URL,
+        settings.LAYERS_API_KEY,
+        float(settings.LAYERS_CONNECT_TIMEOUT),
+        float(settings.LAYERS_READ_TIMEOUT),
+    )
+    client = getattr(_local, "client", None)
+    if client is None or getattr(_local, "config", None) != config:
+        if client is not None:
+            client.close()
+        client = LayersClient(
+            base_url=config[0], api_key=config[1], connect_timeout=config[2], read_timeout=config[3]
+        )
+        _local.client, _local.config = client, config
+    return client
+
+
+__all__ = [
+    "PLATFORMS",
+    "LayersClient",
+    "client_from_settings",
+    "AdAccount",
+    "AuditEvent",
+    "Authority",
+    "Campaign",
+    "CampaignAuthority",
+    "Decision",
+    "Job",
+    "Layer",
+    "LayerDefaults",
+    "OAuthUrl",
+    "OptimizerRun",
+    "OptimizerRunStart",
+    "Page",
+    "PendingAction",
+    "Project",
+    "RateLimit",
+    "RunStage",
+    "Verdict",
+    "WebhookEndpoint",
+    "WhoAmI",
+    "WriteResult",
+    "AuthorityDenied",
+    "Conflict",
+    "ForbiddenScope",
+    "IdempotencyConflict",
+    "KillSwitch",
+    "LayersBadResponse",
+    "LayersConnectionError",
+    "LayersError",
+    "LayersTimeout",
+    "NotFound",
+    "PlatformError",
+    "PlatformRejected",
+    "RateLimited",
+    "ReturnUrlNotAllowed",
+    "ServerError",
+    "Unauthenticated",
+    "ValidationFailed",
+]

@@ -150,6 +150,9 @@ LAYERS_API_KEY = env("LAYERS_API_KEY", default=SANDBOX_DEMO_KEY)
 LAYERS_CONNECT_TIMEOUT = env.float("LAYERS_CONNECT_TIMEOUT", default=3.05)
 LAYERS_READ_TIMEOUT = env.float("LAYERS_READ_TIMEOUT", default=10.0)
 LAYERS_CACHE_SECONDS = env.int("LAYERS_CACHE_SECONDS", default=15)
+# Secrets Layers signs webhooks with (comma-separated: old and new overlap during a rotation).
+# `manage.py webhooks_register` stores the secret of the endpoint it creates as well.
+LAYERS_WEBHOOK_SECRET = env("LAYERS_WEBHOOK_SECRET", default="")
 
 # The sandbox is mounted at /sandbox/ unless a real API is configured.
 SANDBOX_ENABLED = env.bool(

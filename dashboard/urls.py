@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from dashboard.views import access, core, embed, pending, projects, sharing
 from dashboard.views import accounts, campaigns, optimizer
+from dashboard.views import audit, notices, verdicts
+from dashboard import webhooks
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
@@ -39,6 +41,13 @@ urlpatterns = [
     path("projects/<str:project_id>/optimizer/runs/<str:run_id>/", optimizer.run_page, name="optimizer-run"),
     path("projects/<str:project_id>/share/", sharing.share_manage, name="project-share"),
     path("projects/<str:project_id>/share/<int:link_id>/revoke", sharing.share_revoke, name="project-share-revoke"),
+    path("projects/<str:project_id>/audit/", audit.audit_page, name="audit"),
+    path("projects/<str:project_id>/audit/export.csv", audit.audit_export, name="audit-export"),
+    path("projects/<str:project_id>/verdicts/<str:verdict_id>/", verdicts.verdict_page, name="verdict"),
+    path("notices/", notices.notices_page, name="notices"),
+    path("notices/read", notices.notices_read, name="notices-read"),
+    path("notices/count", notices.notices_count, name="notices-count"),
+    path("webhooks/layers", webhooks.receive, name="webhooks-layers"),
     path("s/<str:token>", sharing.share_open, name="share"),
     path("embed/start", embed.embed_start, name="embed-start"),
     path("health", core.health, name="health"),

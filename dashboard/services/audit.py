@@ -1,0 +1,373 @@
+"""The audit log of a project: Layers' rows, newest first, joined with our own decision
+records so a row says which person at the partner acted, not only "partner"; and a CSV
+export that walks every page inside the key's read budget.
+
+`GET /v1/audit-log` filters by event type and time server-side (contract §7.1). Actor,
+decision and platform live inside each row's data, so those filters are applied here to the
+pages fetched, and the page says so."""
+
+import csv
+import dataclasses
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from urllib.parse import urlencode
+
+from django.utils import timezone
+
+from dashboard.layers import LayersError, RateLimited
+from dashboard.models import DecisionRecord
+from dashboard.services import access
+from dashboard.services.projects import project_get
+from dashboard.services.upstream import budget_get, cached_read, layers
+
+log = logging.getLogger("dashboard.audit")
+
+ACTOR_TYPES = ("partner", "user", "system", "optimizer")
+DECISIONS = {"allow": "Allowed", "queue": "Queued for approval", "deny": "Denied"}
+PLATFORMS = ("meta", "tiktok", "apple")
+EVENT_TYPES = (
+    "ads.write.dispatched", "ads.write.queued", "ads.write.denied",
+    "ads.pending.approved", "ads.pending.rejected", "ads.pending.expired", "ads.pending.dispatched",
+    "ads.authority.updated", "ads.defaults.updated", "ads.kill_switch.updated", "ads.optimizer.run_started",
+    "api.request",
+)
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,79}$")
+PAGE_SIZE = 50
+SCAN_LIMIT = 200  # rows per upstream page while filtering here
+SCAN_PAGES = 4  # pages read per screen while filtering here, at most
+EXPORT_MAX_PAGES = 500  # 100,000 rows
+BUDGET_RESERVE = 10  # leave this many reads of the minute for the people using the dashboard
+MAX_SLEEP_SECONDS = 65  # the read budget resets every minute
+CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str = ""
+    event: str = ""
+    decision: str = ""
+    platform: str = ""
+    since: str = ""  # YYYY-MM-DD, inclusive
+    until: str = ""  # YYYY-MM-DD, inclusive (the whole day)
+    cursor: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> "AuditFilters":
+        def pick(name, allowed):
+            value = (query.get(name) or "").strip()
+            return value if value in allowed else ""
+
+        event = (query.get("event") or "").strip()
+        return cls(
+            actor=pick("actor", ACTOR_TYPES),
+            event=event if EVENT_TYPE_PATTERN.match(event) else "",
+            decision=pick("decision", DECISIONS),
+            platform=pick("platform", PLATFORMS),
+            since=_date(query.get("since")),
+            until=_date(query.get("until")),
+            cursor=(query.get("cursor") or "").strip()[:2000],
+        )
+
+    def query(self, **changes) -> dict:
+        values = dataclasses.asdict(dataclasses.replace(self, **changes))
+        return {name: value for name, value in values.items() if value}
+
+    @property
+    def filtered_here(self) -> bool:
+        """Filters Layers cannot apply, so they are applied to the fetched pages."""
+        return bool(self.actor or self.decision or self.platform)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.actor or self.event or self.decision or self.platform or self.since or self.until)
+
+    def upstream(self) -> dict:
+        """The part Layers filters on: event type and the time range, as ISO instants."""
+        params = {}
+        if self.event:
+            params["event_type"] = self.event
+        if self.since:
+            params["since"] = _instant(self.since)
+        if self.until:
+            params["until"] = _instant(self.until, end_of_day=True)
+        return params
+
+    def matches(self, event) -> bool:
+        if self.actor and actor_type_of(event) != self.actor:
+            return False
+        if self.decision and (event.verdict or "") != self.decision:
+            return False
+        if self.platform and _platform(event.platform) != self.platform:
+            return False
+        return True
+
+
+def _date(value) -> str:
+    value = (value or "").strip()
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        return ""
+
+
+def _instant(day: str, end_of_day: bool = False) -> str:
+    """A day in the dashboard's time zone as a UTC instant (until is inclusive, to the ms)."""
+    start = timezone.make_aware(datetime.strptime(day, "%Y-%m-%d"))
+    moment = start + timedelta(days=1) - timedelta(milliseconds=1) if end_of_day else start
+    return moment.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _platform(value) -> str:
+    return str(value or "").removesuffix("_ads")
+
+
+def actor_type_of(event) -> str:
+    return (event.actor_type or (event.data or {}).get("actor_type") or event.actor or "").removesuffix("_api")
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: object  # AuditEvent
+    person: str = ""  # the username behind it, from our decision records
+    record_action: str = ""
+
+    @property
+    def actor_type(self) -> str:
+        return actor_type_of(self.event)
+
+    @property
+    def platform(self) -> str:
+        return _platform(self.event.platform)
+
+    @property
+    def what(self) -> str:
+        return event_words(self.event.event_type)
+
+    @property
+    def decision_words(self) -> str:
+        return DECISIONS.get(self.event.verdict or "", self.event.verdict or "")
+
+    @property
+    def note(self) -> str:
+        """What the person wrote with it (an approve comment or a reject reason)."""
+        data = self.event.data or {}
+        for key in ("comment", "note"):
+            if isinstance(data.get(key), str) and data[key]:
+                return data[key]
+        if self.event.event_type == "ads.pending.rejected" and isinstance(data.get("reason"), str):
+            return data["reason"]
+        return ""
+
+    @property
+    def pending_id(self) -> str:
+        value = (self.event.data or {}).get("pendingId")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def run_id(self) -> str:
+        value = (self.event.data or {}).get("runId")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def job_id(self) -> str:
+        value = (self.event.data or {}).get("jobId")
+        return value if isinstance(value, str) else ""
+
+
+def event_words(event_type: str) -> str:
+    """"ads.pending.approved" -> "Pending approved"."""
+    text = (event_type or "").removeprefix("ads.").replace(".", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else "Event"
+
+
+@dataclass(frozen=True)
+class AuditLog:
+    project: object
+    rows: tuple[AuditRow, ...]
+    filters: AuditFilters
+    next_cursor: str | None
+    scanned: int = 0  # rows fetched from Layers for this screen
+    error: LayersError | None = None
+
+    @property
+    def more_query(self) -> str:
+        return urlencode(self.filters.query(cursor=self.next_cursor or ""))
+
+    @property
+    def export_query(self) -> str:
+        return urlencode(self.filters.query(cursor=""))
+
+
+def audit_log(*, user, project_id: str, filters: AuditFilters) -> AuditLog:
+    """One screen of the log. With filters Layers cannot apply, reads up to SCAN_PAGES pages
+    of SCAN_LIMIT rows to fill a screen, and says how many rows it looked at."""
+    access.access_require(user=user, project_id=project_id)
+    project = project_get(user=user, project_id=project_id)
+    cursor = filters.cursor or None
+    rows, scanned = [], 0
+    limit = SCAN_LIMIT if filters.filtered_here else PAGE_SIZE
+    try:
+        for _ in range(SCAN_PAGES if filters.filtered_here else 1):
+            page = _page(project_id, filters, cursor, limit)
+            scanned += len(page.items)
+            rows.extend(e for e in page.items if filters.matches(e))
+            cursor = page.next_cursor
+            if not cursor or len(rows) >= PAGE_SIZE:
+                break
+    except LayersError as error:
+        if not rows:
+            if error.status == 422 and filters.cursor:
+                error = LayersError("That “load more” link has expired; start again from the newest events.",
+                                    code=error.code, status=error.status, request_id=error.request_id)
+            return AuditLog(project=project, rows=(), filters=filters, next_cursor=None, error=error)
+        return AuditLog(project=project, rows=tuple(audit_rows_join(project_id, rows)), filters=filters,
+                        next_cursor=cursor, scanned=scanned, error=error)
+    return AuditLog(project=project, rows=tuple(audit_rows_join(project_id, rows)), filters=filters,
+                    next_cursor=cursor, scanned=scanned)
+
+
+def _page(project_id, filters: AuditFilters, cursor, limit):
+    params = filters.upstream()
+    name = "audit:" + urlencode(sorted({**params, "cursor": cursor or "", "limit": limit}.items()))
+    return cached_read(
+        project_id, name,
+        lambda: layers().audit_log_list(project_id=project_id, cursor=cursor, limit=limit, **params),
+    )
+
+
+def audit_rows_join(project_id: str, events) -> list[AuditRow]:
+    """Each event with the person behind it: our decision records by verdict id, and for
+    optimizer runs (which have no verdict) by run id. One query per screen."""
+    events = list(events)
+    verdict_ids = {e.verdict_id for e in events if e.verdict_id}
+    run_ids = {(e.data or {}).get("runId") for e in events} - {None}
+    people = {}
+    if verdict_ids or run_ids:
+        records = (
+            DecisionRecord.objects.filter(project_id=project_id)
+            .filter(models_q(verdict_ids, run_ids))
+            .select_related("user")
+            .order_by("created_at")
+        )
+        for record in records:
+            name = record.user.get_username() if record.user else "(a deleted person)"
+            if record.verdict_id:
+                people[record.verdict_id] = (name, record.action)
+            if record.action == "optimizer":
+                people[record.entity_id] = (name, record.action)
+    rows = []
+    for event in events:
+        key = event.verdict_id or (event.data or {}).get("runId")
+        name, action = people.get(key, ("", "")) if isinstance(key, str) else ("", "")
+        rows.append(AuditRow(event=event, person=name, record_action=action))
+    return rows
+
+
+def models_q(verdict_ids, run_ids):
+    from django.db.models import Q
+
+    query = Q(verdict_id__in=[v for v in verdict_ids if isinstance(v, str)])
+    strings = [r for r in run_ids if isinstance(r, str)]
+    if strings:
+        query |= Q(action="optimizer", entity_id__in=strings)
+    return query
+
+
+# --- CSV export --------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    ("occurred_at", lambda r: r.event.occurred_at.isoformat() if r.event.occurred_at else ""),
+    ("event_type", lambda r: r.event.event_type),
+    ("actor_type", lambda r: r.actor_type),
+    ("person", lambda r: r.person),
+    ("decision", lambda r: r.event.verdict or ""),
+    ("reason", lambda r: r.event.reason or ""),
+    ("axis", lambda r: r.event.axis or ""),
+    ("platform", lambda r: r.platform),
+    ("entity_type", lambda r: r.event.entity_type or ""),
+    ("entity_id", lambda r: r.event.entity_id or ""),
+    ("pending_id", lambda r: r.pending_id),
+    ("verdict_id", lambda r: r.event.verdict_id or ""),
+    ("request_id", lambda r: r.event.request_id or ""),
+    ("method", lambda r: (r.event.data or {}).get("method") or ""),
+    ("path", lambda r: (r.event.data or {}).get("path") or ""),
+    ("note", lambda r: r.note),
+    ("event_id", lambda r: r.event.event_id or ""),
+)  # never the API key id, nor any other field of the row's data
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_DANGEROUS) else text
+
+
+class _Line:
+    """csv.writer writes into this; each row comes back as one string to stream."""
+
+    def write(self, value):
+        return value
+
+
+def audit_export_check(*, user, project_id: str) -> None:
+    access.access_require(user=user, project_id=project_id)
+    project_get(user=user, project_id=project_id)
+
+
+def audit_export_lines(*, user, project_id: str, filters: AuditFilters, sleep=time.sleep):
+    """The filtered log as CSV lines, every page, newest first. Paced by the read budget:
+    when few reads are left in the minute, it waits for the reset (bounded) instead of
+    spending what the people using the dashboard need. Trouble midway ends the file with
+    a line saying so (the status line was sent long ago)."""
+    access.access_require(user=user, project_id=project_id)
+    writer = csv.writer(_Line())
+    yield writer.writerow([name for name, _ in CSV_COLUMNS])
+    client = layers()
+    params = filters.upstream()
+    cursor, pages = None, 0
+    while True:
+        if pages >= EXPORT_MAX_PAGES:
+            yield writer.writerow([csv_cell(f"Export stopped after {pages * SCAN_LIMIT} rows; narrow the dates for the rest.")])
+            return
+        _budget_wait(sleep)
+        try:
+            page = client.audit_log_list(project_id=project_id, cursor=cursor, limit=SCAN_LIMIT, **params)
+        except RateLimited as error:
+            sleep(min(error.retry_after or 5, MAX_SLEEP_SECONDS))
+            continue
+        except LayersError as error:
+            log.warning("audit export of %s stopped: %s", project_id, error)
+            yield writer.writerow([csv_cell(f"Export incomplete: {error.message}")])
+            return
+        pages += 1
+        for row in audit_rows_join(project_id, [e for e in page.items if filters.matches(e)]):
+            yield writer.writerow([csv_cell(get(row)) for _, get in CSV_COLUMNS])
+        cursor = page.next_cursor
+        if not cursor:
+            return
+
+
+def _budget_wait(sleep) -> None:
+    budget = budget_get("read-light") or {}
+    remaining, reset = budget.get("remaining"), budget.get("reset")
+    if remaining is None or remaining > BUDGET_RESERVE:
+        return
+    if isinstance(reset, (int, float)) and reset > 1e9:  # epoch seconds (contract §1.8)
+        wait = reset - time.time()
+        if wait <= 0:
+            return  # the minute this was said in is over
+    elif isinstance(reset, (int, float)):
+        wait = reset  # seconds from now
+    else:
+        wait = 5
+    sleep(max(0.5, min(wait, MAX_SLEEP_SECONDS)))
+
+
+def export_filename(project_id: str, filters: AuditFilters) -> str:
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    safe = re.sub(r"[^A-Za-z0-9_-]", "", project_id)[:60]
+    return f"audit-{safe}-{stamp}.csv"

@@ -1,0 +1,197 @@
+"""One verdict of Layers' authority gate, in plain words: what was decided and why, the
+authority in force, what was asked (never a key), who asked, and everything that happened
+to the same entity since."""
+
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
+
+from dashboard.layers import LayersError, NotFound
+from dashboard.models import DecisionRecord
+from dashboard.services import access
+from dashboard.services.audit import SCAN_LIMIT, AuditRow, audit_rows_join
+from dashboard.services.projects import project_get
+from dashboard.services.upstream import cached_read, layers
+
+PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
+DECISION_WORDS = {
+    "allow": "Allowed: the change went to the ad platform.",
+    "queue": "Queued: the change waits in the approval queue for a person.",
+    "deny": "Denied: Layers refused the change and nothing was changed.",
+}
+REASON_SENTENCES = {
+    "authority_axis_off": "The {axis} authority was off, so partners may not make this kind of change.",
+    "authority_axis_draft": "The {axis} authority was draft, so the change needs a person's approval first.",
+    "authority_axis_auto": "The {axis} authority was auto, so the change was applied without review.",
+    "kill_switch_active": "The customer's kill switch was on for {platform}: every change is refused until the customer turns it off.",
+    "partner_consent_missing": "The customer has not yet allowed partner changes on {platform}; they switch this on once, in their Layers dashboard.",
+    "partner_escalation_forbidden": "A partner cannot give a campaign more {axis} authority than the customer allows.",
+    "approved_by_partner": "A person at the partner approved the pending action.",
+    "rejected_by_partner": "A person at the partner rejected the pending action.",
+    "expired": "Nobody decided within 7 days, so the action expired.",
+}
+# Anything that looks like a credential is never shown, whatever Layers echoes back.
+SECRET_KEY_PATTERN = re.compile(r"key|secret|token|password|passwd|authorization|signature|credential|cookie", re.I)
+TIMELINE_PAGES = 3  # the entity's history is looked for in the latest 600 audit rows
+
+
+def reason_sentence(reason, *, axis=None, platform=None) -> str:
+    """The gate's reason code as a sentence a person can act on."""
+    reason = str(reason or "")
+    platform_name = PLATFORM_NAMES.get(str(platform or ""), str(platform or "this platform"))
+    template = REASON_SENTENCES.get(reason)
+    if template:
+        return template.format(axis=axis or "relevant", platform=platform_name)
+    if reason.startswith("guardrail_"):
+        return f"Layers' safety guardrail ({reason.removeprefix('guardrail_').replace('_', ' ')}) stopped it."
+    return (reason.replace("_", " ").capitalize() + ".") if reason else "Layers gave no reason."
+
+
+def sanitised(value, depth: int = 0):
+    """A copy without any key, secret or token-like field (at any depth)."""
+    if depth > 8:
+        return "…"
+    if isinstance(value, dict):
+        return {
+            k: ("[removed]" if SECRET_KEY_PATTERN.search(str(k)) else sanitised(v, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [sanitised(v, depth + 1) for v in value[:200]]
+    if isinstance(value, str) and re.match(r"^(lp_(live|test)_|Bearer\s)", value):
+        return "[removed]"
+    return value
+
+
+@dataclass(frozen=True)
+class VerdictPage:
+    project: object
+    verdict_id: str
+    verdict: object = None  # Verdict, None when Layers has no such verdict
+    records: tuple = ()  # our DecisionRecords behind it
+    timeline: tuple[AuditRow, ...] = ()
+    timeline_scanned: int = 0
+    timeline_error: LayersError | None = None
+    links: tuple = ()  # (label, path)
+    request: dict = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return self.verdict is not None
+
+    @property
+    def decision_sentence(self) -> str:
+        return DECISION_WORDS.get(self.verdict.decision or "", f"Decision: {self.verdict.decision or 'unknown'}.")
+
+    @property
+    def reason_sentence(self) -> str:
+        v = self.verdict
+        return reason_sentence(v.reason, axis=v.axis, platform=v.platform)
+
+    @property
+    def authority_rows(self) -> list[tuple[str, str, bool]]:
+        """(axis, mode, is the axis this verdict turned on)."""
+        authority = self.verdict.authority
+        if authority is None:
+            return []
+        return [(axis, mode or "—", axis == self.verdict.axis) for axis, mode in authority.values.items()]
+
+    @property
+    def request_body_json(self) -> str:
+        body = self.request.get("body")
+        return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) if body not in (None, {}, []) else ""
+
+    @property
+    def platform_name(self) -> str:
+        return PLATFORM_NAMES.get(self.verdict.platform or "", self.verdict.platform or "—")
+
+    @property
+    def people(self) -> list[str]:
+        return [r.user.get_username() if r.user else "(a deleted person)" for r in self.records]
+
+
+def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
+    access.access_require(user=user, project_id=project_id)
+    project = project_get(user=user, project_id=project_id)
+    try:
+        verdict = cached_read(
+            project_id, f"verdict:{verdict_id}",
+            lambda: layers().verdict_get(project_id=project_id, verdict_id=verdict_id), ttl=300,
+        )
+    except NotFound:
+        return VerdictPage(project=project, verdict_id=verdict_id)
+    records = tuple(
+        DecisionRecord.objects.filter(project_id=project_id, verdict_id=verdict_id).select_related("user")
+    )
+    timeline, scanned, error = _timeline(project_id, verdict)
+    return VerdictPage(
+        project=project, verdict_id=verdict_id, verdict=verdict, records=records,
+        timeline=tuple(timeline), timeline_scanned=scanned, timeline_error=error,
+        links=tuple(_links(project_id, verdict, timeline)), request=sanitised(verdict.request or {}),
+    )
+
+
+def _timeline(project_id, verdict):
+    """Audit rows about the same entity (or the same pending action), oldest first."""
+    wanted = {x for x in (verdict.entity_id, verdict.pending_id) if x}
+    if not wanted:
+        wanted = {verdict.verdict_id}
+
+    def about(event) -> bool:
+        data = event.data or {}
+        return bool(
+            {event.entity_id, event.verdict_id, data.get("pendingId"), data.get("campaignId")} & (wanted | {verdict.verdict_id})
+        )
+
+    found, scanned, cursor = [], 0, None
+    try:
+        for _ in range(TIMELINE_PAGES):
+            page = cached_read(
+                project_id, f"audit-scan:{cursor or ''}",
+                lambda c=cursor: layers().audit_log_list(project_id=project_id, cursor=c, limit=SCAN_LIMIT),
+            )
+            scanned += len(page.items)
+            found.extend(e for e in page.items if about(e))
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    except LayersError as error:
+        return audit_rows_join(project_id, reversed(found)), scanned, error
+    return audit_rows_join(project_id, reversed(found)), scanned, None
+
+
+def _path(name, *args, fallback=""):
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return fallback
+
+
+def _links(project_id, verdict, timeline):
+    links = []
+    platform = verdict.platform or ""
+    campaign_id = verdict.entity_id if verdict.entity_type == "campaign" else None
+    if verdict.pending_id:
+        status = "pending"
+        for row in timeline:  # the latest word on that action decides which list shows it
+            data = row.event.data or {}
+            if data.get("pendingId") != verdict.pending_id:
+                continue
+            kind = row.event.event_type or ""
+            if kind == "ads.pending.dispatched":
+                status = data.get("status") or "dispatched"
+            elif kind in ("ads.pending.approved", "ads.pending.rejected"):
+                status = kind.rsplit(".", 1)[1]
+            elif kind == "ads.pending.expired":
+                status = "rejected"
+        query = urlencode({k: v for k, v in {"platform": platform, "status": status, "campaign": campaign_id or ""}.items() if v})
+        links.append(("The pending action in the queue", f"{_path('queue', project_id)}?{query}#pa-{verdict.pending_id}"))
+    if verdict.job_id:
+        links.append(("The job", _path("job", project_id, verdict.job_id, fallback=f"/projects/{project_id}/jobs/{verdict.job_id}/")))
+    if campaign_id and platform in PLATFORM_NAMES:
+        links.append(("The campaign", _path("campaign", project_id, platform, campaign_id,
+                                            fallback=f"/projects/{project_id}/campaigns/{platform}/{campaign_id}/")))
+    return links

@@ -382,9 +382,7 @@ class CampaignAuthority:
     @classmethod
     def from_wire(cls, data: Any) -> "CampaignAuthority":
         data = _obj(data, "campaign authority")
-        if not isinstance(data.get("authority"), dict):
-            _required(data, "authority", "campaign authority")
-            raise LayersBadResponse("The Layers API sent an authority block that is not an object.")
+        _obj(_required(data, "authority", "campaign authority"), "authority block")
         return cls(
             campaign_id=str(_required(data, "campaignId", "campaign authority")),
             platform=platform_from_wire(data.get("platform")),

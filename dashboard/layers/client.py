@@ -18,7 +18,9 @@ import json
 import logging
 import random
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -76,11 +78,10 @@ def _iso(value) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    from datetime import timezone
 
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _compact(data: dict) -> dict:
@@ -173,9 +174,13 @@ class LayersClient:
                     timeout=(self.connect_timeout, self.read_timeout),
                     allow_redirects=False,
                 )
-                response.content  # read the whole body now: a cut-off body fails here
-            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as exc:
+                _ = response.content  # read the whole body now: a cut-off body fails here
+            except (
+                requests.Timeout,
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 failure = self._transport_error(exc)
                 self._log(method, path, None, started, None, attempt, type(failure).__name__)
                 if retries < max_retries:
@@ -184,8 +189,14 @@ class LayersClient:
                     continue
                 raise failure from exc
 
-            self._log(method, path, response.status_code, started,
-                      response.headers.get("X-Request-Id"), attempt)
+            self._log(
+                method,
+                path,
+                response.status_code,
+                started,
+                response.headers.get("X-Request-Id"),
+                attempt,
+            )
             self._record_rate_limit(response)
             if response.status_code < 400 or response.status_code == 304:
                 return response
@@ -221,7 +232,9 @@ class LayersClient:
 
     def _transport_error(self, exc: Exception) -> LayersError:
         if isinstance(exc, requests.ConnectTimeout):
-            return LayersConnectionError("The Layers API could not be reached in time; try again shortly.")
+            return LayersConnectionError(
+                "The Layers API could not be reached in time; try again shortly."
+            )
         if isinstance(exc, requests.Timeout):
             return LayersTimeout()
         return LayersConnectionError()
@@ -304,8 +317,12 @@ class LayersClient:
 
     def projects_list(self, *, cursor=None, limit=None, status=None, search=None) -> Page[Project]:
         params = {"cursor": cursor, "limit": limit, "status": status, "search": search}
-        return self._call("GET", "/v1/projects", lambda d: Page.from_wire(d, Project, "project list"),
-                          params=params)
+        return self._call(
+            "GET",
+            "/v1/projects",
+            lambda d: Page.from_wire(d, Project, "project list"),
+            params=params,
+        )
 
     def project_get(self, *, project_id) -> Project:
         return self._call("GET", f"/v1/projects/{_seg(project_id)}", Project.from_wire)
@@ -315,20 +332,40 @@ class LayersClient:
     def ad_accounts_list(self, *, project_id, platforms=None) -> list[AdAccount]:
         # Multi-valued filters are sent as repeated keys (`platforms=meta_ads&platforms=…`). [I]
         params = {"platforms": [platform_to_wire(p) for p in platforms] if platforms else None}
-        page = self._call("GET", f"{self._ads(project_id)}/ad-accounts",
-                          lambda d: Page.from_wire(d, AdAccount, "ad-account list"), params=params)
+        page = self._call(
+            "GET",
+            f"{self._ads(project_id)}/ad-accounts",
+            lambda d: Page.from_wire(d, AdAccount, "ad-account list"),
+            params=params,
+        )
         return list(page.items)
 
-    def ad_account_oauth_url(self, *, project_id, platform, return_url, state=None,
-                             idempotency_key) -> OAuthUrl:
-        body = _compact({"platform": platform_to_wire(platform), "returnUrl": return_url, "state": state})
-        return self._call("POST", f"{self._ads(project_id)}/ad-accounts/oauth-url", OAuthUrl.from_wire,
-                          json=body, idempotency_key=idempotency_key)
+    def ad_account_oauth_url(
+        self, *, project_id, platform, return_url, state=None, idempotency_key
+    ) -> OAuthUrl:
+        body = _compact(
+            {"platform": platform_to_wire(platform), "returnUrl": return_url, "state": state}
+        )
+        return self._call(
+            "POST",
+            f"{self._ads(project_id)}/ad-accounts/oauth-url",
+            OAuthUrl.from_wire,
+            json=body,
+            idempotency_key=idempotency_key,
+        )
 
     # --- campaigns --------------------------------------------------------------------------
 
-    def campaigns_list(self, *, project_id, platforms=None, ad_account_id=None, statuses=None,
-                       cursor=None, limit=None) -> Page[Campaign]:
+    def campaigns_list(
+        self,
+        *,
+        project_id,
+        platforms=None,
+        ad_account_id=None,
+        statuses=None,
+        cursor=None,
+        limit=None,
+    ) -> Page[Campaign]:
         # List path has no platform segment [C #7]; filters use the body vocabulary.
         params = {
             "platforms": [platform_to_wire(p) for p in platforms] if platforms else None,
@@ -337,45 +374,85 @@ class LayersClient:
             "cursor": cursor,
             "limit": limit,
         }
-        return self._call("GET", f"{self._ads(project_id)}/campaigns",
-                          lambda d: Page.from_wire(d, Campaign, "campaign list"), params=params)
+        return self._call(
+            "GET",
+            f"{self._ads(project_id)}/campaigns",
+            lambda d: Page.from_wire(d, Campaign, "campaign list"),
+            params=params,
+        )
 
     def campaign_get(self, *, project_id, platform, campaign_id) -> Campaign:
         # Single GET is under the platform segment [I, §4.6].
-        return self._call("GET", self._campaign_path(project_id, platform, campaign_id), Campaign.from_wire)
+        return self._call(
+            "GET", self._campaign_path(project_id, platform, campaign_id), Campaign.from_wire
+        )
 
-    def campaign_create(self, *, project_id, platform, ad_account_id, name, outcome,
-                        campaign_management_mode, creative_mode, daily_budget_cents=None,
-                        lifetime_budget_cents=None, start_time=None, end_time=None,
-                        idempotency_key) -> WriteResult:
-        body = _compact({
-            "adAccountId": ad_account_id,
-            "name": name,
-            "outcome": outcome,
-            "campaignManagementMode": campaign_management_mode,
-            "creativeMode": creative_mode,
-            "dailyBudgetCents": _cents(daily_budget_cents),
-            "lifetimeBudgetCents": _cents(lifetime_budget_cents),
-            "startTime": _iso(start_time),
-            "endTime": _iso(end_time),
-        })
+    def campaign_create(
+        self,
+        *,
+        project_id,
+        platform,
+        ad_account_id,
+        name,
+        outcome,
+        campaign_management_mode,
+        creative_mode,
+        daily_budget_cents=None,
+        lifetime_budget_cents=None,
+        start_time=None,
+        end_time=None,
+        idempotency_key,
+    ) -> WriteResult:
+        body = _compact(
+            {
+                "adAccountId": ad_account_id,
+                "name": name,
+                "outcome": outcome,
+                "campaignManagementMode": campaign_management_mode,
+                "creativeMode": creative_mode,
+                "dailyBudgetCents": _cents(daily_budget_cents),
+                "lifetimeBudgetCents": _cents(lifetime_budget_cents),
+                "startTime": _iso(start_time),
+                "endTime": _iso(end_time),
+            }
+        )
         path = f"{self._ads(project_id)}/{platform_to_path(platform)}/campaigns"
-        return self._call("POST", path, WriteResult.from_wire, json=body, idempotency_key=idempotency_key)
+        return self._call(
+            "POST", path, WriteResult.from_wire, json=body, idempotency_key=idempotency_key
+        )
 
-    def campaign_budget_update(self, *, project_id, platform, campaign_id, daily_budget_cents=None,
-                               lifetime_budget_cents=None, idempotency_key) -> WriteResult:
-        body = _compact({"dailyBudgetCents": _cents(daily_budget_cents),
-                         "lifetimeBudgetCents": _cents(lifetime_budget_cents)})
+    def campaign_budget_update(
+        self,
+        *,
+        project_id,
+        platform,
+        campaign_id,
+        daily_budget_cents=None,
+        lifetime_budget_cents=None,
+        idempotency_key,
+    ) -> WriteResult:
+        body = _compact(
+            {
+                "dailyBudgetCents": _cents(daily_budget_cents),
+                "lifetimeBudgetCents": _cents(lifetime_budget_cents),
+            }
+        )
         path = f"{self._campaign_path(project_id, platform, campaign_id)}/budget"
-        return self._call("PATCH", path, WriteResult.from_wire, json=body, idempotency_key=idempotency_key)
+        return self._call(
+            "PATCH", path, WriteResult.from_wire, json=body, idempotency_key=idempotency_key
+        )
 
     def campaign_pause(self, *, project_id, platform, campaign_id, idempotency_key) -> WriteResult:
         path = f"{self._campaign_path(project_id, platform, campaign_id)}/pause"
-        return self._call("POST", path, WriteResult.from_wire, json={}, idempotency_key=idempotency_key)
+        return self._call(
+            "POST", path, WriteResult.from_wire, json={}, idempotency_key=idempotency_key
+        )
 
     def campaign_resume(self, *, project_id, platform, campaign_id, idempotency_key) -> WriteResult:
         path = f"{self._campaign_path(project_id, platform, campaign_id)}/resume"
-        return self._call("POST", path, WriteResult.from_wire, json={}, idempotency_key=idempotency_key)
+        return self._call(
+            "POST", path, WriteResult.from_wire, json={}, idempotency_key=idempotency_key
+        )
 
     def campaign_delete(self, *, project_id, platform, campaign_id, idempotency_key) -> WriteResult:
         path = self._campaign_path(project_id, platform, campaign_id)
@@ -387,33 +464,57 @@ class LayersClient:
         path = f"{self._campaign_path(project_id, platform, campaign_id)}/authority"
         return self._call("GET", path, CampaignAuthority.from_wire)
 
-    def authority_update(self, *, project_id, platform, campaign_id, authority: dict[str, str],
-                         idempotency_key) -> CampaignAuthority:
+    def authority_update(
+        self, *, project_id, platform, campaign_id, authority: dict[str, str], idempotency_key
+    ) -> CampaignAuthority:
         path = f"{self._campaign_path(project_id, platform, campaign_id)}/authority"
-        return self._call("PATCH", path, CampaignAuthority.from_wire,
-                          json={"authority": dict(authority)}, idempotency_key=idempotency_key)
+        return self._call(
+            "PATCH",
+            path,
+            CampaignAuthority.from_wire,
+            json={"authority": dict(authority)},
+            idempotency_key=idempotency_key,
+        )
 
     def defaults_get(self, *, project_id, platform) -> LayerDefaults:
         path = f"{self._ads(project_id)}/{platform_to_path(platform)}/defaults"
         return self._call("GET", path, LayerDefaults.from_wire)
 
-    def defaults_update(self, *, project_id, platform, defaults: dict, idempotency_key) -> LayerDefaults:
+    def defaults_update(
+        self, *, project_id, platform, defaults: dict, idempotency_key
+    ) -> LayerDefaults:
         path = f"{self._ads(project_id)}/{platform_to_path(platform)}/defaults"
-        return self._call("PATCH", path, LayerDefaults.from_wire, json={"defaults": dict(defaults)},
-                          idempotency_key=idempotency_key)
+        return self._call(
+            "PATCH",
+            path,
+            LayerDefaults.from_wire,
+            json={"defaults": dict(defaults)},
+            idempotency_key=idempotency_key,
+        )
 
     # --- optimizer and jobs -----------------------------------------------------------------
 
-    def optimizer_run(self, *, project_id, layer_id, platform, dry_run=False,
-                      idempotency_key) -> OptimizerRunStart:
-        body = {"layerId": layer_id, "platform": platform_to_wire(platform), "dryRun": bool(dry_run)}
-        return self._call("POST", f"{self._ads(project_id)}/optimizer/run", OptimizerRunStart.from_wire,
-                          json=body, idempotency_key=idempotency_key)
+    def optimizer_run(
+        self, *, project_id, layer_id, platform, dry_run=False, idempotency_key
+    ) -> OptimizerRunStart:
+        body = {
+            "layerId": layer_id,
+            "platform": platform_to_wire(platform),
+            "dryRun": bool(dry_run),
+        }
+        return self._call(
+            "POST",
+            f"{self._ads(project_id)}/optimizer/run",
+            OptimizerRunStart.from_wire,
+            json=body,
+            idempotency_key=idempotency_key,
+        )
 
     def optimizer_run_get(self, *, project_id, run_id) -> OptimizerRun:
         # Path documented, body shape [I] (§4.15).
-        return self._call("GET", f"{self._ads(project_id)}/optimizer/runs/{_seg(run_id)}",
-                          OptimizerRun.from_wire)
+        return self._call(
+            "GET", f"{self._ads(project_id)}/optimizer/runs/{_seg(run_id)}", OptimizerRun.from_wire
+        )
 
     def job_get(self, *, job_id, etag=None) -> Job | None:
         """None means 304 Not Modified for the `etag` given (contract §5)."""
@@ -429,58 +530,111 @@ class LayersClient:
     def _pending(self, project_id, platform) -> str:
         return f"{self._ads(project_id)}/{platform_to_path(platform)}/pending"
 
-    def pending_list(self, *, project_id, platform, statuses=None, action_type=None, cursor=None,
-                     limit=None) -> Page[PendingAction]:
-        params = {"status": list(statuses) if statuses else None, "actionType": action_type,
-                  "cursor": cursor, "limit": limit}
-        return self._call("GET", self._pending(project_id, platform),
-                          lambda d: Page.from_wire(d, PendingAction, "pending list"), params=params)
+    def pending_list(
+        self, *, project_id, platform, statuses=None, action_type=None, cursor=None, limit=None
+    ) -> Page[PendingAction]:
+        params = {
+            "status": list(statuses) if statuses else None,
+            "actionType": action_type,
+            "cursor": cursor,
+            "limit": limit,
+        }
+        return self._call(
+            "GET",
+            self._pending(project_id, platform),
+            lambda d: Page.from_wire(d, PendingAction, "pending list"),
+            params=params,
+        )
 
     def pending_count(self, *, project_id, platform) -> int:
         # Shape undocumented ("no body"); we chose `{"count": n}` [C #14].
         def read(data):
-            if not isinstance(data, dict) or isinstance(data.get("count"), bool) \
-                    or not isinstance(data.get("count"), int):
-                raise LayersBadResponse("The Layers API sent a pending count the dashboard could not read.")
+            if (
+                not isinstance(data, dict)
+                or isinstance(data.get("count"), bool)
+                or not isinstance(data.get("count"), int)
+            ):
+                raise LayersBadResponse(
+                    "The Layers API sent a pending count the dashboard could not read."
+                )
             return data["count"]
 
         return self._call("GET", f"{self._pending(project_id, platform)}/count", read)
 
-    def pending_approve(self, *, project_id, platform, pending_id, comment=None,
-                        idempotency_key) -> Decision:
+    def pending_approve(
+        self, *, project_id, platform, pending_id, comment=None, idempotency_key
+    ) -> Decision:
         path = f"{self._pending(project_id, platform)}/{_seg(pending_id)}/approve"
-        return self._call("POST", path, Decision.from_wire, json=_compact({"comment": comment}),
-                          idempotency_key=idempotency_key)
+        return self._call(
+            "POST",
+            path,
+            Decision.from_wire,
+            json=_compact({"comment": comment}),
+            idempotency_key=idempotency_key,
+        )
 
-    def pending_reject(self, *, project_id, platform, pending_id, reason, idempotency_key) -> Decision:
+    def pending_reject(
+        self, *, project_id, platform, pending_id, reason, idempotency_key
+    ) -> Decision:
         path = f"{self._pending(project_id, platform)}/{_seg(pending_id)}/reject"
-        return self._call("POST", path, Decision.from_wire, json={"reason": reason},
-                          idempotency_key=idempotency_key)
+        return self._call(
+            "POST",
+            path,
+            Decision.from_wire,
+            json={"reason": reason},
+            idempotency_key=idempotency_key,
+        )
 
     # --- verdicts, audit, webhooks ----------------------------------------------------------
 
     def verdict_get(self, *, project_id, verdict_id) -> Verdict:
         # [I] sandbox extension, not in the Layers docs: GET …/ads/verdicts/:verdictId.
-        return self._call("GET", f"{self._ads(project_id)}/verdicts/{_seg(verdict_id)}", Verdict.from_wire)
+        return self._call(
+            "GET", f"{self._ads(project_id)}/verdicts/{_seg(verdict_id)}", Verdict.from_wire
+        )
 
-    def audit_log_list(self, *, project_id=None, event_type=None, since=None, until=None, cursor=None,
-                       limit=None) -> Page[AuditEvent]:
-        params = {"projectId": project_id, "eventType": event_type, "since": _iso(since),
-                  "until": _iso(until), "cursor": cursor, "limit": limit}
-        return self._call("GET", "/v1/audit-log", lambda d: Page.from_wire(d, AuditEvent, "audit log"),
-                          params=params)
+    def audit_log_list(
+        self, *, project_id=None, event_type=None, since=None, until=None, cursor=None, limit=None
+    ) -> Page[AuditEvent]:
+        params = {
+            "projectId": project_id,
+            "eventType": event_type,
+            "since": _iso(since),
+            "until": _iso(until),
+            "cursor": cursor,
+            "limit": limit,
+        }
+        return self._call(
+            "GET",
+            "/v1/audit-log",
+            lambda d: Page.from_wire(d, AuditEvent, "audit log"),
+            params=params,
+        )
 
-    def webhook_endpoint_create(self, *, url, events, project_id=None, description=None,
-                                idempotency_key) -> WebhookEndpoint:
-        body = _compact({"url": url, "events": list(events), "projectId": project_id,
-                         "description": description})
-        return self._call("POST", "/v1/webhook-endpoints", WebhookEndpoint.from_wire, json=body,
-                          idempotency_key=idempotency_key)
+    def webhook_endpoint_create(
+        self, *, url, events, project_id=None, description=None, idempotency_key
+    ) -> WebhookEndpoint:
+        body = _compact(
+            {
+                "url": url,
+                "events": list(events),
+                "projectId": project_id,
+                "description": description,
+            }
+        )
+        return self._call(
+            "POST",
+            "/v1/webhook-endpoints",
+            WebhookEndpoint.from_wire,
+            json=body,
+            idempotency_key=idempotency_key,
+        )
 
     # --- pagination -------------------------------------------------------------------------
 
-    def iter_pages(self, fetch: Callable[..., Page], *, max_pages: int = DEFAULT_MAX_PAGES,
-                   **kwargs) -> Iterator:
+    def iter_pages(
+        self, fetch: Callable[..., Page], *, max_pages: int = DEFAULT_MAX_PAGES, **kwargs
+    ) -> Iterator:
         """Every item of every page, following `nextCursor` to the end; stops after
         `max_pages` pages (a guard against a server that never ends its cursor chain)."""
         cursor = kwargs.pop("cursor", None)

@@ -69,7 +69,9 @@ class ForbiddenScope(LayersError):
 
 
 class NotFound(LayersError):
-    default_message = "Layers has no such item; it may have been deleted or belong to another organization."
+    default_message = (
+        "Layers has no such item; it may have been deleted or belong to another organization."
+    )
 
 
 class ValidationFailed(LayersError):
@@ -82,10 +84,19 @@ class ValidationFailed(LayersError):
 
 
 AUTHORITY_REASONS = {
-    "authority_axis_off": "The customer has turned this kind of change off for this campaign ({axis} authority is off).",
-    "kill_switch_active": "The customer's kill switch is on for this platform, so Layers refuses every change.",
-    "partner_consent_missing": "The customer has not yet allowed partners to make changes on this platform.",
-    "partner_escalation_forbidden": "A partner cannot give a campaign more authority than the customer allows.",
+    "authority_axis_off": (
+        "The customer has turned this kind of change off for this campaign "
+        "({axis} authority is off)."
+    ),
+    "kill_switch_active": (
+        "The customer's kill switch is on for this platform, so Layers refuses every change."
+    ),
+    "partner_consent_missing": (
+        "The customer has not yet allowed partners to make changes on this platform."
+    ),
+    "partner_escalation_forbidden": (
+        "A partner cannot give a campaign more authority than the customer allows."
+    ),
 }
 
 
@@ -154,7 +165,8 @@ class RateLimited(LayersError):
     @classmethod
     def sentence(cls, retry_after: float | None) -> str:
         if retry_after:
-            return f"Layers is rate limiting this API key; try again in {int(retry_after + 0.999)} seconds."
+            seconds = int(retry_after + 0.999)
+            return f"Layers is rate limiting this API key; try again in {seconds} seconds."
         return cls.default_message
 
 
@@ -235,14 +247,19 @@ def error_class(code: str | None, status: int) -> type[LayersError]:
 
 
 def error_from_response(
-    *, status: int, code: str | None, upstream_message: str | None, request_id: str | None,
-    details: dict | None, retry_after: float | None,
+    *,
+    status: int,
+    code: str | None,
+    upstream_message: str | None,
+    request_id: str | None,
+    details: dict | None,
+    retry_after: float | None,
 ) -> LayersError:
     cls = error_class(code, status)
     details = details if isinstance(details, dict) else {}
     if cls is RateLimited:
         message = RateLimited.sentence(retry_after)
-    elif hasattr(cls, "sentence") and cls is not RateLimited:
+    elif hasattr(cls, "sentence"):
         message = cls.sentence(details)
     else:
         message = cls.default_message

@@ -9,12 +9,10 @@ vocabulary (meta | tiktok | apple) whichever form the wire used."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 
 from .errors import LayersBadResponse
-
-T = TypeVar("T")
 
 PLATFORMS = ("meta", "tiktok", "apple")
 # Wire vocabulary of bodies / query filters / ad-account rows (contract §1.4) ↔ our short form.
@@ -80,7 +78,7 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -90,7 +88,7 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _obj(data: Any, what: str) -> dict:
@@ -157,7 +155,7 @@ class RateLimit:
     reset: int | None  # epoch seconds [I]
 
     @classmethod
-    def from_headers(cls, headers) -> "RateLimit":
+    def from_headers(cls, headers) -> RateLimit:
         return cls(
             endpoint_class=headers.get("X-RateLimit-Endpoint-Class"),
             limit=_int(headers.get("X-RateLimit-Limit")),
@@ -167,7 +165,7 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class Page[T]:
     items: tuple
     next_cursor: str | None = None
 
@@ -178,7 +176,7 @@ class Page(Generic[T]):
         return len(self.items)
 
     @classmethod
-    def from_wire(cls, data: Any, item: type, what: str = "list") -> "Page":
+    def from_wire(cls, data: Any, item: type, what: str = "list") -> Page:
         data = _obj(data, what)
         raw = data.get("items")
         if not isinstance(raw, list):
@@ -203,7 +201,7 @@ class WhoAmI:
     kill_switch: bool = False
 
     @classmethod
-    def from_wire(cls, data: Any) -> "WhoAmI":
+    def from_wire(cls, data: Any) -> WhoAmI:
         data = _obj(data, "key description")
         return cls(
             organization_id=str(_required(data, "organizationId", "key description")),
@@ -222,9 +220,7 @@ class WhoAmI:
             return True
         if scope.startswith("ads:write:") and "ads:write" in scopes:
             return True
-        if scope == "ads:write" and "ads:write:connect" in scopes:
-            return True
-        return False
+        return scope == "ads:write" and "ads:write:connect" in scopes
 
 
 @dataclass(frozen=True)
@@ -235,7 +231,7 @@ class Layer:
     is_active: bool = True
 
     @classmethod
-    def from_wire(cls, data: Any) -> "Layer":
+    def from_wire(cls, data: Any) -> Layer:
         data = _obj(data, "layer")
         return cls(
             layer_id=str(_required(data, "layerId", "layer")),
@@ -255,7 +251,7 @@ class Project:
     layers: tuple = ()
 
     @classmethod
-    def from_wire(cls, data: Any) -> "Project":
+    def from_wire(cls, data: Any) -> Project:
         data = _obj(data, "project")
         return cls(
             id=str(_required(data, "id", "project")),
@@ -279,7 +275,7 @@ class AdAccount:
     connected_at: datetime | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "AdAccount":
+    def from_wire(cls, data: Any) -> AdAccount:
         data = _obj(data, "ad account")
         return cls(
             ad_account_id=str(_required(data, "adAccountId", "ad account")),
@@ -299,7 +295,7 @@ class OAuthUrl:
     expires_at: datetime | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "OAuthUrl":
+    def from_wire(cls, data: Any) -> OAuthUrl:
         data = _obj(data, "connection link")
         return cls(
             url=str(_required(data, "url", "connection link")),
@@ -321,7 +317,7 @@ class Authority:
         return {axis: getattr(self, axis) for axis in AXES}
 
     @classmethod
-    def from_wire(cls, data: Any) -> "Authority":
+    def from_wire(cls, data: Any) -> Authority:
         data = _dict(data)
         return cls(**{axis: _str(data.get(axis)) for axis in AXES})
 
@@ -346,7 +342,7 @@ class Campaign:
     authority: Authority | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "Campaign":
+    def from_wire(cls, data: Any) -> Campaign:
         data = _obj(data, "campaign")
         authority = data.get("authority")
         return cls(
@@ -380,7 +376,7 @@ class CampaignAuthority:
     verdict_id: str | None = None  # only on PATCH responses
 
     @classmethod
-    def from_wire(cls, data: Any) -> "CampaignAuthority":
+    def from_wire(cls, data: Any) -> CampaignAuthority:
         data = _obj(data, "campaign authority")
         _obj(_required(data, "authority", "campaign authority"), "authority block")
         return cls(
@@ -403,7 +399,7 @@ class LayerDefaults:
     last_modified_at: datetime | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "LayerDefaults":
+    def from_wire(cls, data: Any) -> LayerDefaults:
         data = _obj(data, "layer defaults")
         return cls(
             layer_id=str(_required(data, "layerId", "layer defaults")),
@@ -430,7 +426,7 @@ class WriteResult:
         return self.status == "pending"
 
     @classmethod
-    def from_wire(cls, data: Any) -> "WriteResult":
+    def from_wire(cls, data: Any) -> WriteResult:
         data = _obj(data, "write result")
         status = str(_required(data, "status", "write result"))
         if status == "pending":  # a queued write is useless without the pending action's id
@@ -454,7 +450,7 @@ class Decision:
     verdict_id: str | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "Decision":
+    def from_wire(cls, data: Any) -> Decision:
         data = _obj(data, "decision")
         return cls(
             pending_id=str(_required(data, "pendingId", "decision")),
@@ -491,7 +487,7 @@ class PendingAction:
         return ACTION_AXIS.get(self.action_type or "")
 
     @classmethod
-    def from_wire(cls, data: Any) -> "PendingAction":
+    def from_wire(cls, data: Any) -> PendingAction:
         data = _obj(data, "pending action")
         decided_by = data.get("decidedBy")
         return cls(
@@ -523,7 +519,7 @@ class OptimizerRunStart:
     status: str | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "OptimizerRunStart":
+    def from_wire(cls, data: Any) -> OptimizerRunStart:
         data = _obj(data, "optimizer run")
         return cls(
             run_id=str(_required(data, "runId", "optimizer run")),
@@ -538,7 +534,7 @@ class RunStage:
     entered_at: datetime | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "RunStage":
+    def from_wire(cls, data: Any) -> RunStage:
         data = _dict(data)
         return cls(stage=_str(data.get("stage")), entered_at=parse_time(data.get("enteredAt")))
 
@@ -559,7 +555,7 @@ class OptimizerRun:
     changes: tuple = ()  # tuple[dict], the wire's camelCase rows as they are
 
     @classmethod
-    def from_wire(cls, data: Any) -> "OptimizerRun":
+    def from_wire(cls, data: Any) -> OptimizerRun:
         data = _obj(data, "optimizer run")
         return cls(
             run_id=str(_required(data, "runId", "optimizer run")),
@@ -569,7 +565,9 @@ class OptimizerRun:
             dry_run=_bool(data.get("dryRun")),
             status=_str(data.get("status")),
             stage=_str(data.get("stage")),
-            stages=tuple(RunStage.from_wire(s) for s in _list(data.get("stages")) if isinstance(s, dict)),
+            stages=tuple(
+                RunStage.from_wire(s) for s in _list(data.get("stages")) if isinstance(s, dict)
+            ),
             started_at=parse_time(data.get("startedAt")),
             finished_at=parse_time(data.get("finishedAt")),
             summary=_dict(data.get("summary")),
@@ -595,7 +593,7 @@ class Job:
         return self.status is not None and self.status != "running"
 
     @classmethod
-    def from_wire(cls, data: Any, etag: str | None = None) -> "Job":
+    def from_wire(cls, data: Any, etag: str | None = None) -> Job:
         data = _obj(data, "job")
         result, error = data.get("result"), data.get("error")
         return cls(
@@ -629,7 +627,7 @@ class Verdict:
     created_at: datetime | None = None
 
     @classmethod
-    def from_wire(cls, data: Any) -> "Verdict":
+    def from_wire(cls, data: Any) -> Verdict:
         data = _obj(data, "verdict")
         authority = data.get("authority")
         return cls(
@@ -672,7 +670,7 @@ class AuditEvent:
     data: dict = field(default_factory=dict)
 
     @classmethod
-    def from_wire(cls, data: Any) -> "AuditEvent":
+    def from_wire(cls, data: Any) -> AuditEvent:
         row = _obj(data, "audit event")
         extra = _dict(row.get("data"))
 
@@ -716,7 +714,7 @@ class WebhookEndpoint:
     signing_secret: str | None = field(default=None, repr=False)  # shown once on create
 
     @classmethod
-    def from_wire(cls, data: Any) -> "WebhookEndpoint":
+    def from_wire(cls, data: Any) -> WebhookEndpoint:
         data = _obj(data, "webhook endpoint")
         endpoint = data.get("endpoint") if isinstance(data.get("endpoint"), dict) else data
         return cls(

@@ -37,10 +37,13 @@ def executed(sandbox, route: str) -> int:
 
 def campaign_on_defaults(client, project=ACME, platform="meta"):
     """A live campaign of that layer that follows the layer defaults (no per-campaign pin)."""
-    for campaign in client.iter_pages(client.campaigns_list, project_id=project, platforms=[platform]):
+    for campaign in client.iter_pages(
+        client.campaigns_list, project_id=project, platforms=[platform]
+    ):
         if campaign.status in ("active", "paused"):
-            authority = client.authority_get(project_id=project, platform=platform,
-                                             campaign_id=campaign.campaign_id)
+            authority = client.authority_get(
+                project_id=project, platform=platform, campaign_id=campaign.campaign_id
+            )
             if authority.source == "layer_defaults":
                 return campaign
     raise AssertionError("the seed has no campaign on layer defaults")

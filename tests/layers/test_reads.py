@@ -1,7 +1,7 @@
 """Every read of the client against the sandbox: records, both platform vocabularies,
 timestamps, pagination, ETags."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -32,7 +32,9 @@ def test_whoami_describes_the_demo_key(client):
 
 def test_has_scope_follows_the_contract_rules():
     def key(*scopes):
-        return WhoAmI(organization_id="org_x", organization_name=None, api_key_id=None, scopes=scopes)
+        return WhoAmI(
+            organization_id="org_x", organization_name=None, api_key_id=None, scopes=scopes
+        )
 
     assert key("*").has_scope("ads:write:budgets")
     assert key("ads:write").has_scope("ads:write:pending")
@@ -83,8 +85,12 @@ def test_campaigns_are_listed_filtered_and_walked_with_cursors(client, sandbox):
     raw = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()
     assert [c.campaign_id for c in walked] == [c["campaignId"] for c in raw["items"]]
     assert len(walked) > 2 and all(isinstance(c, Campaign) for c in walked)
-    paused = client.campaigns_list(project_id=ACME, platforms=["meta", "tiktok"], statuses=["paused"])
-    assert paused.items and all(c.status == "paused" and c.platform in ("meta", "tiktok") for c in paused)
+    paused = client.campaigns_list(
+        project_id=ACME, platforms=["meta", "tiktok"], statuses=["paused"]
+    )
+    assert paused.items and all(
+        c.status == "paused" and c.platform in ("meta", "tiktok") for c in paused
+    )
     assert all(isinstance(c.daily_budget_cents, (int, type(None))) for c in walked)
 
 
@@ -99,12 +105,18 @@ def test_a_single_campaign_carries_its_authority(client):
 
 def test_authority_and_layer_defaults_are_read(client):
     campaign = client.campaigns_list(project_id=ACME, platforms=["meta"]).items[0]
-    authority = client.authority_get(project_id=ACME, platform="meta", campaign_id=campaign.campaign_id)
+    authority = client.authority_get(
+        project_id=ACME, platform="meta", campaign_id=campaign.campaign_id
+    )
     assert authority.campaign_id == campaign.campaign_id and authority.platform == "meta"
     assert authority.source in ("per_campaign", "layer_defaults")
     defaults = client.defaults_get(project_id=ACME, platform="meta")
     assert defaults.layer_id.startswith("lyr_") and defaults.platform == "meta"
-    assert defaults.defaults.values == {"creative": "auto", "tactical": "draft", "structural": "draft"}
+    assert defaults.defaults.values == {
+        "creative": "auto",
+        "tactical": "draft",
+        "structural": "draft",
+    }
     assert defaults.kill_switch_active is False
 
 
@@ -112,11 +124,16 @@ def test_the_pending_queue_is_listed_counted_and_mapped_to_axes(client):
     page = client.pending_list(project_id=ACME, platform="meta")
     assert page.items and all(isinstance(p, PendingAction) and p.status == "pending" for p in page)
     assert client.pending_count(project_id=ACME, platform="meta") == len(
-        list(client.iter_pages(client.pending_list, project_id=ACME, platform="meta", limit=2)))
-    budget = client.pending_list(project_id=ACME, platform="meta", action_type="update_budget").items
+        list(client.iter_pages(client.pending_list, project_id=ACME, platform="meta", limit=2))
+    )
+    budget = client.pending_list(
+        project_id=ACME, platform="meta", action_type="update_budget"
+    ).items
     assert budget and all(p.action_type == "update_budget" and p.axis == "tactical" for p in budget)
     assert budget[0].new_value and budget[0].expires_at > budget[0].created_at
-    history = client.pending_list(project_id=ACME, platform="meta", statuses=["rejected", "dispatched"])
+    history = client.pending_list(
+        project_id=ACME, platform="meta", statuses=["rejected", "dispatched"]
+    )
     assert {p.status for p in history.items} <= {"rejected", "dispatched"} and history.items
 
 
@@ -142,9 +159,13 @@ def test_the_audit_log_reads_millisecond_timestamps_and_lifts_ads_facts(client):
 
 
 def test_a_job_is_polled_with_its_etag(client):
-    start = client.optimizer_run(project_id=ACME, layer_id=client.defaults_get(
-        project_id=ACME, platform="meta").layer_id, platform="meta", dry_run=True,
-        idempotency_key=new_key())
+    start = client.optimizer_run(
+        project_id=ACME,
+        layer_id=client.defaults_get(project_id=ACME, platform="meta").layer_id,
+        platform="meta",
+        dry_run=True,
+        idempotency_key=new_key(),
+    )
     job = client.job_get(job_id=start.job_id)
     assert job.job_id == start.job_id and job.etag
     assert client.job_get(job_id=start.job_id, etag=job.etag) in (None, job)
@@ -155,8 +176,9 @@ def test_a_job_is_polled_with_its_etag(client):
 
 def test_the_optimizer_runs_and_its_run_is_read_back(client):
     layer = client.defaults_get(project_id=ACME, platform="meta").layer_id
-    start = client.optimizer_run(project_id=ACME, layer_id=layer, platform="meta",
-                                 idempotency_key=new_key())
+    start = client.optimizer_run(
+        project_id=ACME, layer_id=layer, platform="meta", idempotency_key=new_key()
+    )
     assert start.run_id.startswith("run_") and start.job_id.startswith("job_")
     run = client.optimizer_run_get(project_id=ACME, run_id=start.run_id)
     assert run.run_id == start.run_id and run.platform == "meta" and run.layer_id == layer
@@ -177,6 +199,6 @@ def test_timestamps_parse_with_and_without_milliseconds():
     from dashboard.layers.records import parse_time
 
     plain, millis = parse_time("2026-05-08T14:32:11Z"), parse_time("2026-05-08T14:32:11.123Z")
-    assert plain == datetime(2026, 5, 8, 14, 32, 11, tzinfo=timezone.utc)
+    assert plain == datetime(2026, 5, 8, 14, 32, 11, tzinfo=UTC)
     assert millis.microsecond == 123000 and millis.tzinfo is not None
     assert parse_time("not a time") is None and parse_time(None) is None

@@ -102,8 +102,13 @@ def test_an_unreachable_api_is_a_connection_error(sandbox):
 def test_a_dropped_approve_is_retried_under_the_same_key_and_executes_once(client, sandbox):
     row = client.pending_list(project_id=ACME, platform="meta", limit=1).items[0]
     fault(sandbox, "drop", method="POST", pathContains="/approve")
-    decision = client.pending_approve(project_id=ACME, platform="meta", pending_id=row.pending_id,
-                                      comment="ok", idempotency_key=new_key())
+    decision = client.pending_approve(
+        project_id=ACME,
+        platform="meta",
+        pending_id=row.pending_id,
+        comment="ok",
+        idempotency_key=new_key(),
+    )
     assert decision.status == "approved" and decision.pending_id == row.pending_id
     stats = sandbox.control("stats")
     assert stats["calls"]["POST"] == 2 and stats["replayed"] == 1
@@ -114,8 +119,9 @@ def test_an_approve_that_times_out_is_retried_and_executes_once(sandbox):
     client = make_client(sandbox, read_timeout=0.5)
     row = client.pending_list(project_id=ACME, platform="meta", limit=1).items[0]
     fault(sandbox, "timeout", delay=2, method="POST", pathContains="/approve")
-    decision = client.pending_approve(project_id=ACME, platform="meta", pending_id=row.pending_id,
-                                      idempotency_key=new_key())
+    decision = client.pending_approve(
+        project_id=ACME, platform="meta", pending_id=row.pending_id, idempotency_key=new_key()
+    )
     assert decision.status == "approved"
     assert executed(sandbox, "POST pending.approve") == 1
     assert sandbox.control("stats")["replayed"] == 1
@@ -126,9 +132,13 @@ def test_a_budget_patch_that_times_out_is_retried_and_executes_once(sandbox):
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"tactical": "auto"})
     campaign = campaign_on_defaults(client)
     fault(sandbox, "timeout", delay=2, method="PATCH", pathContains="/budget")
-    result = client.campaign_budget_update(project_id=ACME, platform="meta",
-                                           campaign_id=campaign.campaign_id, daily_budget_cents=6400,
-                                           idempotency_key=new_key())
+    result = client.campaign_budget_update(
+        project_id=ACME,
+        platform="meta",
+        campaign_id=campaign.campaign_id,
+        daily_budget_cents=6400,
+        idempotency_key=new_key(),
+    )
     assert result.status == "dispatched"
     stats = sandbox.control("stats")
     assert stats["calls"]["PATCH"] == 2 and stats["executed"] == 1
@@ -138,21 +148,38 @@ def test_a_budget_patch_that_times_out_is_retried_and_executes_once(sandbox):
 def test_a_dropped_budget_patch_is_retried_and_executes_once(client, sandbox):
     campaign = campaign_on_defaults(client)
     fault(sandbox, "drop", method="PATCH", pathContains="/budget")
-    result = client.campaign_budget_update(project_id=ACME, platform="meta",
-                                           campaign_id=campaign.campaign_id, daily_budget_cents=6400,
-                                           idempotency_key=new_key())
+    result = client.campaign_budget_update(
+        project_id=ACME,
+        platform="meta",
+        campaign_id=campaign.campaign_id,
+        daily_budget_cents=6400,
+        idempotency_key=new_key(),
+    )
     assert result.status == "pending" and result.pending_id
     assert executed(sandbox, "PATCH campaigns.budget") == 1
-    queued = client.pending_list(project_id=ACME, platform="meta", action_type="update_budget").items
-    assert sum(1 for p in queued if p.entity_id == campaign.campaign_id
-               and p.new_value == {"dailyBudgetCents": 6400}) == 1
+    queued = client.pending_list(
+        project_id=ACME, platform="meta", action_type="update_budget"
+    ).items
+    assert (
+        sum(
+            1
+            for p in queued
+            if p.entity_id == campaign.campaign_id and p.new_value == {"dailyBudgetCents": 6400}
+        )
+        == 1
+    )
 
 
 def test_a_write_is_retried_after_a_503_with_the_same_key(client, sandbox):
     row = client.pending_list(project_id=ACME, platform="meta", limit=1).items[0]
     fault(sandbox, "status", status=503, method="POST")
-    decision = client.pending_reject(project_id=ACME, platform="meta", pending_id=row.pending_id,
-                                     reason="no", idempotency_key=new_key())
+    decision = client.pending_reject(
+        project_id=ACME,
+        platform="meta",
+        pending_id=row.pending_id,
+        reason="no",
+        idempotency_key=new_key(),
+    )
     assert decision.status == "rejected"
     assert executed(sandbox, "POST pending.reject") == 1
 
@@ -161,8 +188,9 @@ def test_a_write_is_not_retried_after_a_500(client, sandbox):
     row = client.pending_list(project_id=ACME, platform="meta", limit=1).items[0]
     fault(sandbox, "status", status=500, method="POST")
     with pytest.raises(ServerError):
-        client.pending_approve(project_id=ACME, platform="meta", pending_id=row.pending_id,
-                               idempotency_key=new_key())
+        client.pending_approve(
+            project_id=ACME, platform="meta", pending_id=row.pending_id, idempotency_key=new_key()
+        )
     assert sandbox.control("stats")["calls"]["POST"] == 1
 
 
@@ -203,8 +231,9 @@ def test_rate_limit_headers_are_parsed_on_every_response(sandbox):
     assert rate.endpoint_class == "read-light" and rate.limit == 120
     assert isinstance(rate.remaining, int) and rate.reset > 1_000_000_000
     row = client.pending_list(project_id=ACME, platform="meta", limit=1).items[0]
-    client.pending_approve(project_id=ACME, platform="meta", pending_id=row.pending_id,
-                           idempotency_key=new_key())
+    client.pending_approve(
+        project_id=ACME, platform="meta", pending_id=row.pending_id, idempotency_key=new_key()
+    )
     assert client.last_rate_limit.endpoint_class == "write-light" and len(seen) == 3
 
 
@@ -237,8 +266,9 @@ def test_a_kill_switch_fault_on_a_write_is_not_retried(client, sandbox):
     row = client.pending_list(project_id=ACME, platform="meta", limit=1).items[0]
     fault(sandbox, "kill_switch", method="POST")
     with pytest.raises(KillSwitch):
-        client.pending_approve(project_id=ACME, platform="meta", pending_id=row.pending_id,
-                               idempotency_key=new_key())
+        client.pending_approve(
+            project_id=ACME, platform="meta", pending_id=row.pending_id, idempotency_key=new_key()
+        )
     assert sandbox.control("stats")["calls"]["POST"] == 1
 
 
@@ -263,35 +293,65 @@ def test_a_write_answer_missing_its_ids_is_a_bad_response(client, sandbox):
     campaign = campaign_on_defaults(client)
     fault(sandbox, "missing_field", method="PATCH")
     with pytest.raises(LayersBadResponse):
-        client.campaign_budget_update(project_id=ACME, platform="meta", campaign_id=campaign.campaign_id,
-                                      daily_budget_cents=5500, idempotency_key=new_key())
+        client.campaign_budget_update(
+            project_id=ACME,
+            platform="meta",
+            campaign_id=campaign.campaign_id,
+            daily_budget_cents=5500,
+            idempotency_key=new_key(),
+        )
 
 
 def test_unknown_enum_values_are_kept_as_they_come(client, sandbox):
     fault(sandbox, "unknown_enum", method="GET", pathContains="/pending")
     rows = client.pending_list(project_id=ACME, platform="meta").items
-    assert rows and all(r.status == "future_value" and r.action_type == "future_value" for r in rows)
+    assert rows and all(
+        r.status == "future_value" and r.action_type == "future_value" for r in rows
+    )
     assert rows[0].axis is None
 
 
 def test_an_unknown_status_on_a_write_is_kept(client, sandbox):
     campaign = campaign_on_defaults(client)
     fault(sandbox, "unknown_enum", method="PATCH")
-    result = client.campaign_budget_update(project_id=ACME, platform="meta", campaign_id=campaign.campaign_id,
-                                           daily_budget_cents=5500, idempotency_key=new_key())
+    result = client.campaign_budget_update(
+        project_id=ACME,
+        platform="meta",
+        campaign_id=campaign.campaign_id,
+        daily_budget_cents=5500,
+        idempotency_key=new_key(),
+    )
     assert result.status == "future_value"
 
 
 def test_unknown_codes_map_by_status_and_keep_their_code():
-    flagged = error_from_response(status=409, code="CREATIVE_FLAGGED", upstream_message="x",
-                                  request_id="req_1", details={}, retry_after=None)
+    flagged = error_from_response(
+        status=409,
+        code="CREATIVE_FLAGGED",
+        upstream_message="x",
+        request_id="req_1",
+        details={},
+        retry_after=None,
+    )
     assert type(flagged).__name__ == "Conflict" and flagged.code == "CREATIVE_FLAGGED"
-    teapot = error_from_response(status=599, code="NEW_THING", upstream_message=None, request_id=None,
-                                 details=None, retry_after=None)
+    teapot = error_from_response(
+        status=599,
+        code="NEW_THING",
+        upstream_message=None,
+        request_id=None,
+        details=None,
+        retry_after=None,
+    )
     assert isinstance(teapot, ServerError) and teapot.code == "NEW_THING"
     # The sandbox never answers PLATFORM_REJECTED synchronously, so its mapping is checked here.
-    rejected = error_from_response(status=422, code="PLATFORM_REJECTED", upstream_message="Meta said no",
-                                   request_id="req_2", details={"platformCode": "100"}, retry_after=None)
+    rejected = error_from_response(
+        status=422,
+        code="PLATFORM_REJECTED",
+        upstream_message="Meta said no",
+        request_id="req_2",
+        details={"platformCode": "100"},
+        retry_after=None,
+    )
     assert isinstance(rejected, PlatformRejected) and rejected.message != "Meta said no"
     assert rejected.upstream_message == "Meta said no"
 

@@ -24,8 +24,14 @@ class Scripted:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                script.seen.append({"method": self.command, "path": self.path,
-                                    "headers": dict(self.headers), "body": self.rfile.read(length)})
+                script.seen.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": self.rfile.read(length),
+                    }
+                )
                 status, body, headers = script.answers.pop(0)
                 raw = json.dumps(body).encode()
                 self.send_response(status)
@@ -42,8 +48,9 @@ class Scripted:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.client = LayersClient(base_url=f"http://127.0.0.1:{self.server.server_address[1]}/api/",
-                                   api_key=KEY)
+        self.client = LayersClient(
+            base_url=f"http://127.0.0.1:{self.server.server_address[1]}/api/", api_key=KEY
+        )
         self.client.sleep = SleepRecorder()
 
     def close(self):
@@ -68,44 +75,67 @@ def envelope(code, status_message="x"):
     return {"error": {"code": code, "message": status_message, "requestId": "req_1", "details": {}}}
 
 
-DECISION = {"pendingId": "pa_1", "status": "approved", "dispatched": False, "dispatchedAt": None,
-            "verdictId": "ver_1"}
+DECISION = {
+    "pendingId": "pa_1",
+    "status": "approved",
+    "dispatched": False,
+    "dispatchedAt": None,
+    "verdictId": "ver_1",
+}
 
 
 def test_a_retry_that_meets_its_own_first_attempt_in_flight_waits_and_asks_once_more(scripted):
-    server = scripted((503, envelope("INTERNAL"), {}), (409, envelope("IDEMPOTENCY_CONFLICT"), {}),
-                      (200, DECISION, {}))
-    decision = server.client.pending_approve(project_id="prj_1", platform="meta", pending_id="pa_1",
-                                             comment="go", idempotency_key="k-1")
+    server = scripted(
+        (503, envelope("INTERNAL"), {}),
+        (409, envelope("IDEMPOTENCY_CONFLICT"), {}),
+        (200, DECISION, {}),
+    )
+    decision = server.client.pending_approve(
+        project_id="prj_1", platform="meta", pending_id="pa_1", comment="go", idempotency_key="k-1"
+    )
     assert decision.status == "approved" and len(server.seen) == 3
     assert {s["headers"]["Idempotency-Key"] for s in server.seen} == {"k-1"}
     assert len({s["body"] for s in server.seen}) == 1  # byte-for-byte the same body each time
 
 
 def test_the_in_flight_wait_happens_only_once(scripted):
-    server = scripted((503, envelope("INTERNAL"), {}), (409, envelope("IDEMPOTENCY_CONFLICT"), {}),
-                      (409, envelope("IDEMPOTENCY_CONFLICT"), {}))
+    server = scripted(
+        (503, envelope("INTERNAL"), {}),
+        (409, envelope("IDEMPOTENCY_CONFLICT"), {}),
+        (409, envelope("IDEMPOTENCY_CONFLICT"), {}),
+    )
     with pytest.raises(IdempotencyConflict):
-        server.client.pending_approve(project_id="prj_1", platform="meta", pending_id="pa_1",
-                                      idempotency_key="k-2")
+        server.client.pending_approve(
+            project_id="prj_1", platform="meta", pending_id="pa_1", idempotency_key="k-2"
+        )
     assert len(server.seen) == 3
 
 
 def test_requests_carry_bearer_auth_json_headers_and_the_wire_vocabulary(scripted):
-    server = scripted((200, {"items": [], "nextCursor": None}, {}),
-                      (202, {"runId": "run_1", "jobId": "job_1", "status": "running"}, {}))
-    server.client.campaigns_list(project_id="prj_1", platforms=["meta", "apple"], statuses=["active"])
-    server.client.optimizer_run(project_id="prj_1", layer_id="lyr_1", platform="tiktok",
-                                idempotency_key="k-3")
+    server = scripted(
+        (200, {"items": [], "nextCursor": None}, {}),
+        (202, {"runId": "run_1", "jobId": "job_1", "status": "running"}, {}),
+    )
+    server.client.campaigns_list(
+        project_id="prj_1", platforms=["meta", "apple"], statuses=["active"]
+    )
+    server.client.optimizer_run(
+        project_id="prj_1", layer_id="lyr_1", platform="tiktok", idempotency_key="k-3"
+    )
     get, post = server.seen
-    assert get["path"] == ("/api/v1/projects/prj_1/ads/campaigns"
-                           "?platforms=meta_ads&platforms=apple_ads&status=active")
+    assert get["path"] == (
+        "/api/v1/projects/prj_1/ads/campaigns?platforms=meta_ads&platforms=apple_ads&status=active"
+    )
     assert get["headers"]["Authorization"] == f"Bearer {KEY}" and "X-Api-Key" not in get["headers"]
     assert get["headers"]["Accept"] == "application/json"
     assert get["headers"]["User-Agent"] == "layers-partner-dashboard/0.1"
     assert "Idempotency-Key" not in get["headers"]
     assert post["path"] == "/api/v1/projects/prj_1/ads/optimizer/run"
-    assert json.loads(post["body"]) == {"layerId": "lyr_1", "platform": "tiktok_ads", "dryRun": False}
+    assert json.loads(post["body"]) == {
+        "layerId": "lyr_1",
+        "platform": "tiktok_ads",
+        "dryRun": False,
+    }
     assert post["headers"]["Content-Type"] == "application/json"
 
 

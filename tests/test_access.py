@@ -42,6 +42,17 @@ MATRIX = {
     "job": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     "optimizer-start": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
     "optimizer-run": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    # The audit log, its CSV export and verdict pages: anyone who can see the project.
+    "audit": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "audit-export": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "verdict": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    # Notices are per person (filtered to the projects they can see), so everyone signed in.
+    "notices": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (OK, 405)},
+    "notices-read": {"anonymous": (LOGIN, LOGIN), "viewer": (405, OK), "approver": (405, OK), "admin": (405, OK), "outsider": (405, OK)},
+    "notices-count": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (OK, 405)},
+    # The webhook receiver is not session-authenticated: the HMAC signature is. This matrix
+    # sends none, so every POST is refused as malformed (400) and nothing is stored.
+    "webhooks-layers": {p: (405, 400) for p in PEOPLE},
     # A share link opens read-only for anyone who holds it, signed in or not; writes are refused.
     "share": {p: (OK, DENIED) for p in PEOPLE},
     # Without a valid token (this matrix sends none) the embed start refuses everyone.
@@ -82,7 +93,15 @@ def url_kwargs(name, sandbox):
         "queue-counts": {"project_id": ACME},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
         "project-share": {"project_id": ACME},
+        "audit": {"project_id": ACME},
+        "audit-export": {"project_id": ACME},
+        "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)} if name == "verdict" else {},
     }.get(name, {})
+
+
+def first_verdict(sandbox):
+    items = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.denied"}).json()["items"]
+    return items[0]["data"]["verdictId"]
 
 
 def share_link_kwargs(name):

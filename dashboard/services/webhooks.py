@@ -57,8 +57,6 @@ class Verification:
 def signature_verify(*, raw_body: bytes, header: str, secrets: list[str], now: float | None = None) -> Verification:
     """`X-Layers-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`: HMAC-SHA256 over "<t>.<raw body>"
     with any of our secrets must equal any v1 value, and t must be within 5 minutes of now."""
-    if not secrets:
-        return Verification(False, 401, "no webhook signing secret is configured")
     timestamp, macs = None, []
     for part in (header or "").split(","):
         name, _, value = part.strip().partition("=")
@@ -72,6 +70,8 @@ def signature_verify(*, raw_body: bytes, header: str, secrets: list[str], now: f
         t = int(timestamp)
     except ValueError:
         return Verification(False, 400, "the signature timestamp is not a number")
+    if not secrets:
+        return Verification(False, 401, "no webhook signing secret is configured")
     now = time.time() if now is None else now
     if abs(now - t) > TOLERANCE_SECONDS:
         return Verification(False, 401, "the signature timestamp is more than 5 minutes from our clock")

@@ -129,7 +129,7 @@ def test_a_missing_state_is_refused(sandbox, people, client):
     login(client, "admin")
     response = client.get(reverse("accounts-callback", args=[ACME]), {"status": "connected", "accountId": "X"})
     assert response.status_code == 400
-    assert "without the connection's signed state" in response.content.decode()
+    assert "opened without the connection" in response.content.decode()
 
 
 class OldSigner(signing.TimestampSigner):

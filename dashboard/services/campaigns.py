@@ -437,7 +437,7 @@ def campaign_page(*, user, project_id: str, platform: str, campaign_id: str, **e
         "campaign": lambda: layers().campaign_get(project_id=project_id, platform=platform, campaign_id=campaign_id),
         "authority": _authority_reader(project_id, platform, campaign_id),
         "accounts": lambda: accounts_all(project_id),
-        "defaults": _defaults_reader(project_id, platform),
+        f"defaults:{platform}": _defaults_reader(project_id, platform),
         "audit": lambda: cached_read(
             project_id, "recent-audit", lambda: layers().audit_log_list(project_id=project_id, limit=50)
         ),

@@ -3,6 +3,8 @@
 Layers has no "list runs" call, so the runs started here are remembered in our own
 decision log (action "optimizer", entity = run id), which also says who started them."""
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -30,6 +32,10 @@ STAGE_WORDS = {
 }
 STAGES = tuple(STAGE_WORDS)
 RECENT = 10
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,14 @@ class RunView:
 
     @property
     def changes(self):
-        return [c if isinstance(c, dict) else getattr(c, "__dict__", {}) for c in (getattr(self.run, "changes", None) or ())]
+        """Each proposed change as a dict with snake_case keys, whatever shape it came in."""
+        rows = []
+        for change in getattr(self.run, "changes", None) or ():
+            if dataclasses.is_dataclass(change):
+                change = dataclasses.asdict(change)
+            if isinstance(change, dict):
+                rows.append({_snake(key): value for key, value in change.items()})
+        return rows
 
     @property
     def can_write(self) -> bool:

@@ -68,7 +68,7 @@ def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hea
     # Approve inside the frame: the htmx POST passes CSRF and the row turns approved.
     row_id = first.get_attribute("id")
     first.get_by_placeholder("Comment (optional)").fill("Fine by the portal")
-    first.get_by_role("button", name="Approve").click()
+    first.get_by_role("button", name="Approve", exact=True).click()
     frame.locator(f"#{row_id} .status-pill", has_text="approved").wait_for()
     assert frame.locator(f"#{row_id} form").count() == 0
 

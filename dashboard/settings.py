@@ -2,6 +2,7 @@
 `.env` beside manage.py) and has a default that runs the embedded demo: SQLite, the
 local-memory cache and the built-in Layers sandbox. README.md lists every setting."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -86,7 +87,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # A file, not memory, so the live server's threads share it; one per test process.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 
 # Local memory by default; Redis through CACHE_URL (shared by all web workers).
@@ -105,8 +107,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-WHITENOISE_USE_FINDERS = True
+# In debug the files are served straight from static/; a deployment runs collectstatic.
+STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=None if DEBUG else str(BASE_DIR / "staticfiles"))
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Content Security Policy: our own scripts and styles only, htmx included (served
 # locally by {% htmx_script %}). Framing is refused unless embedding allows a parent.

@@ -428,7 +428,16 @@ class WriteResult:
     @classmethod
     def from_wire(cls, data: Any) -> WriteResult:
         data = _obj(data, "write result")
-        status = str(_required(data, "status", "write result"))
+        status = data.get("status")
+        if not status:
+            # DELETE is documented as `202 {jobId, verdictId}` without a status [D §4.10]:
+            # a pending id means queued, a job id means dispatched. [I]
+            status = (
+                "pending" if data.get("pendingId") else "dispatched" if data.get("jobId") else None
+            )
+        if not status:
+            _required(data, "status", "write result")
+        status = str(status)
         if status == "pending":  # a queued write is useless without the pending action's id
             _required(data, "pendingId", "write result")
         _required(data, "verdictId", "write result")  # every gate decision has one [D]
@@ -481,6 +490,7 @@ class PendingAction:
     source: str | None = None
     decided_at: datetime | None = None
     decided_by: dict | None = None
+    verdict_id: str | None = None  # the gate's verdict that queued it (sandbox field) [I]
 
     @property
     def axis(self) -> str | None:
@@ -509,6 +519,7 @@ class PendingAction:
             source=_str(data.get("source")),
             decided_at=parse_time(data.get("decidedAt")),
             decided_by=dict(decided_by) if isinstance(decided_by, dict) else None,
+            verdict_id=_str(data.get("verdictId")),
         )
 
 

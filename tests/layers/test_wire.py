@@ -159,3 +159,12 @@ def test_a_non_object_item_is_a_bad_response(scripted):
     server = scripted((200, {"items": ["cmp_1"], "nextCursor": None}, {}))
     with pytest.raises(LayersBadResponse):
         server.client.campaigns_list(project_id="prj_1")
+
+
+def test_a_delete_answer_without_a_status_is_read_as_dispatched(scripted):
+    server = scripted((202, {"jobId": "job_1", "verdictId": "ver_1"}, {}))
+    result = server.client.campaign_delete(
+        project_id="prj_1", platform="meta", campaign_id="cmp_1", idempotency_key="k-4"
+    )
+    assert result.status == "dispatched" and result.job_id == "job_1"
+    assert server.seen[0]["method"] == "DELETE" and server.seen[0]["body"] == b""

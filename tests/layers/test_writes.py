@@ -41,6 +41,10 @@ def test_a_budget_change_on_a_draft_axis_is_queued_for_approval(client):
     assert verdict.decision == "queue" and verdict.axis == "tactical" and verdict.platform == "meta"
     assert verdict.pending_id == result.pending_id and verdict.entity_id == campaign.campaign_id
     assert verdict.request["body"] == {"dailyBudgetCents": 6100}
+    queued = client.pending_list(project_id=ACME, platform="meta", action_type="update_budget")
+    row = next(p for p in queued.items if p.pending_id == result.pending_id)
+    assert row.verdict_id == result.verdict_id and row.source == "partner"
+    assert row.new_value == {"dailyBudgetCents": 6100} and row.entity_id == campaign.campaign_id
 
 
 def test_a_budget_change_on_an_auto_axis_is_dispatched(client, sandbox):

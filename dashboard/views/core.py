@@ -1,9 +1,11 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 
 @never_cache
+@require_safe
 def health(request):
     """Liveness for load balancers: the process answers and the database is reachable."""
     try:

@@ -39,6 +39,16 @@ def child_frame(page, timeout=15):
     raise AssertionError("the iframe never loaded")
 
 
+def screenshot_whole(page, name):
+    """A full-page screenshot that shows the whole frame: Chromium paints a cross-origin
+    (out-of-process) iframe only inside the viewport, so grow the viewport to the page first."""
+    width = page.viewport_size["width"]
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(height, 9000)})
+    page.wait_for_timeout(400)
+    return screenshot(page, name)
+
+
 def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hears_its_height(
     sandbox, origins, page
 ):
@@ -72,9 +82,7 @@ def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hea
     frame.locator(f"#{row_id} .status-pill", has_text="approved").wait_for()
     assert frame.locator(f"#{row_id} form").count() == 0
 
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.wait_for_timeout(300)
-    screenshot(page, "embed-desktop")
+    screenshot_whole(page, "embed-desktop")
 
 
 def test_the_embedded_queue_fits_a_360_pixel_frame(sandbox, origins, page):
@@ -86,8 +94,7 @@ def test_the_embedded_queue_fits_a_360_pixel_frame(sandbox, origins, page):
     assert 355 <= width <= 362
     page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:resize')")
     overflow = child_frame(page).evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    page.wait_for_timeout(300)
-    screenshot(page, "embed-360")
+    screenshot_whole(page, "embed-360")
     assert overflow <= 0
 
 

@@ -44,6 +44,12 @@ class Sandbox:
         return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs half a second a login; tests log in a lot."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def sandbox(live_server, settings):
     """The sandbox, reset and seeded with the demo story, and the dashboard pointed at it."""

@@ -245,7 +245,7 @@ def pending_decide(
     record.outcome = result.status
     record.save(update_fields=["verdict_id", "outcome"])
     project_cache_bump(project_id)
-    action = _recall(project_id, pending_id)
+    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id)
     row = None
     if action is not None:
         action = dataclasses.replace(

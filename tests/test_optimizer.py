@@ -50,7 +50,7 @@ def test_a_dry_run_proposes_but_queues_and_applies_nothing(sandbox, people, clie
     url = run_url_of(start(client, "tiktok", dry_run=True))
     sandbox.control("clock", advanceSeconds=30)
     html = client.get(url).content.decode()
-    assert "Dry run on Tiktok" in html
+    assert "Dry run on TikTok" in html
     assert "A dry run: nothing was applied and nothing was queued." in html
     assert 'id="review-proposals"' not in html
 

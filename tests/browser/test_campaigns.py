@@ -43,6 +43,9 @@ def test_a_denied_consent_says_nothing_was_connected(sandbox, people, live_serve
     assert "nothing was connected" in page.locator("#messages").inner_text()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Reported: the sandbox applies only the escalation check to an authority PATCH; contract §2.4/§2.6 "
+    "put every partner write behind the layer kill switch."))
 def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_control(sandbox, people, live_server, page):
     browser_login(page, live_server, "outsider")  # admin of Nordlicht Outdoor, whose customer froze Meta
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/campaigns/?platform=meta")
@@ -55,6 +58,19 @@ def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_con
     assert "kill switch" in refusal.inner_text()
     assert block.locator(f"#a-{cid}-creative-draft").is_checked()  # back to the real value
     screenshot(page, "campaigns-kill-switch")
+
+
+def test_raising_an_axis_above_the_customers_setting_shows_the_refusal_and_the_real_value(sandbox, people, live_server, page):
+    browser_login(page, live_server, "approver")
+    page.goto(f"{live_server.url}/projects/{ACME}/campaigns/?platform=meta")
+    cid = campaign_id(sandbox, "Q3 Prospecting — Cold Brew")  # the Meta layer allows tactical draft at most
+    page.locator(f"#authority-{cid} label[for='a-{cid}-tactical-auto']").click()
+    page.get_by_role("button", name="Yes, set to auto").click()
+    refusal = page.locator(f"#authority-{cid} .outcome-denied")
+    refusal.wait_for()
+    assert "cannot raise the tactical axis above what the customer allows" in refusal.inner_text()
+    assert page.locator(f"#a-{cid}-tactical-draft").is_checked()
+    screenshot(page, "authority-refused")
 
 
 def test_raising_an_axis_to_auto_asks_first_then_saves(sandbox, people, live_server, page):

@@ -19,7 +19,7 @@ def test_an_approver_approves_and_rejects_in_place_and_the_counts_follow(sandbox
     first = page.locator("article.action.status-pending").first
     first_id = first.get_attribute("id")
     first.get_by_placeholder("Comment (optional)").fill("Budget looks sensible")
-    first.get_by_role("button", name="Approve").click()
+    first.get_by_role("button", name="Approve", exact=True).click()
     approved = page.locator(f"#{first_id}")
     approved.locator(".status-pill", has_text="approved").wait_for()
     assert approved.locator("form").count() == 0

@@ -176,3 +176,46 @@ class NoticeMarker(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_marker")
     read_until = models.DateTimeField()
+
+
+class BulkDecision(models.Model):
+    """Many pending actions approved or rejected with one comment or reason. It runs in the
+    background (django.tasks), paced inside the key's write budget; closing the page neither
+    stops nor repeats it, because every item owns its idempotency key from creation."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    id = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    project_id = models.CharField(max_length=80, db_index=True)
+    decision = models.CharField(max_length=8)  # approve | reject
+    text = models.TextField(blank=True)  # the comment or reason, for every item
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    money_delta_cents = models.BigIntegerField(default=0)  # the selection's exposure when started
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class BulkDecisionItem(models.Model):
+    class Outcome(models.TextChoices):
+        WAITING = "", "Waiting"
+        DECIDED = "decided", "Decided"
+        CONFLICT = "conflict", "Already decided"
+        FAILED = "failed", "Failed"
+
+    bulk = models.ForeignKey(BulkDecision, on_delete=models.CASCADE, related_name="items")
+    platform = models.CharField(max_length=16)
+    pending_id = models.CharField(max_length=80)
+    entity_name = models.CharField(max_length=300, blank=True)
+    idempotency_key = models.UUIDField(unique=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.WAITING, blank=True)
+    sentence = models.CharField(max_length=500, blank=True)
+    verdict_id = models.CharField(max_length=80, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["bulk", "pending_id"], name="one_item_per_action")]

@@ -194,7 +194,6 @@ class BulkDecision(models.Model):
     decision = models.CharField(max_length=8)  # approve | reject
     text = models.TextField(blank=True)  # the comment or reason, for every item
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    money_delta_cents = models.BigIntegerField(default=0)  # the selection's exposure when started
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

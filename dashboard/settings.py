@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
     "dashboard",
     "dashboard.sandbox",
 ]
@@ -95,6 +96,10 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE",
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dashboard")}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Background work (bulk decisions) through Django's Tasks framework. The database queue
+# survives restarts and serves several workers (`manage.py db_worker`, started by make run).
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

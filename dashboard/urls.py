@@ -13,6 +13,9 @@ urlpatterns = [
     path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
     path("projects/<str:project_id>/queue/", pending.queue, name="queue"),
     path("projects/<str:project_id>/queue/counts", pending.counts, name="queue-counts"),
+    path("projects/<str:project_id>/queue/fresh", pending.fresh, name="queue-fresh"),
+    path("projects/<str:project_id>/queue/bulk", pending.bulk_start, name="queue-bulk-start"),
+    path("projects/<str:project_id>/queue/bulk/<str:bulk_id>/", pending.bulk_page, name="queue-bulk"),
     path(
         "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
         pending.decide,

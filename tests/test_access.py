@@ -24,6 +24,9 @@ MATRIX = {
     "queue": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     "queue-counts": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     "queue-decide": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
+    "queue-fresh": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "queue-bulk-start": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
+    "queue-bulk": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
     "project-share": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (DENIED, DENIED), "admin": (OK, OK), "outsider": (DENIED, DENIED)},
     "project-share-revoke": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, DENIED), "admin": (405, OK), "outsider": (405, DENIED)},
     "accounts": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
@@ -91,12 +94,28 @@ def url_kwargs(name, sandbox):
         "project-access": {"project_id": ACME},
         "queue": {"project_id": ACME},
         "queue-counts": {"project_id": ACME},
+        "queue-fresh": {"project_id": ACME},
+        "queue-bulk-start": {"project_id": ACME},
+        "queue-bulk": {"project_id": ACME, "bulk_id": a_bulk_decision()} if name == "queue-bulk" else {},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
         "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)} if name == "verdict" else {},
     }.get(name, {})
+
+
+def a_bulk_decision():
+    """A finished bulk decision on Acme, made by its approver."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import BulkDecision
+
+    approver = get_user_model().objects.get(username="approver")
+    bulk = BulkDecision.objects.create(id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done")
+    return str(bulk.id)
 
 
 def first_verdict(sandbox):
@@ -145,6 +164,7 @@ def first_pending(sandbox):
 POST_DATA = {
     "project-access": {"username": "viewer", "role": "viewer"},
     "queue-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
+    "queue-bulk-start": {"decision": "approve", "text": "", "bulk_key": ""},  # nothing selected: a sentence
     "login": {"username": "nobody", "password": "wrong"},
     "project-share": {"scope": "queue", "days": "3", "label": "Matrix test"},
     "accounts-connect": {"platform": "meta", "idempotency_key": ""},

@@ -86,7 +86,8 @@ class QueueRow:
     currency: str
     campaign_id: str | None
     changes: tuple[Change, ...]
-    money_delta_cents: int = 0
+    money_delta_cents: int = 0  # size of the money change, for sorting
+    budget_change_cents: int = 0  # signed budget change, for the selection's exposure
     stale_now: str | None = None  # the entity's value now, when it differs from the proposal's
     links: tuple[str, ...] = ()  # http(s) creative URLs found in the detail
     conflict: str | None = None  # a sentence when someone else decided first
@@ -115,6 +116,7 @@ class Queue:
     campaigns: tuple = ()  # for the campaign filter
     errors: tuple[LayersError, ...] = ()
     role: str = "viewer"
+    bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))  # the bulk form's own key
 
     @property
     def total_pending(self) -> int:
@@ -123,6 +125,10 @@ class Queue:
     @property
     def can_decide(self) -> bool:
         return access.role_allows(self.role, Role.APPROVER)
+
+    @property
+    def filters_query(self) -> str:
+        return urlencode(self.filters.query(cursor=""))
 
     @property
     def more_query(self) -> str:
@@ -157,7 +163,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
             continue
         for action in page.items:
             _remember(project_id, action)
-            if filters.campaign and context.campaign_of(action) != filters.campaign:
+            if filters.campaign and _campaign_of(action) != filters.campaign:
                 continue
             rows.append(context.row(action))
         if page.next_cursor:
@@ -173,6 +179,23 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         campaigns=tuple(sorted(campaigns, key=lambda c: c.name.lower())),
         errors=tuple(errors),
         role=role,
+    )
+
+
+def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) -> int:
+    """How many actions matching the filters were proposed after `since`. Reads the same
+    shared cached first pages as the queue, so polling costs no extra upstream calls."""
+    access.access_require(user=user, project_id=project_id)
+    project = project_get(user=user, project_id=project_id)
+    platforms = [filters.platform] if filters.platform else project_platforms(project)
+    results = fan_out({p: _list_reader(project_id, p, filters, None) for p in platforms})
+    return sum(
+        1
+        for page in results.values()
+        if not isinstance(page, LayersError)
+        for action in page.items
+        if action.created_at and action.created_at > since
+        and (not filters.campaign or _campaign_of(action) == filters.campaign)
     )
 
 
@@ -219,16 +242,17 @@ def pending_decide(
                   "entity_id": pending_id, "note": text},
     )
     client = layers()
+    signed = decision_text(text, person=user.get_username())
     try:
         if decision == "approve":
             result = client.pending_approve(
                 project_id=project_id, platform=platform, pending_id=pending_id,
-                comment=text or None, idempotency_key=idempotency_key,
+                comment=signed, idempotency_key=idempotency_key,
             )
         else:
             result = client.pending_reject(
                 project_id=project_id, platform=platform, pending_id=pending_id,
-                reason=text, idempotency_key=idempotency_key,
+                reason=signed, idempotency_key=idempotency_key,
             )
     except Conflict as error:
         record.outcome = "conflict"
@@ -271,27 +295,22 @@ class _RowContext:
             self.currency_by_platform.setdefault(a.platform, a.currency)
         self.campaigns = {c.campaign_id: c for c in campaigns}
 
-    def campaign_of(self, action) -> str | None:
-        if action.entity_type == "campaign":
-            return action.entity_id
-        detail_campaign = (action.detail or {}).get("campaignId")
-        return detail_campaign if isinstance(detail_campaign, str) else None
-
     def currency(self, action) -> str:
-        campaign = self.campaigns.get(self.campaign_of(action) or "")
+        campaign = self.campaigns.get(_campaign_of(action) or "")
         if campaign is not None and campaign.ad_account_id in self.currency_by_account:
             return self.currency_by_account[campaign.ad_account_id]
         return self.currency_by_platform.get(action.platform, "USD")
 
     def row(self, action, **extra) -> QueueRow:
         currency = self.currency(action)
-        changes, delta = _changes(action, currency)
+        changes, delta, signed = _changes(action, currency)
         return QueueRow(
             action=action,
             currency=currency,
-            campaign_id=self.campaign_of(action),
+            campaign_id=_campaign_of(action),
             changes=changes,
             money_delta_cents=delta,
+            budget_change_cents=signed,
             stale_now=self.stale(action, currency),
             links=tuple(_http_links(action.detail)),
             **extra,
@@ -312,18 +331,28 @@ class _RowContext:
         return None
 
 
-def _changes(action, currency) -> tuple[tuple[Change, ...], int]:
+def _campaign_of(action) -> str | None:
+    """The campaign an action concerns: itself, or the campaign named in its detail."""
+    if action.entity_type == "campaign":
+        return action.entity_id
+    detail_campaign = (action.detail or {}).get("campaignId")
+    return detail_campaign if isinstance(detail_campaign, str) else None
+
+
+def _changes(action, currency) -> tuple[tuple[Change, ...], int, int]:
+    """The fields side by side, the size of the money change and its signed amount."""
     current, new = action.current_value or {}, action.new_value or {}
-    changes, delta = [], 0
+    changes, delta, signed = [], 0, 0
     for key in dict.fromkeys([*current, *new]):
         before, after = current.get(key), new.get(key)
         if key.endswith("Cents") and isinstance(before, int) and isinstance(after, int):
             percent = round((after - before) * 100 / before, 1) if before else None
             delta += abs(after - before)
+            signed += after - before
             changes.append(Change(_label(key), cents_format(before, currency), cents_format(after, currency), percent))
         else:
             changes.append(Change(_label(key), _plain(before), _plain(after)))
-    return tuple(changes), delta
+    return tuple(changes), delta, signed
 
 
 def _label(key: str) -> str:
@@ -417,6 +446,38 @@ def _cursor_decode(text: str) -> dict:
     except (ValueError, binascii.Error):
         return {}
     return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(value, dict) else {}
+
+
+def decision_text(text: str, *, person: str) -> str:
+    """What Layers stores with the decision names the person, so the customer's audit
+    shows who decided and not only "partner"."""
+    signature = f"{person} via the partner dashboard"
+    return f"{text} — {signature}" if text else f"Decided by {signature}"
+
+
+def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> list:
+    """Every action matching the filters, across pages (for "select all N matching")."""
+    project = layers().project_get(project_id=project_id)
+    platforms = [filters.platform] if filters.platform else project_platforms(project)
+    client = layers()
+    found = []
+    for platform in platforms:
+        for action in client.iter_pages(
+            client.pending_list, project_id=project_id, platform=platform, statuses=[filters.status],
+            action_type=filters.action_type or None, limit=200, max_pages=limit // 200 + 1,
+        ):
+            if filters.campaign and _campaign_of(action) != filters.campaign:
+                continue
+            _remember(project_id, action)
+            found.append(action)
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def pending_recall(project_id: str, pending_id: str):
+    """The last version of an action this dashboard saw, if it still remembers it."""
+    return _recall(project_id, pending_id)
 
 
 def _remember(project_id, action):

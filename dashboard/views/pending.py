@@ -1,12 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
+from dashboard.services import bulk as bulk_service
 from dashboard.services import pending
 
 
@@ -18,10 +22,22 @@ def queue(request, project_id):
     queue = pending.pending_queue(user=request.user, project_id=project_id, filters=filters)
     context = {"queue": queue, "project": pending.project_get(user=request.user, project_id=project_id),
                "sorts": pending.SORTS, "statuses": pending.STATUSES, "action_types": pending.ACTION_TYPES,
-               "reject_reasons": pending.REJECT_REASONS}
+               "reject_reasons": pending.REJECT_REASONS, "opened_at": timezone.now(),
+               "new_since": parse_datetime(request.GET.get("new_since", ""))}
     if request.htmx and filters.cursor:
         return render(request, "pending/_page.html", context)  # "load more"
     return render(request, "pending/queue.html", context)
+
+
+@login_required
+@require_GET
+def fresh(request, project_id):
+    """Polled by the queue page: a notice when new actions arrived since it was opened."""
+    filters = pending.QueueFilters.from_query(request.GET)
+    since = parse_datetime(request.GET.get("since", "")) or timezone.now()
+    count = pending.pending_new_count(user=request.user, project_id=project_id, filters=filters, since=since)
+    context = {"count": count, "since": since, "query": urlencode(filters.query()), "project_id": project_id}
+    return render(request, "pending/_fresh.html", context)
 
 
 @login_required
@@ -53,3 +69,34 @@ def decide(request, project_id, platform, pending_id):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse("queue", args=[project_id])
     return redirect(next_url)
+
+
+@login_required
+@require_POST
+def bulk_start(request, project_id):
+    select_all = request.POST.get("select_all") == "1"
+    try:
+        bulk = bulk_service.bulk_decision_start(
+            user=request.user, project_id=project_id, decision=request.POST.get("decision", ""),
+            text=request.POST.get("text", ""), selected=request.POST.getlist("selected"),
+            select_all_filters=pending.QueueFilters.from_query(request.POST) if select_all else None,
+            bulk_key=request.POST.get("bulk_key", ""),
+        )
+    except ValueError as error:
+        messages.error(request, str(error))
+        query = pending.QueueFilters.from_query(request.POST).query()
+        return redirect(reverse("queue", args=[project_id]) + ("?" + urlencode(query) if query else ""))
+    return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
+
+
+@login_required
+@require_GET
+def bulk_page(request, project_id, bulk_id):
+    try:
+        bulk = bulk_service.bulk_decision_get(user=request.user, project_id=project_id, bulk_id=bulk_id)
+    except bulk_service.BulkDecision.DoesNotExist:
+        raise Http404("No such bulk decision.") from None
+    context = {"bulk": bulk, "progress": bulk_service.bulk_progress(bulk), "items": bulk.items.all(),
+               "project": pending.project_get(user=request.user, project_id=project_id)}
+    template = "pending/_bulk_progress.html" if request.htmx else "pending/bulk.html"
+    return render(request, template, context)

@@ -44,6 +44,67 @@
     }
   });
 
+  // Bulk selection: a count and the money exposure of the selection; shift-click selects a
+  // range; x on a focused card toggles it.
+  var lastChecked = null;
+  function selectionUpdate() {
+    var count = document.getElementById("bulk-count");
+    if (!count) return;
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input.select:checked"));
+    var sums = {};
+    boxes.forEach(function (box) {
+      var cents = parseInt(box.dataset.change || "0", 10);
+      if (cents) sums[box.dataset.currency] = (sums[box.dataset.currency] || 0) + cents;
+    });
+    count.textContent = boxes.length ? boxes.length + " selected" : "None selected";
+    var parts = Object.keys(sums).map(function (currency) {
+      var amount = sums[currency] / 100;
+      var text = new Intl.NumberFormat(undefined, { style: "currency", currency: currency }).format(Math.abs(amount));
+      return (amount >= 0 ? "+" : "−") + text;
+    });
+    document.getElementById("bulk-exposure").textContent = parts.length ? "Daily budget change of the selection: " + parts.join(", ") : "";
+  }
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input.select")) return;
+    if (event.shiftKey && lastChecked && lastChecked !== box) {
+      var all = Array.prototype.slice.call(document.querySelectorAll("input.select"));
+      var a = all.indexOf(lastChecked), b = all.indexOf(box);
+      all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (other) { other.checked = box.checked; });
+    }
+    lastChecked = box;
+    selectionUpdate();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input.select")) selectionUpdate();
+  });
+  document.addEventListener("keydown", function (event) {
+    var card = event.target;
+    if (!card.matches || !card.matches("article.action") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "x") {
+      var box = card.querySelector("input.select");
+      if (box) { box.checked = !box.checked; selectionUpdate(); event.preventDefault(); }
+    } else if (event.key === "o") {
+      card.querySelectorAll("details").forEach(function (d) { d.open = !d.open; });
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    var typing = event.target.matches && event.target.matches("input, textarea, select");
+    if (event.key === "?" && !typing) {
+      var help = document.getElementById("keyboard-help");
+      if (help) { help.hidden = !help.hidden; event.preventDefault(); }
+    }
+  });
+
+  // Live queue: every 30 s while the tab is visible, ask whether anything is new. The
+  // answer is a small notice, never a swap of the list, so an open reason form or the
+  // selection is never thrown away.
+  setInterval(function () {
+    var fresh = document.getElementById("queue-fresh");
+    if (fresh && !document.hidden && window.htmx) window.htmx.trigger(fresh, "queue-poll");
+  }, 30000);
+
   // After a decision re-renders a card, keep the reviewer moving: focus the next pending one.
   document.addEventListener("htmx:afterSwap", function (event) {
     var card = event.detail.target;

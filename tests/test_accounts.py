@@ -10,6 +10,7 @@ from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.models import DecisionRecord
 from dashboard.services.accounts import STATE_SALT
 from tests.conftest import ACME, NORDLICHT, PASSWORD
 
@@ -74,6 +75,8 @@ def test_an_admin_connects_an_account_through_the_consent_page_and_sees_it_highl
     assert "Connected: Acme Coffee — " in html
     assert f'id="account-{query["accountId"][0]}" class="just-connected"' in html
     assert "Just connected" in html
+    record = DecisionRecord.objects.get(action="connect")
+    assert (record.outcome, record.entity_id, record.user) == ("connected", query["accountId"][0], people["admin"])
 
 
 def test_denying_on_the_consent_page_says_that_nothing_was_connected(sandbox, people, client):

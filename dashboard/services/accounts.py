@@ -102,7 +102,7 @@ def account_connect_start(
         raise ValueError("Choose Meta, TikTok or Apple Ads.")
     key = key_clean(idempotency_key)
     state = signing.dumps(
-        {"p": project_id, "pl": platform, "u": user.pk, "n": secrets.token_urlsafe(16), "w": int(popup), "g": go_nonce},
+        {"p": project_id, "pl": platform, "u": user.pk, "n": secrets.token_urlsafe(16), "w": int(popup), "g": go_nonce, "k": key},
         salt=STATE_SALT,
     )
     oauth = layers().ad_account_oauth_url(
@@ -170,6 +170,9 @@ def account_connect_finish(*, user, query, project_id: str) -> ConnectResult:
     if not cache.add(f"oauth:state:{data['n']}", 1, timeout=STATE_MAX_AGE + 60):
         return ConnectResult(False, SENTENCES["reused"], "reused", project_id=project_id, popup=popup)
     result = _finish(query, project_id=project_id, platform=platform, popup=popup)
+    DecisionRecord.objects.filter(idempotency_key=data.get("k") or "-", action="connect").update(
+        outcome=result.code, entity_id=result.account_id or platform,
+    )
     if data.get("g"):  # the iframe that opened the popup is polling for this
         cache.set(f"oauth:result:{data['g']}", result, timeout=STATE_MAX_AGE * 2)
     return result

@@ -445,3 +445,13 @@ def test_a_double_submitted_create_makes_one_campaign(sandbox, people, client):
 def test_a_viewer_cannot_open_the_create_form(sandbox, people, client):
     login(client, "viewer")
     assert client.get(reverse("campaign-new", args=[ACME])).status_code == 403
+
+
+def test_a_job_started_in_one_project_is_not_shown_under_another(sandbox, people, client):
+    grant(people, "approver", NORDLICHT, "viewer")
+    login(client, "approver")
+    c = campaign(sandbox, "Retargeting — Cart Abandoners")
+    html = client.get(write(client, c, "budget", amount="65").headers["Location"]).content.decode()
+    job_id = re.search(r"/jobs/(job_[0-9A-Z]{26})/", html).group(1)
+    assert client.get(reverse("job", args=[ACME, job_id])).status_code == 200
+    assert client.get(reverse("job", args=[NORDLICHT, job_id])).status_code == 404

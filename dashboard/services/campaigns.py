@@ -581,6 +581,7 @@ def campaign_write(
     }[action]
     outcome = _write_outcome(result, platform=platform, applied=what[0], queued=what[1])
     outcome = dataclasses.replace(outcome, campaign_id=outcome.campaign_id or campaign_id)
+    job_remember_campaign(project_id=project_id, job_id=outcome.job_id, campaign_id=campaign_id, platform=platform)
     return _record_outcome(record, outcome), {}
 
 
@@ -761,7 +762,7 @@ class JobView:
 def job_follow(*, user, project_id: str, job_id: str) -> JobView:
     """The job now, asking Layers with the last ETag (a 304 costs nothing to read)."""
     access.access_require(user=user, project_id=project_id)
-    remembered = cache.get(f"job:{job_id}")
+    remembered = cache.get(f"job:{project_id}:{job_id}")
     if remembered is not None and getattr(remembered, "status", "running") != "running":
         job = remembered
     else:
@@ -770,9 +771,9 @@ def job_follow(*, user, project_id: str, job_id: str) -> JobView:
         job = fresh if fresh is not None else remembered
         if job is None:  # a 304 without anything remembered: ask in full
             job = layers().job_get(job_id=job_id)
-        cache.set(f"job:{job_id}", job, timeout=JOB_SECONDS)
-    owner = getattr(job, "project_id", None)
-    if owner and owner.removeprefix("prj_") != project_id.removeprefix("prj_"):
+        cache.set(f"job:{project_id}:{job_id}", job, timeout=JOB_SECONDS)
+    owner = cache.get(f"job-project:{job_id}")  # known for the jobs our own writes started
+    if owner and owner != project_id:
         raise Http404("That job belongs to another project.")
     campaign_id, platform = job_campaign(job_id)
     campaign_id = campaign_id or _job_campaign(job)
@@ -782,7 +783,15 @@ def job_follow(*, user, project_id: str, job_id: str) -> JobView:
 
 
 def job_remember_campaign(*, project_id: str, job_id: str, campaign_id: str, platform: str) -> None:
+    if not job_id:
+        return
     cache.set(f"job-campaign:{job_id}", (campaign_id, platform), timeout=JOB_SECONDS * 24)
+    job_remember_project(project_id=project_id, job_id=job_id)
+
+
+def job_remember_project(*, project_id: str, job_id: str) -> None:
+    if job_id:
+        cache.set(f"job-project:{job_id}", project_id, timeout=JOB_SECONDS * 24)
 
 
 def job_campaign(job_id: str):

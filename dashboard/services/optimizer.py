@@ -16,6 +16,7 @@ from dashboard.services.campaigns import (
     Outcome,
     _consent_note,
     _refused,
+    job_remember_project,
     key_clean,
     platform_name,
 )
@@ -72,7 +73,7 @@ def optimizer_start(*, user, project_id: str, platform: str, dry_run: bool, idem
     _consent_note(project_id, platform, None)
     _remember(user=user, project_id=project_id, platform=platform, run_id=start.run_id, key=key, dry_run=dry_run,
               outcome=start.status or "running")
-    cache.set(f"run-job:{start.run_id}", start.job_id, timeout=86400)
+    job_remember_project(project_id=project_id, job_id=start.job_id or "")
     return RunStart(run_id=start.run_id)
 
 
@@ -141,14 +142,14 @@ class RunView:
 def optimizer_run_get(*, user, project_id: str, run_id: str) -> RunView:
     role = access.access_require(user=user, project_id=project_id)
     project = project_get(user=user, project_id=project_id)
-    remembered = cache.get(f"run:{run_id}")
+    remembered = cache.get(f"run:{project_id}:{run_id}")
     if remembered is not None and getattr(remembered, "status", "running") != "running":
         run = remembered  # a finished run never changes again
     else:
         run = layers().optimizer_run_get(project_id=project_id, run_id=run_id)
-        cache.set(f"run:{run_id}", run, timeout=86400)
-        if getattr(run, "status", "running") != "running" and remembered is not None:
-            project_cache_bump(project_id)  # it queued or dispatched changes: counts are stale
+        cache.set(f"run:{project_id}:{run_id}", run, timeout=86400)
+        if getattr(run, "status", "running") != "running":
+            project_cache_bump(project_id)  # it queued or dispatched changes: lists are stale
     return RunView(project=project, run=run, role=role)
 
 

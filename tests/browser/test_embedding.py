@@ -150,3 +150,40 @@ def test_a_token_opened_a_second_time_is_refused_inside_the_frame(sandbox, origi
     refusal = frame.locator("#embed-refused")
     refusal.wait_for()
     assert "already used" in refusal.inner_text()
+
+
+def test_an_admin_shares_the_queue_and_a_stranger_reads_it_without_any_controls(sandbox, people, live_server, page, browser):
+    from tests.conftest import browser_login
+
+    browser_login(page, live_server, "admin")
+    page.goto(f"{live_server.url}/projects/{ACME}/share/")
+    page.get_by_label("Note (who it is for)").fill("Dana, customer success")
+    page.get_by_role("button", name="Make link").click()
+    url = page.get_by_label("Share link").input_value()
+    assert "/s/" in url
+    screenshot(page, "share-manage")
+
+    stranger = browser.new_context(viewport={"width": 360, "height": 800})
+    try:
+        shared = stranger.new_page()
+        shared.goto(url)
+        shared.locator("#share-banner").wait_for()
+        assert shared.locator("article.action").count() >= 1
+        assert shared.locator("form[method=post]").count() == 0
+        assert shared.locator("button", has_text="Approve").count() == 0
+        assert shared.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+        assert not [c for c in stranger.cookies() if c["name"] == "sessionid"]
+        screenshot(shared, "share-queue-360")
+    finally:
+        stranger.close()
+
+    page.goto(f"{live_server.url}/projects/{ACME}/share/")
+    assert page.locator("#share-links tbody tr").count() == 1
+    assert "1 time" in page.locator("#share-links tbody tr").inner_text()
+    page.get_by_role("button", name="Revoke").click()
+    page.locator(".pill-bad", has_text="Revoked").first.wait_for()
+    gone = browser.new_context().new_page()
+    response = gone.goto(url)
+    assert response.status == 410
+    assert "turned off" in gone.locator("#share-refused").inner_text()
+    gone.context.close()

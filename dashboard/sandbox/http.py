@@ -160,13 +160,16 @@ def rate_limit(state: State, key: ApiKey | None, rate_class: str) -> dict:
         except ValueError:  # evicted between add and incr
             cache.set(bucket, 1, timeout=180)
             used = 1
+    enforced = tier in TIERS
     headers = {
         "X-RateLimit-Endpoint-Class": rate_class,
         "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": str(max(0, limit - used)),
-        "X-RateLimit-Reset": str(reset),
+        # Unenforced ("off"): the bucket never empties, so say so; a pacing client must not wait.
+        "X-RateLimit-Remaining": str(max(0, limit - used) if enforced else limit),
+        # Epoch seconds on the caller's clock (the sandbox clock may be days ahead in tests).
+        "X-RateLimit-Reset": str(int(time.time() + (reset - now))),
     }
-    if tier in TIERS and used > limit:
+    if enforced and used > limit:
         retry = max(1, int(reset - now + 0.999))
         raise ApiError(
             429,

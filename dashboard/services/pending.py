@@ -464,7 +464,7 @@ def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> l
     for platform in platforms:
         for action in client.iter_pages(
             client.pending_list, project_id=project_id, platform=platform, statuses=[filters.status],
-            action_type=filters.action_type or None, limit=200, max_pages=limit // 200 + 1,
+            action_type=filters.action_type or None, limit=100, max_pages=limit // 100 + 1,
         ):
             if filters.campaign and _campaign_of(action) != filters.campaign:
                 continue

@@ -68,6 +68,7 @@ def test_a_queue_link_shows_the_queue_read_only_without_signing_in(sandbox, peop
     for secret in ('method="post"', "idempotency_key", "csrfmiddlewaretoken", "X-CSRFToken", "Approve</button>",
                    "Platform details", "/decide"):
         assert secret not in body, secret
+    assert f"/projects/{ACME}/queue/" not in body  # no way into the signed-in pages
     assert "sessionid" not in response.cookies  # a share link starts no session
     assert response["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]

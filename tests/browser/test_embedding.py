@@ -67,8 +67,8 @@ def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hea
     cookies = [c for c in page.context.cookies(dashboard) if c["name"] == "sessionid"]
     assert cookies, "the embed session cookie was not stored (Secure over http on 127.0.0.1?)"
     assert cookies[0]["sameSite"] == "None" and cookies[0]["secure"] is True
-    if "partitionKey" in cookies[0]:  # Playwright reports it where Chromium exposes it
-        assert cookies[0]["partitionKey"].startswith("http://localhost")
+    # Partitioned works over plain http here: Chromium counts localhost/127.0.0.1 as secure.
+    assert cookies[0].get("partitionKey") == "http://localhost"  # the portal's site
 
     # The height message reached the parent, from the right origin, and sized the frame.
     page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:resize')")

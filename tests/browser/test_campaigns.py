@@ -165,3 +165,38 @@ def test_pages_have_no_console_errors_or_csp_violations(sandbox, people, live_se
         page.goto(f"{live_server.url}{path}")
     assert problems == []
     assert requests.get(f"{live_server.url}/static/js/connect.js", timeout=10).status_code == 200
+
+
+def test_a_new_admin_walks_the_whole_path_from_connecting_an_account_to_the_optimizers_proposals(
+    sandbox, people, live_server, page
+):
+    browser_login(page, live_server, "admin")
+    page.get_by_role("link", name="Acme Coffee").click()
+    # 1. Connect an ad account through the platform's consent page.
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_label("Platform").select_option("apple")
+    page.get_by_role("button", name="Connect account").click()
+    page.get_by_role("button", name="Authorize").click()
+    page.locator("tr.just-connected").wait_for()
+    # 2. Set an authority: lower Q3's tactical axis to off.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
+    cid = campaign_id(sandbox, "Q3 Prospecting — Cold Brew")
+    page.locator(f"#authority-{cid} label[for='a-{cid}-tactical-off']").click()
+    page.locator(f"#authority-{cid} .outcome-applied").wait_for()
+    # 3. Create a campaign and follow its job to the end (the customer allows structural auto).
+    sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"structural": "auto"})
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Ad account").select_option(label="Acme Coffee — US — Meta (USD)")
+    page.get_by_label("Name").fill("Morning Rush")
+    page.get_by_label("What should it achieve?").select_option("traffic")
+    page.get_by_label("Amount, in the account's currency").fill("20")
+    page.get_by_role("button", name="Create campaign").click()
+    page.locator("#create-job-link").click()
+    page.locator("#job-campaign-link").wait_for(timeout=15_000)
+    # 4. Run the optimizer and find its proposals in the queue.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
+    page.locator("#layer-tiktok").get_by_role("button", name="Run the optimizer on TikTok").click()
+    sandbox.control("clock", advanceSeconds=30)
+    page.locator("#review-proposals").click(timeout=15_000)
+    assert page.locator("article.action.status-pending").count() > 0
+    screenshot(page, "whole-path-queue")

@@ -18,13 +18,16 @@ venv: $(STAMP)
 
 run: venv
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
-	@$(BIN)/python manage.py demo_setup --port $(PORT)
+	@LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py demo_setup --port $(PORT)
 	@echo ""
 	@echo "  Layers Partner Dashboard: http://$(HOST):$(PORT)/"
 	@echo "  Demo login: demo / demo-password (admin on every demo project)"
 	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
 	@echo ""
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# The background worker (bulk decisions) runs beside the web server and stops with it.
+	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: venv
 	@scripts/ensure-chromium

@@ -1,11 +1,13 @@
 """Prepares the embedded demo, idempotently: seeds the sandbox (when it is the API) and
 creates the demo logins with roles on the demo customers' projects."""
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
 
-from dashboard.models import ProjectGrant, Role
+from dashboard.models import ProjectGrant, Role, WebhookSecret
 
 # The sandbox's seed projects. Like a real partner, we know our customers' project ids;
 # we do not import them from the sandbox.
@@ -29,7 +31,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if settings.SANDBOX_ENABLED:
-            call_command("sandbox_seed", verbosity=0)
+            # The sandbox delivers its signed webhooks to our receiver, as Layers would.
+            url = f"http://127.0.0.1:{options['port']}/webhooks/layers"
+            secret, _ = WebhookSecret.objects.get_or_create(
+                url=url, retired_at=None, defaults={"secret": "whsec_" + secrets.token_urlsafe(24)}
+            )
+            call_command("sandbox_seed", verbosity=0, webhook_url=url, webhook_secret=secret.secret)
         User = get_user_model()
         for username, password, role in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)

@@ -63,3 +63,73 @@ def test_the_queue_fits_a_narrow_360_pixel_frame(sandbox, people, live_server, p
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     screenshot(page, "queue-360")
     assert overflow <= 0
+
+
+def test_a_reviewer_works_through_the_queue_with_the_keyboard_only(sandbox, people, live_server, page):
+    browser_login(page, live_server, "approver")
+    open_queue(page, live_server, "?platform=meta")
+    cards = page.locator("article.action")
+    first_id, second_id = cards.nth(0).get_attribute("id"), cards.nth(1).get_attribute("id")
+    cards.nth(0).focus()
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement.id") == second_id
+    page.keyboard.press("a")
+    page.locator(f"#{second_id} .status-pill", has_text="approved").wait_for()
+    page.locator(f"#{first_id}").focus()
+    page.keyboard.press("r")
+    assert page.evaluate("document.activeElement.name") == "reason"
+    page.keyboard.type("Customer paused this line")
+    page.keyboard.press("Enter")
+    page.locator(f"#{first_id} .status-pill", has_text="rejected").wait_for()
+
+
+def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(sandbox, people, live_server, browser):
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
+    first, second = (context.new_page() for context in contexts)
+    try:
+        browser_login(first, live_server, "approver")
+        browser_login(second, live_server, "admin")
+        for page in (first, second):
+            open_queue(page, live_server, "?platform=tiktok")
+        row_id = first.locator("article.action").first.get_attribute("id")
+        first.locator(f"#{row_id}").get_by_role("button", name="Approve", exact=True).click()
+        first.locator(f"#{row_id} .status-pill", has_text="approved").wait_for()
+
+        second.locator(f"#{row_id}").get_by_placeholder("Reason (required to reject)").fill("Too aggressive")
+        second.locator(f"#{row_id}").get_by_role("button", name="Reject", exact=True).click()
+        banner = second.locator(f"#{row_id} .conflict")
+        banner.wait_for()
+        assert "Someone else decided first: this action is already approved" in banner.inner_text()
+        assert "Too aggressive" in banner.inner_text()
+        screenshot(second, "queue-conflict")
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_bulk_approval_of_fifty_actions_shows_its_progress_and_a_result_per_row(sandbox, people, live_server, page):
+    import threading
+
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    sandbox.control("pending-bulk", projectId=ACME, platform="apple", count=50)
+    worker = Worker(queue_names=["default"], interval=0.1, batch=False, backend_name="default",
+                    startup_delay=False, max_tasks=1, worker_id="browser-test", excluded_queue_names=[])
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        browser_login(page, live_server, "approver")
+        open_queue(page, live_server, "?platform=apple")
+        boxes = page.locator("input.select")
+        boxes.nth(0).check()
+        boxes.nth(3).click(modifiers=["Shift"])
+        assert page.locator("#bulk-count").inner_text() == "4 selected"
+        page.locator("#bulk-select-all").check()
+        page.locator("#bulk-text").fill("Approved with the customer on the weekly call")
+        page.get_by_role("button", name="Approve selected").click()
+        page.wait_for_url("**/queue/bulk/**")
+        page.locator("#bulk-status", has_text="Finished").wait_for(timeout=120_000)
+        assert page.locator("tr.bulk-item.outcome-decided").count() >= 50
+        screenshot(page, "bulk-progress")
+    finally:
+        thread.join(timeout=120)

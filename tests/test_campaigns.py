@@ -164,13 +164,8 @@ def test_raising_above_the_customers_setting_is_refused_and_the_control_returns_
     assert DecisionRecord.objects.get(action="authority", entity_id=c["campaignId"]).outcome == "denied"
 
 
-SANDBOX_POLICY_GATE = (
-    "Reported: the sandbox applies only the escalation check to an authority PATCH; contract §2.1/§2.4/§2.6 "
-    "put every partner write, policy included, behind the layer kill switch and the customer's consent."
-)
 
 
-@pytest.mark.xfail(strict=True, reason=SANDBOX_POLICY_GATE)
 def test_an_authority_change_under_the_kill_switch_is_refused_with_that_reason(sandbox, people, client):
     grant(people, "approver", NORDLICHT, "approver")
     login(client, "approver")
@@ -180,7 +175,6 @@ def test_an_authority_change_under_the_kill_switch_is_refused_with_that_reason(s
     assert 'name="creative" value="draft" checked' in html
 
 
-@pytest.mark.xfail(strict=True, reason=SANDBOX_POLICY_GATE)
 def test_an_authority_change_without_customer_consent_is_refused_and_the_banner_appears(sandbox, people, client):
     grant(people, "approver", BRIGHTSIDE, "approver")
     login(client, "approver")

@@ -43,9 +43,6 @@ def test_a_denied_consent_says_nothing_was_connected(sandbox, people, live_serve
     assert "nothing was connected" in page.locator("#messages").inner_text()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Reported: the sandbox applies only the escalation check to an authority PATCH; contract §2.4/§2.6 "
-    "put every partner write behind the layer kill switch."))
 def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_control(sandbox, people, live_server, page):
     browser_login(page, live_server, "outsider")  # admin of Nordlicht Outdoor, whose customer froze Meta
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/campaigns/?platform=meta")

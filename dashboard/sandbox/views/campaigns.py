@@ -2,7 +2,7 @@
 layer defaults. Writes go through `gate.gate_write` after lookup and validation."""
 
 from .. import clock
-from ..gate import deny, gate_write
+from ..gate import deny, gate_policy, gate_write
 from ..http import PLATFORMS, Reply, body_platform, endpoint, validation
 from ..models import AdAccount, Campaign
 from ..paging import page
@@ -289,6 +289,12 @@ def authority_patch(ctx, project_id, platform, campaign_id):
     campaign = get_campaign(project, platform, campaign_id, lock=True)
     changes = _modes(ctx.body, "authority")
     current, _ = effective_authority(campaign, layer)
+    refused = gate_policy(
+        ctx, project=project, layer=layer, authority=current, entity_type="campaign",
+        entity_id=campaign.id, change=changes,
+    )
+    if refused:
+        return refused
     axis = _escalation(changes, campaign.ceiling or layer.ceiling)
     if axis:
         return deny(
@@ -335,6 +341,9 @@ def defaults_patch(ctx, project_id, platform):
     if "killSwitchActive" in ctx.body or (isinstance(block, dict) and "killSwitchActive" in block):
         raise validation({"killSwitchActive": "only the customer can change the kill switch"})
     changes = _modes(ctx.body, "defaults")
+    refused = gate_policy(ctx, project=project, layer=layer, authority=layer.defaults, change=changes)
+    if refused:
+        return refused
     axis = _escalation(changes, layer.ceiling)
     if axis:
         return deny(

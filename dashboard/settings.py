@@ -143,8 +143,8 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Layers ---------------------------------------------------------------------------
 
@@ -158,6 +158,7 @@ LAYERS_API_KEY = env("LAYERS_API_KEY", default=SANDBOX_DEMO_KEY)
 LAYERS_CONNECT_TIMEOUT = env.float("LAYERS_CONNECT_TIMEOUT", default=3.05)
 LAYERS_READ_TIMEOUT = env.float("LAYERS_READ_TIMEOUT", default=10.0)
 LAYERS_CACHE_SECONDS = env.int("LAYERS_CACHE_SECONDS", default=15)
+LAYERS_PROJECT_CACHE_SECONDS = env.int("LAYERS_PROJECT_CACHE_SECONDS", default=300)
 # Secrets Layers signs webhooks with (comma-separated: old and new overlap during a rotation).
 # `manage.py webhooks_register` stores the secret of the endpoint it creates as well.
 LAYERS_WEBHOOK_SECRET = env("LAYERS_WEBHOOK_SECRET", default="")

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from dashboard.layers import PLATFORMS, LayersError
 from dashboard.services import access
 from dashboard.services.upstream import cached_read, fan_out, layers
@@ -72,7 +74,13 @@ def project_list(*, user) -> list:
 
 def project_get(*, user, project_id: str):
     access.access_require(user=user, project_id=project_id)
-    return cached_read(project_id, "project", lambda: layers().project_get(project_id=project_id))
+    # A project's name and layers rarely change and none of our writes touch them: kept
+    # longer than the lists, and outside the project's write generation, so a page can
+    # start its fan-out without waiting for it.
+    return cached_read(
+        ORG_CACHE, f"project:{project_id}", lambda: layers().project_get(project_id=project_id),
+        ttl=settings.LAYERS_PROJECT_CACHE_SECONDS,
+    )
 
 
 def project_platforms(project) -> list[str]:

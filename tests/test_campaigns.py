@@ -449,3 +449,17 @@ def test_a_job_started_in_one_project_is_not_shown_under_another(sandbox, people
     job_id = re.search(r"/jobs/(job_[0-9A-Z]{26})/", html).group(1)
     assert client.get(reverse("job", args=[ACME, job_id])).status_code == 200
     assert client.get(reverse("job", args=[NORDLICHT, job_id])).status_code == 404
+
+
+def test_without_javascript_an_authority_change_confirms_on_its_own_page_and_comes_back_with_a_note(sandbox, people, client):
+    login(client, "approver")
+    c = campaign(sandbox, "Retargeting — Cart Abandoners")
+    url = reverse("campaign-authority", args=[ACME, "meta", c["campaignId"]])
+    back = reverse("campaigns", args=[ACME]) + "?platform=meta"
+    lowered = client.post(url, {"creative": "draft", "idempotency_key": str(uuid.uuid4()), "next": back})
+    assert lowered.status_code == 302 and lowered.headers["Location"] == back
+    assert "Saved: creative is now draft." in client.get(back).content.decode()
+    asked = client.post(url, {"creative": "auto", "idempotency_key": str(uuid.uuid4()), "next": back})
+    assert asked.status_code == 200
+    assert "Yes, set to auto" in asked.content.decode()
+    assert authority_now(sandbox, c)["authority"]["creative"] == "draft"

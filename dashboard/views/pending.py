@@ -57,18 +57,19 @@ def decide(request, project_id, platform, pending_id):
         user=request.user, project_id=project_id, platform=platform, pending_id=pending_id,
         decision=decision, text=text or "", idempotency_key=request.POST.get("idempotency_key", ""),
     )
+    # Without JavaScript, go back to the queue the form was on (its filters included).
+    back = request.POST.get("next") or request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("queue", args=[project_id])
     context = {"row": outcome.row, "outcome": outcome, "project_id": project_id, "can_decide": True,
-               "reject_reasons": pending.REJECT_REASONS, "next": request.POST.get("next", "")}
+               "reject_reasons": pending.REJECT_REASONS, "back": back}
     if request.htmx:
         response = render(request, "pending/_row.html", context)
         return trigger_client_event(response, "queue-changed") if outcome.ok else response
     if not outcome.ok:
         return render(request, "pending/decide.html", context, status=409 if outcome.row and outcome.row.conflict else 422)
     messages.success(request, outcome.sentence)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("queue", args=[project_id])
-    return redirect(next_url)
+    return redirect(back)
 
 
 @login_required

@@ -36,7 +36,7 @@
     if (event.key === "j") { focusCard(all[index + 1]); event.preventDefault(); }
     else if (event.key === "k") { focusCard(all[index - 1]); event.preventDefault(); }
     else if (event.key === "a") {
-      var approve = card.querySelector(".approve-form button[type=submit]");
+      var approve = card.querySelector(".approve-form button");
       if (approve) { approve.click(); event.preventDefault(); }
     } else if (event.key === "r") {
       var reason = card.querySelector(".reject-form input[name=reason]");

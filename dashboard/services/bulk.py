@@ -127,7 +127,7 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
             },
         )
     BulkDecision.objects.filter(id=bulk.id).update(status=BulkDecision.Status.DONE, finished_at=timezone.now())
-    project_cache_bump(bulk.project_id)
+    project_cache_bump(bulk.project_id, area="pending")
     bulk.refresh_from_db()
     return bulk
 

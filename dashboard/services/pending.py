@@ -257,7 +257,7 @@ def pending_decide(
     except Conflict as error:
         record.outcome = "conflict"
         record.save(update_fields=["outcome"])
-        project_cache_bump(project_id)
+        project_cache_bump(project_id, area="pending")
         row = _row_after_conflict(project_id, platform, pending_id, error, typed)
         return DecisionOutcome(row=row, sentence=row.conflict, ok=False)
     except (NotFound, ValidationFailed) as error:
@@ -268,7 +268,7 @@ def pending_decide(
     record.verdict_id = result.verdict_id or ""
     record.outcome = result.status
     record.save(update_fields=["verdict_id", "outcome"])
-    project_cache_bump(project_id)
+    project_cache_bump(project_id, area="pending")
     action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id)
     row = None
     if action is not None:

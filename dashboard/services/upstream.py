@@ -40,23 +40,38 @@ def budget_get(endpoint_class: str) -> dict | None:
     return cache.get(f"layers:budget:{endpoint_class}")
 
 
-def _generation(project_id: str) -> int:
-    return cache.get_or_set(f"layers:gen:{project_id}", 1, timeout=None)
+# Cached reads are keyed by generations, so a write makes them stale without having to
+# know every key: a project-wide one, and one per area (a decision changes the pending
+# lists and counts, not the campaigns or accounts that the queue's rows also need).
+AREAS = ("pending",)
 
 
-def project_cache_bump(project_id: str) -> None:
-    """Our own write changed the project upstream: every cached read of it is stale."""
+def _area(name: str) -> str:
+    return next((area for area in AREAS if name.startswith(area)), "other")
+
+
+def _generations(project_id: str, area: str) -> tuple[int, int]:
+    keys = [f"layers:gen:{project_id}", f"layers:gen:{project_id}:{area}"]
+    found = cache.get_many(keys)
+    return tuple(found.get(key) or cache.get_or_set(key, 1, timeout=None) for key in keys)
+
+
+def project_cache_bump(project_id: str, area: str | None = None) -> None:
+    """Our own write changed the project upstream: its cached reads (of one area, or all)
+    are stale."""
+    key = f"layers:gen:{project_id}" + (f":{area}" if area else "")
     try:
-        cache.incr(f"layers:gen:{project_id}")
+        cache.incr(key)
     except ValueError:
-        cache.set(f"layers:gen:{project_id}", 2, timeout=None)
+        cache.set(key, 2, timeout=None)
 
 
 def cached_read(project_id: str, name: str, fetch: Callable[[], Any], ttl: int | None = None) -> Any:
     """fetch() once per cache window for everyone; concurrent callers wait for the one
     that is already fetching instead of asking Layers again (single-flight)."""
     ttl = settings.LAYERS_CACHE_SECONDS if ttl is None else ttl
-    key = f"layers:read:{project_id}:{_generation(project_id)}:{name}"
+    generation, area_generation = _generations(project_id, _area(name))
+    key = f"layers:read:{project_id}:{generation}.{area_generation}:{name}"
     value = cache.get(key, _MISSING)
     if value is not _MISSING:
         return value

@@ -97,6 +97,18 @@
     }
   });
 
+  // One-click reject reasons: one <template> on the page, copied into each reject form
+  // (rows rendered later by htmx too), instead of repeating them in every row's HTML.
+  function quickReasonsFill(root) {
+    var template = document.getElementById("quick-reasons");
+    if (!template || !root.querySelectorAll) return;
+    root.querySelectorAll(".reject-form .quick-reasons:empty").forEach(function (slot) {
+      slot.appendChild(template.content.cloneNode(true));
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { quickReasonsFill(document); });
+  document.addEventListener("htmx:load", function (event) { quickReasonsFill(event.detail.elt.parentNode || document); });
+
   // Live queue: every 30 s while the tab is visible, ask whether anything is new. The
   // answer is a small notice, never a swap of the list, so an open reason form or the
   // selection is never thrown away.

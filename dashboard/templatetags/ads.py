@@ -1,11 +1,3 @@
-from django import template
+"""Kept so templates that `{% load ads %}` keep working; the filters are builtins (ui.py)."""
 
-register = template.Library()
-
-NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
-
-
-@register.filter
-def platform(value):
-    """{{ campaign.platform|platform }} -> "TikTok"; an unknown platform keeps its own name."""
-    return NAMES.get(str(value or ""), str(value or "").replace("_", " ").title())
+from dashboard.templatetags.ui import register  # noqa: F401

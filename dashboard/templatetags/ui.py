@@ -1,5 +1,6 @@
 from django import template
 
+from dashboard.display import platform_name
 from dashboard.money import cents_format
 
 register = template.Library()
@@ -15,3 +16,9 @@ def money(cents, currency="USD"):
 def words(value):
     """"dispatch_failed" -> "dispatch failed": enum values read as words."""
     return str(value or "").replace("_", " ")
+
+
+@register.filter
+def platform(value):
+    """{{ campaign.platform|platform }} -> "TikTok"."""
+    return platform_name(value)

@@ -53,7 +53,7 @@ def test_filters_are_kept_in_the_address_so_a_view_can_be_shared(sandbox, people
     page.reload()
     assert page.get_by_label("Platform").input_value() == "tiktok"
     platforms = set(page.locator("article.action").evaluate_all("els => els.map(e => e.querySelector('header .pill:not(.axis-pill)').innerText)"))
-    assert platforms <= {"Tiktok"}
+    assert platforms <= {"TikTok"}
 
 
 def test_the_queue_fits_a_narrow_360_pixel_frame(sandbox, people, live_server, page):

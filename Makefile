@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv lock check bench
+.PHONY: run test venv lock check bench soak
 
 $(STAMP): requirements.lock
 	@test -n "$(PYTHON)" || (echo "No Python >= 3.12 found." >&2; exit 1)
@@ -36,6 +36,10 @@ test: venv
 # Speed and scale, measured side by side (loopback only; about seven minutes).
 bench: venv
 	$(BIN)/python manage.py bench
+
+# Twenty reviewers, a thousand actions, faults and double submits (loopback only; it stops by itself).
+soak: venv
+	$(BIN)/python manage.py soak $(SOAK_ARGS)
 
 check: venv
 	$(BIN)/python manage.py check

@@ -1,0 +1,368 @@
+"""Many reviewers at once, with trouble: `manage.py soak` (or `make soak`).
+
+Starts, on loopback only, the sandbox and the dashboard as their own gunicorn processes, each
+with its own temporary SQLite database (and the CACHE_URL given, if any), then lets N reviewers
+(separate sessions, each signed in through the login form) work through M pending actions at
+once: random double submits (the same form, so the same key, sent twice at once), aborted
+requests (a client timeout far shorter than the answer), and about 5 % of upstream calls
+failing with injected faults of random kinds. Whatever was left undecided is retried (same
+form, same key) until done, within bounds. Then it checks:
+
+* every action has exactly one decision in the sandbox (none still pending, and the sandbox
+  executed exactly one approve or reject per action);
+* the dashboard's decision log matches the sandbox one for one (by pending id and verdict).
+
+It prints what it did and stops by itself (bounded loops and an overall deadline). The same
+`soak_run` runs inside the test suite against the pytest live server, at a small size."""
+
+import random
+import re
+import sqlite3
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+ACME = "prj_7d1c5e0a-0001-4c3b-9a51-000000000001"
+PASSWORD = "soak-password-not-secret"
+FAULT_KINDS = (
+    {"kind": "timeout", "delay": 2.5},
+    {"kind": "drop"},
+    {"kind": "status", "status": 500},
+    {"kind": "status", "status": 502},
+    {"kind": "status", "status": 503},
+    {"kind": "rate_limited", "retryAfter": 1},
+    {"kind": "malformed_json"},
+    {"kind": "revoked_key"},
+    {"kind": "kill_switch"},
+)
+APPROVED = {"approved", "dispatched", "dispatch_failed"}
+DECIDED_STATUSES = ("approved", "rejected", "dispatched", "dispatch_failed")
+
+
+@dataclass
+class Report:
+    decisions: int = 0  # answers that said "Approved." / "Rejected."
+    conflicts: int = 0  # "someone else decided first" shown to a reviewer
+    double_submits: int = 0
+    aborted: int = 0
+    errors: int = 0  # sentences or broken answers, left for a retry with the same key
+    retries: int = 0
+    faults: int = 0
+    seconds: float = 0.0
+    problems: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [
+            f"decisions shown: {self.decisions}",
+            f"conflicts shown: {self.conflicts}",
+            f"double submits:  {self.double_submits}",
+            f"aborted:         {self.aborted}",
+            f"errors shown:    {self.errors} (each retried with its form's key)",
+            f"retries:         {self.retries}",
+            f"faults injected: {self.faults}",
+            f"final states:    {self.counts}",
+            f"time:            {self.seconds:.1f} s",
+            f"problems:        {len(self.problems)}" + "".join(f"\n  - {p}" for p in self.problems[:20]),
+        ]
+
+
+class Sandbox:
+    def __init__(self, url: str, control_token: str, key: str):
+        self.url, self.token, self.key = url.rstrip("/"), control_token, key
+
+    def control(self, action, **payload):
+        response = requests.post(f"{self.url}/_control/{action}", json=payload, timeout=60,
+                                 headers={"X-Sandbox-Control-Token": self.token})
+        response.raise_for_status()
+        return response.json()
+
+    def pending_states(self, project_id: str, platform: str) -> dict:
+        """pending id -> status, every status, every page (the list endpoints)."""
+        states = {}
+        for status in ("pending", *DECIDED_STATUSES):
+            cursor = None
+            for _ in range(200):
+                params = {"status": status, "limit": 200, **({"cursor": cursor} if cursor else {})}
+                body = requests.get(f"{self.url}/v1/projects/{project_id}/ads/{platform}/pending", params=params,
+                                    headers={"Authorization": f"Bearer {self.key}"}, timeout=60).json()
+                for item in body["items"]:
+                    states[item["pendingId"]] = (item["status"], item.get("verdictId") or "")
+                cursor = body.get("nextCursor")
+                if not cursor:
+                    break
+        return states
+
+
+def sign_in(base: str, username: str) -> requests.Session:
+    """A reviewer signed in through the login form, holding the page's CSRF token."""
+    s = requests.Session()
+    html = s.get(f"{base}/login/", timeout=30).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    r = s.post(f"{base}/login/", data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+               headers={"Referer": f"{base}/login/"}, timeout=30, allow_redirects=False)
+    if r.status_code != 302:
+        raise CommandError(f"{username} could not sign in ({r.status_code})")
+    home = s.get(f"{base}/", timeout=30).text
+    s.headers["X-CSRFToken"] = re.search(r'X-CSRFToken(?:&quot;|"): (?:&quot;|")([^&"]+)', home).group(1)
+    s.headers["Referer"] = f"{base}/"
+    return s
+
+
+def classify(response) -> str:
+    """ok | conflict | error, from the htmx answer of a decision."""
+    html = response.text
+    if response.status_code != 200 or response.headers.get("HX-Retarget"):
+        return "error"
+    if "banner-warning conflict" in html:
+        return "conflict"
+    if "queue-changed" in response.headers.get("HX-Trigger", ""):
+        return "ok"
+    return "error"
+
+
+def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int, fault_rate: float = 0.05,
+             deadline_seconds: float = 600, project_id: str = ACME, platform: str = "meta",
+             records=None, seed: int = 8, out=print) -> Report:
+    """The soak itself; `records()` returns the dashboard's decision log as
+    [(pending id, action, outcome, verdict id)]."""
+    rng = random.Random(seed)
+    report, lock = Report(), threading.Lock()
+    started = time.monotonic()
+    deadline = started + deadline_seconds
+    ids = sandbox.control("pending-bulk", projectId=project_id, platform=platform, count=actions)["pendingIds"]
+    before = sandbox.control("stats")["executedByRoute"]
+    work = list(ids)
+    rng.shuffle(work)
+    # Each action gets one form per decision a reviewer makes; a retry re-sends that form.
+    forms: dict[str, tuple[str, str]] = {}  # pending id -> (decision, key) of the form being retried
+    retry: list[str] = []
+    done: set[str] = set()
+
+    def bump(name, n=1):
+        with lock:
+            setattr(report, name, getattr(report, name) + n)
+
+    def post(session, pending_id, decision, key, timeout=30.0):
+        data = {"decision": decision, "idempotency_key": key,
+                "comment" if decision == "approve" else "reason": f"soak {decision} {pending_id[-6:]}"}
+        return session.post(f"{base}/projects/{project_id}/queue/{platform}/{pending_id}/decide", data=data,
+                            headers={"HX-Request": "true"}, timeout=timeout)
+
+    def outcome_of(pending_id, result):
+        with lock:
+            if result == "ok":
+                report.decisions += 1
+                done.add(pending_id)
+            elif result == "conflict":
+                report.conflicts += 1
+                done.add(pending_id)
+            else:
+                report.errors += 1
+                retry.append(pending_id)
+
+    def next_item(r: random.Random):
+        with lock:
+            if work:
+                pending_id = work.pop()
+            elif retry:
+                pending_id = retry.pop(0)
+                report.retries += 1
+            else:
+                return None
+            if pending_id not in forms:
+                forms[pending_id] = (r.choice(("approve", "reject")), str(uuid.uuid4()))
+            # Now and then a second reviewer opens a form of their own on an action already taken.
+            if r.random() < 0.03 and done:
+                other = r.choice(sorted(done))
+                return other, (r.choice(("approve", "reject")), str(uuid.uuid4()))
+            return pending_id, forms[pending_id]
+
+    def reviewer(username, n):
+        r = random.Random(seed * 1000 + n)
+        try:
+            session = sign_in(base, username)
+        except Exception as error:  # noqa: BLE001 - reported, the others carry on
+            with lock:
+                report.problems.append(f"{username} could not sign in: {error}")
+            return
+        while time.monotonic() < deadline:
+            item = next_item(r)
+            if item is None:
+                with lock:
+                    busy = len(done) < len(ids) and (work or retry or in_flight[0] > 0)
+                if not busy:
+                    return
+                time.sleep(0.05)
+                continue
+            pending_id, (decision, key) = item
+            with lock:
+                in_flight[0] += 1
+            try:
+                if r.random() < fault_rate:
+                    fault = dict(r.choice(FAULT_KINDS), count=1, pathContains="/pending/")
+                    sandbox.control("faults", faults=[fault])
+                    bump("faults")
+                roll = r.random()
+                if roll < 0.08:  # an aborted request: the person gave up waiting
+                    bump("aborted")
+                    try:
+                        post(session, pending_id, decision, key, timeout=0.01)
+                    except requests.RequestException:
+                        pass
+                    with lock:
+                        if pending_id not in done:
+                            retry.append(pending_id)
+                    continue
+                if roll < 0.18:  # a double submit: the same form twice at once
+                    bump("double_submits")
+                    answers = []
+                    twin = threading.Thread(target=lambda: answers.append(_safe(post, session, pending_id, decision, key)))
+                    twin.start()
+                    answers.append(_safe(post, session, pending_id, decision, key))
+                    twin.join()
+                    results = [classify(a) if a is not None else "error" for a in answers]
+                    outcome_of(pending_id, "ok" if "ok" in results else results[0])
+                    continue
+                answer = _safe(post, session, pending_id, decision, key)
+                outcome_of(pending_id, classify(answer) if answer is not None else "error")
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+    in_flight = [0]
+    threads = [threading.Thread(target=reviewer, args=(name, n), daemon=True) for n, name in enumerate(usernames)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()) + 5)
+    sandbox.control("faults", faults=[])
+
+    # The bounded last pass: whatever the sandbox still has pending is sent again, same form.
+    states = sandbox.pending_states(project_id, platform)
+    session = sign_in(base, usernames[0])
+    for _ in range(5):
+        left = [i for i in ids if states.get(i, ("?",))[0] == "pending"]
+        if not left or time.monotonic() > deadline + 60:
+            break
+        for pending_id in left:
+            decision, key = forms.get(pending_id) or (rng.choice(("approve", "reject")), str(uuid.uuid4()))
+            forms[pending_id] = (decision, key)
+            report.retries += 1
+            answer = _safe(post, session, pending_id, decision, key)
+            if answer is not None and classify(answer) == "ok":
+                report.decisions += 1
+        states = sandbox.pending_states(project_id, platform)
+    # Forms that failed after Layers did decide: re-sent once more so our own log learns the
+    # outcome (the same key replays Layers' answer; nothing is decided again).
+    if records is not None:
+        known = {r[0] for r in records() if r[2] and r[2] != "conflict"}
+        for pending_id in ids:
+            if pending_id not in known and pending_id in forms:
+                report.retries += 1
+                _safe(post, session, pending_id, *forms[pending_id])
+    report.seconds = time.monotonic() - started
+
+    after = sandbox.control("stats")["executedByRoute"]
+    decided_upstream = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.endswith(("pending.approve", "pending.reject")))
+    mine = {i: states.get(i, ("missing", ""))[0] for i in ids}
+    report.counts = dict(Counter(mine.values()))
+    still = [i for i, s in mine.items() if s in ("pending", "missing")]
+    if still:
+        report.problems.append(f"{len(still)} actions not decided, e.g. {still[:3]}")
+    decided = len(ids) - len(still)
+    if decided_upstream != decided:
+        report.problems.append(f"the sandbox executed {decided_upstream} decisions for {decided} decided actions")
+    if records is not None:
+        by_id: dict[str, list] = {}
+        for pending_id, action, outcome, verdict_id in records():
+            if outcome and outcome != "conflict":
+                by_id.setdefault(pending_id, []).append((action, outcome, verdict_id))
+        for pending_id in ids:
+            applied = by_id.get(pending_id, [])
+            status, verdict = states.get(pending_id, ("missing", ""))
+            if len(applied) != 1:
+                report.problems.append(f"{pending_id}: {len(applied)} applied decision records (sandbox: {status})")
+                continue
+            action, _outcome, verdict_id = applied[0]
+            if (action == "approve") != (status in APPROVED) or (verdict and verdict_id and verdict != verdict_id):
+                report.problems.append(f"{pending_id}: dashboard says {action}/{verdict_id}, sandbox {status}/{verdict}")
+    for line in report.lines():
+        out(line)
+    return report
+
+
+def _safe(post, *args, **kwargs):
+    try:
+        return post(*args, **kwargs)
+    except requests.RequestException:
+        return None
+
+
+class Command(BaseCommand):
+    help = "Many reviewers at once against a dashboard and sandbox it starts itself on loopback."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reviewers", type=int, default=20)
+        parser.add_argument("--actions", type=int, default=1000)
+        parser.add_argument("--fault-rate", type=float, default=0.05)
+        parser.add_argument("--deadline", type=float, default=900, help="seconds before the reviewers stop")
+        parser.add_argument("--keep", action="store_true", help="keep the temporary directory and logs")
+
+    def handle(self, *args, reviewers, actions, fault_rate, deadline, keep, **options):
+        from dashboard.management.commands.bench import Stack
+
+        workdir = Path(tempfile.mkdtemp(prefix="soak-"))
+        stack = Stack(workdir, tiny=False, out=self.stdout)
+        names = [f"reviewer{n:02d}" for n in range(1, reviewers + 1)]
+        try:
+            stack.sandbox_env = stack.env("sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off")
+            stack.manage(stack.sandbox_env, "migrate", "--noinput")
+            stack.manage(stack.sandbox_env, "sandbox_seed")
+            env = stack.env("dashboard.db", 14, SANDBOX_ENABLED="false", LAYERS_API_BASE_URL=stack.sandbox,
+                            LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY, LAYERS_READ_TIMEOUT="1.5")
+            stack.manage(env, "migrate", "--noinput")
+            stack.manage(env, "collectstatic", "--noinput")
+            stack.manage(env, "shell", "-c",
+                         "from django.contrib.auth.models import User\n"
+                         f"for name in {names!r}: User.objects.create_superuser(name, name + '@example.com', '{PASSWORD}')")
+            if stack.shared_cache:
+                import redis
+
+                for db in (13, 14):
+                    redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+            stack.gunicorn(stack.sandbox_env, stack.sandbox_port, "sandbox", workers="2", threads="24")
+            stack.gunicorn(env, stack.warm_port, "dashboard", threads="16")
+            for port in (stack.sandbox_port, stack.warm_port):
+                stack.wait_up(f"http://127.0.0.1:{port}/health")
+            db_path = workdir / "dashboard.db"
+
+            def records():
+                with sqlite3.connect(db_path, timeout=30) as db:
+                    return db.execute("select entity_id, action, outcome, verdict_id from dashboard_decisionrecord "
+                                      "where action in ('approve', 'reject')").fetchall()
+
+            self.stdout.write(f"soak: {reviewers} reviewers, {actions} actions, {fault_rate:.0%} faults, on 127.0.0.1")
+            report = soak_run(
+                base=f"http://127.0.0.1:{stack.warm_port}", sandbox=Sandbox(stack.sandbox, stack.control_token,
+                                                                         settings.SANDBOX_DEMO_KEY),
+                usernames=names, actions=actions, fault_rate=fault_rate, deadline_seconds=deadline,
+                records=records, out=self.stdout.write,
+            )
+        finally:
+            stack.stop()
+            if not keep:
+                import shutil
+
+                shutil.rmtree(workdir, ignore_errors=True)
+        if report.problems:
+            raise CommandError("soak found problems (above)")
+        self.stdout.write("soak: nothing lost, nothing duplicated")

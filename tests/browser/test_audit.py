@@ -1,0 +1,72 @@
+import pytest
+
+from dashboard.models import Notice
+from tests.conftest import ACME, browser_login, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page(sandbox, people, live_server, page):
+    browser_login(page, live_server, "viewer")
+    page.goto(f"{live_server.url}/projects/{ACME}/audit/")
+    page.wait_for_selector("#audit-table")
+    screenshot(page, "audit")
+
+    page.get_by_label("Decision").select_option("deny")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**decision=deny**")
+    page.reload()
+    assert page.get_by_label("Decision").input_value() == "deny"
+    assert page.locator("#audit-filtered-here").is_visible()
+    decisions = set(page.locator("tr.audit-row").evaluate_all("rows => rows.map(r => r.className)"))
+    assert decisions and all("decision-deny" in c for c in decisions)
+    screenshot(page, "audit-denied")
+
+    link = page.locator("a.verdict-link").first
+    verdict_id = link.inner_text()
+    link.click()
+    page.wait_for_selector("#verdict-decision")
+    assert verdict_id in page.locator("h1").inner_text()
+    assert "Denied" in page.locator("#verdict-decision").inner_text()
+    assert page.locator("#verdict-authority").is_visible() and page.locator("#verdict-timeline").is_visible()
+    screenshot(page, "verdict")
+
+
+def test_an_unknown_verdict_shows_a_clear_not_found_page(sandbox, people, live_server, page):
+    browser_login(page, live_server, "viewer")
+    response = page.goto(f"{live_server.url}/projects/{ACME}/verdicts/ver_01NOSUCHVERDICT0000000000/")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="No such verdict").is_visible()
+
+
+def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(sandbox, people, live_server, page):
+    Notice.objects.create(project_id=ACME, kind="denied", link=f"/projects/{ACME}/audit/?decision=deny",
+                          sentence="Layers refused a change to a campaign on Meta: The tactical authority was off, so partners may not make this kind of change.")
+    Notice.objects.create(project_id=ACME, kind="run_completed", link=f"/projects/{ACME}/queue/?platform=meta",
+                          second_link=f"/projects/{ACME}/queue/", second_label="The run",
+                          sentence="Optimizer run finished on Meta: 3 proposals to review.")
+    browser_login(page, live_server, "approver")
+    badge = page.locator("#nav-notices .badge")
+    assert badge.inner_text().split()[0] == "2"  # the expiring actions join in once they were read
+    page.locator("#nav-notices").click()
+    page.wait_for_selector("#notices-list")
+    assert page.locator("li.notice.unread").count() == 2
+    assert page.locator("#notices-expiring").is_visible()
+    screenshot(page, "notices")
+    page.get_by_role("button", name="Mark all as read").click()
+    page.wait_for_selector("text=Every notice is marked as read.")
+    assert page.locator("li.notice.unread").count() == 0
+    # What is left in the count are the actions about to expire: they need a decision, not a glance.
+    expiring = page.locator("#notices-expiring li").count()
+    badge_text = page.locator("#nav-notices .badge").inner_text()
+    assert (badge_text.split()[0] if badge_text.strip() else "0") == str(expiring)
+
+
+def test_the_audit_log_fits_a_narrow_360_pixel_frame(sandbox, people, live_server, page):
+    page.set_viewport_size({"width": 360, "height": 800})
+    browser_login(page, live_server, "viewer")
+    page.goto(f"{live_server.url}/projects/{ACME}/audit/")
+    page.wait_for_selector("#audit-table")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 362
+    screenshot(page, "audit-narrow")

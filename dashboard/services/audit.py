@@ -158,9 +158,7 @@ class AuditRow:
         for key in ("comment", "note"):
             if isinstance(data.get(key), str) and data[key]:
                 return data[key]
-        if self.event.event_type == "ads.pending.rejected" and isinstance(data.get("reason"), str):
-            return data["reason"]
-        return ""
+        return ""  # a reject reason is the row's reason already
 
     @property
     def pending_id(self) -> str:

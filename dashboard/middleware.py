@@ -39,7 +39,7 @@ class UpstreamErrorMiddleware:
             request.method, request.path, exception.code, exception.status, exception.request_id,
         )
         status = upstream_status(exception)
-        context = {"error": exception}
+        context = {"error": exception, "resubmit": _resubmit(request)}
         if getattr(request, "htmx", False):
             response = render(request, "core/_upstream_error.html", context, status=200)
             return reswap(retarget(response, "#messages"), "beforeend")
@@ -47,3 +47,18 @@ class UpstreamErrorMiddleware:
         if exception.retry_after:
             response["Retry-After"] = str(int(exception.retry_after))
         return response
+
+
+# Fields a person typed or chose, given back on the error page so nothing is lost and the
+# same form (with its idempotency key, so it can never apply twice) can be sent again.
+NEVER_RESUBMIT = {"csrfmiddlewaretoken", "password"}
+TYPED_FIELDS = {"comment": "Comment", "reason": "Reason", "amount": "Amount", "name": "Name", "text": "Note"}
+
+
+def _resubmit(request):
+    if request.method != "POST":
+        return None
+    fields = [(name, value) for name, values in request.POST.lists() if name not in NEVER_RESUBMIT
+              for value in values]
+    typed = [(TYPED_FIELDS[name], value) for name, value in fields if name in TYPED_FIELDS and value.strip()]
+    return {"fields": fields, "typed": typed}

@@ -397,16 +397,21 @@ class LayerDefaults:
     defaults: Authority
     kill_switch_active: bool = False
     last_modified_at: datetime | None = None
+    # [I] The customer's one-time consent to partner writes has no documented field; the
+    # sandbox reports `partnerWritesConsented`. None = Layers did not say.
+    partner_writes_consented: bool | None = None
 
     @classmethod
     def from_wire(cls, data: Any) -> LayerDefaults:
         data = _obj(data, "layer defaults")
+        consented = data.get("partnerWritesConsented")
         return cls(
             layer_id=str(_required(data, "layerId", "layer defaults")),
             platform=platform_from_wire(data.get("platform")),
             defaults=Authority.from_wire(data.get("defaults")),
             kill_switch_active=_bool(data.get("killSwitchActive")),
             last_modified_at=parse_time(data.get("lastModifiedAt")),
+            partner_writes_consented=consented if isinstance(consented, bool) else None,
         )
 
 

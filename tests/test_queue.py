@@ -164,3 +164,11 @@ def test_many_people_opening_the_queue_at_once_cost_one_upstream_read_per_platfo
     pending_reads = sum(n for route, n in stats["byRoute"].items() if route.startswith("GET") and "pending" in route and "count" not in route)
     assert pending_reads == 3  # one list per platform, shared by all twelve
     assert stats["calls"]["GET"] - before < 12
+
+
+def test_when_the_layers_key_may_not_decide_the_queue_says_so_and_offers_no_decision(sandbox, people, client, settings):
+    settings.LAYERS_API_KEY = "lp_test_READONLY00000002_sandbox-readonly-secret-not-a-real-key-0000"
+    login(client, "approver")
+    html = client.get(queue_url()).content.decode()
+    assert 'id="key-cannot-decide"' in html
+    assert "approve-form" not in html

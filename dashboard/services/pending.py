@@ -20,7 +20,7 @@ from dashboard.layers import PLATFORMS, Conflict, LayersError, NotFound, Validat
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format
 from dashboard.services import access
-from dashboard.services.projects import project_get, project_platforms
+from dashboard.services.projects import project_get, project_platforms, whoami_get
 from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
@@ -117,6 +117,7 @@ class Queue:
     errors: tuple[LayersError, ...] = ()
     role: str = "viewer"
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))  # the bulk form's own key
+    key_may_decide: bool = True  # the Layers key holds ads:write:pending
 
     @property
     def total_pending(self) -> int:
@@ -124,7 +125,7 @@ class Queue:
 
     @property
     def can_decide(self) -> bool:
-        return access.role_allows(self.role, Role.APPROVER)
+        return self.key_may_decide and access.role_allows(self.role, Role.APPROVER)
 
     @property
     def filters_query(self) -> str:
@@ -143,6 +144,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     calls = {
         "accounts": lambda: cached_read(project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id)),
         "campaigns": lambda: _campaigns_all(project_id),
+        "whoami": whoami_get,
     }
     for platform in project_platforms(project):
         calls[f"count:{platform}"] = _count_reader(project_id, platform)
@@ -179,6 +181,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         campaigns=tuple(sorted(campaigns, key=lambda c: c.name.lower())),
         errors=tuple(errors),
         role=role,
+        key_may_decide=isinstance(results["whoami"], LayersError) or results["whoami"].has_scope("ads:write:pending"),
     )
 
 

@@ -20,7 +20,10 @@ from dashboard.layers import (
     PLATFORMS,
     AuthorityDenied,
     ForbiddenScope,
+    LayersBadResponse,
+    LayersConnectionError,
     LayersError,
+    LayersTimeout,
     NotFound,
     ValidationFailed,
 )
@@ -116,7 +119,8 @@ def _consent_note(project_id: str, platform: str, error: LayersError | None) -> 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a write did. kind: applied | queued | denied | invalid | error | confirm | same."""
+    """What a write did. kind: applied | queued | denied | invalid | error | confirm | same | unknown
+    (Layers accepted it with a status the dashboard does not know)."""
 
     kind: str
     sentence: str
@@ -159,7 +163,10 @@ def _write_outcome(result, *, platform: str, applied: str, queued: str) -> Outco
         return Outcome("queued", queued, **common)
     if status in ("dispatched", "running", "completed", "applied"):
         return Outcome("applied", applied, **common)
-    return Outcome("applied", f"{applied} (Layers says: {status.replace('_', ' ')})", **common)
+    # A status this dashboard does not know yet: say what Layers said, never claim "applied".
+    said = status.replace("_", " ") or "nothing about its status"
+    return Outcome("unknown", f"Layers accepted the request but answered “{said}”, which the dashboard does not "
+                              "know; check the campaign before changing it again.", **common)
 
 
 def _refused(error: LayersError, *, project_id: str, platform: str) -> Outcome:
@@ -170,6 +177,11 @@ def _refused(error: LayersError, *, project_id: str, platform: str) -> Outcome:
                        verdict_id=getattr(error, "verdict_id", "") or "", platform=platform)
     if isinstance(error, ValidationFailed):
         return Outcome("invalid", _fields_sentence(error), platform=platform)
+    if isinstance(error, (LayersTimeout, LayersConnectionError, LayersBadResponse)):
+        # The answer was lost or unreadable: Layers may have applied it. The same form carries
+        # the same idempotency key, so sending it again can never apply it twice.
+        return Outcome("error", f"{error.message} Layers may have received it: sending the same form again is safe, "
+                                "it is never applied twice.", platform=platform)
     return Outcome("error", f"{error.message} Nothing was changed by this attempt; you can safely try again.",
                    platform=platform)
 

@@ -232,3 +232,25 @@ def test_an_embedded_person_gets_exactly_what_the_same_role_gets_and_every_page_
         if name == "logout":
             embed_login(client, role)
     assert seen == {name: MATRIX[name][role] for name in MATRIX}
+
+
+@pytest.mark.parametrize("scope", ["queue", "audit"])
+def test_a_share_link_holder_gets_nothing_beyond_the_link_itself_on_every_url(sandbox, people, client, scope):
+    """Opening a share link signs nobody in: afterwards every URL answers exactly as it does
+    for an anonymous visitor, and the link itself stays read-only."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from dashboard.services.sharing import share_link_create
+
+    admin = get_user_model().objects.get(username="admin")
+    _link, token = share_link_create(actor=admin, project_id=ACME, scope=scope)
+    opened = client.get(reverse("share", kwargs={"token": token}))
+    assert opened.status_code == 200
+    assert "_auth_user_id" not in client.session
+    seen = {}
+    for name in MATRIX:
+        url = reverse(name, kwargs=url_kwargs(name, sandbox))
+        seen[name] = (outcome_of(client.get(url)), outcome_of(client.post(url, POST_DATA.get(name, {}))))
+    assert seen == {name: MATRIX[name]["anonymous"] for name in MATRIX}
+    assert client.post(reverse("share", kwargs={"token": token})).status_code == 403

@@ -142,9 +142,11 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
     before = sandbox.control("stats")["executedByRoute"]
     work = list(ids)
     rng.shuffle(work)
-    # Each action gets one form per decision a reviewer makes; a retry re-sends that form.
-    forms: dict[str, tuple[str, str]] = {}  # pending id -> (decision, key) of the form being retried
-    retry: list[str] = []
+    # A form belongs to the reviewer who opened it: a retry is that person sending the same
+    # form (same key, same signed text) again, never somebody else reusing their key.
+    forms: dict[str, tuple[str, str, str]] = {}  # pending id -> (owner, decision, key)
+    retry: dict[str, list[str]] = {name: [] for name in usernames}
+    sessions: dict[str, requests.Session] = {}
     done: set[str] = set()
 
     def bump(name, n=1):
@@ -157,7 +159,7 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
         return session.post(f"{base}/projects/{project_id}/queue/{platform}/{pending_id}/decide", data=data,
                             headers={"HX-Request": "true"}, timeout=timeout)
 
-    def outcome_of(pending_id, result):
+    def outcome_of(username, pending_id, result, own_form=True):
         with lock:
             if result == "ok":
                 report.decisions += 1
@@ -167,78 +169,69 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
                 done.add(pending_id)
             else:
                 report.errors += 1
-                retry.append(pending_id)
+                if own_form:
+                    retry[username].append(pending_id)
 
-    def next_item(r: random.Random):
+    def next_item(username, r: random.Random):
+        """(pending id, decision, key, is it this reviewer's own remembered form)"""
         with lock:
-            if work:
-                pending_id = work.pop()
-            elif retry:
-                pending_id = retry.pop(0)
+            if r.random() < 0.03 and done:
+                # A second reviewer opens their own form on an action already decided.
+                other = r.choice(sorted(done))
+                return other, r.choice(("approve", "reject")), str(uuid.uuid4()), False
+            if retry[username]:
+                pending_id = retry[username].pop(0)
                 report.retries += 1
+            elif work:
+                pending_id = work.pop()
+                forms[pending_id] = (username, r.choice(("approve", "reject")), str(uuid.uuid4()))
             else:
                 return None
-            if pending_id not in forms:
-                forms[pending_id] = (r.choice(("approve", "reject")), str(uuid.uuid4()))
-            # Now and then a second reviewer opens a form of their own on an action already taken.
-            if r.random() < 0.03 and done:
-                other = r.choice(sorted(done))
-                return other, (r.choice(("approve", "reject")), str(uuid.uuid4()))
-            return pending_id, forms[pending_id]
+            _owner, decision, key = forms[pending_id]
+            return pending_id, decision, key, True
 
     def reviewer(username, n):
         r = random.Random(seed * 1000 + n)
         try:
-            session = sign_in(base, username)
+            session = sessions[username] = sign_in(base, username)
         except Exception as error:  # noqa: BLE001 - reported, the others carry on
             with lock:
                 report.problems.append(f"{username} could not sign in: {error}")
             return
+        attempts: Counter = Counter()
         while time.monotonic() < deadline:
-            item = next_item(r)
+            item = next_item(username, r)
             if item is None:
-                with lock:
-                    busy = len(done) < len(ids) and (work or retry or in_flight[0] > 0)
-                if not busy:
-                    return
-                time.sleep(0.05)
-                continue
-            pending_id, (decision, key) = item
-            with lock:
-                in_flight[0] += 1
-            try:
-                if r.random() < fault_rate:
-                    fault = dict(r.choice(FAULT_KINDS), count=1, pathContains="/pending/")
-                    sandbox.control("faults", faults=[fault])
-                    bump("faults")
-                roll = r.random()
-                if roll < 0.08:  # an aborted request: the person gave up waiting
-                    bump("aborted")
-                    try:
-                        post(session, pending_id, decision, key, timeout=0.01)
-                    except requests.RequestException:
-                        pass
+                return
+            pending_id, decision, key, own = item
+            attempts[pending_id] += 1
+            if attempts[pending_id] > 8:
+                continue  # left for the last pass
+            if r.random() < fault_rate:
+                fault = dict(r.choice(FAULT_KINDS), count=1, pathContains="/pending/")
+                sandbox.control("faults", faults=[fault])
+                bump("faults")
+            roll = r.random()
+            if roll < 0.08:  # an aborted request: the person gave up waiting
+                bump("aborted")
+                _safe(post, session, pending_id, decision, key, timeout=0.01)
+                if own:
                     with lock:
-                        if pending_id not in done:
-                            retry.append(pending_id)
-                    continue
-                if roll < 0.18:  # a double submit: the same form twice at once
-                    bump("double_submits")
-                    answers = []
-                    twin = threading.Thread(target=lambda: answers.append(_safe(post, session, pending_id, decision, key)))
-                    twin.start()
-                    answers.append(_safe(post, session, pending_id, decision, key))
-                    twin.join()
-                    results = [classify(a) if a is not None else "error" for a in answers]
-                    outcome_of(pending_id, "ok" if "ok" in results else results[0])
-                    continue
-                answer = _safe(post, session, pending_id, decision, key)
-                outcome_of(pending_id, classify(answer) if answer is not None else "error")
-            finally:
-                with lock:
-                    in_flight[0] -= 1
+                        retry[username].append(pending_id)  # they will send it again
+                continue
+            if roll < 0.18:  # a double submit: the same form twice at once
+                bump("double_submits")
+                answers = []
+                twin = threading.Thread(target=lambda: answers.append(_safe(post, session, pending_id, decision, key)))
+                twin.start()
+                answers.append(_safe(post, session, pending_id, decision, key))
+                twin.join()
+                results = [classify(a) if a is not None else "error" for a in answers]
+                outcome_of(username, pending_id, "ok" if "ok" in results else results[0], own)
+                continue
+            answer = _safe(post, session, pending_id, decision, key)
+            outcome_of(username, pending_id, classify(answer) if answer is not None else "error", own)
 
-    in_flight = [0]
     threads = [threading.Thread(target=reviewer, args=(name, n), daemon=True) for n, name in enumerate(usernames)]
     for t in threads:
         t.start()
@@ -246,29 +239,32 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
         t.join(max(0.0, deadline - time.monotonic()) + 5)
     sandbox.control("faults", faults=[])
 
-    # The bounded last pass: whatever the sandbox still has pending is sent again, same form.
+    def resend(pending_id):
+        """The owner sends their form once more (signed in again if need be)."""
+        owner, decision, key = forms[pending_id]
+        if owner not in sessions:
+            sessions[owner] = sign_in(base, owner)
+        report.retries += 1
+        return _safe(post, sessions[owner], pending_id, decision, key)
+
+    # The bounded last pass: whatever the sandbox still has pending is sent again by its owner.
     states = sandbox.pending_states(project_id, platform)
-    session = sign_in(base, usernames[0])
     for _ in range(5):
-        left = [i for i in ids if states.get(i, ("?",))[0] == "pending"]
-        if not left or time.monotonic() > deadline + 60:
+        left = [i for i in ids if states.get(i, ("?",))[0] == "pending" and i in forms]
+        if not left or time.monotonic() > deadline + 120:
             break
         for pending_id in left:
-            decision, key = forms.get(pending_id) or (rng.choice(("approve", "reject")), str(uuid.uuid4()))
-            forms[pending_id] = (decision, key)
-            report.retries += 1
-            answer = _safe(post, session, pending_id, decision, key)
+            answer = resend(pending_id)
             if answer is not None and classify(answer) == "ok":
                 report.decisions += 1
         states = sandbox.pending_states(project_id, platform)
-    # Forms that failed after Layers did decide: re-sent once more so our own log learns the
-    # outcome (the same key replays Layers' answer; nothing is decided again).
+    # Forms whose answer was lost after Layers did decide: sent once more by their owner so
+    # our own log learns the outcome (the same key replays Layers' answer; nothing is decided again).
     if records is not None:
         known = {r[0] for r in records() if r[2] and r[2] != "conflict"}
         for pending_id in ids:
             if pending_id not in known and pending_id in forms:
-                report.retries += 1
-                _safe(post, session, pending_id, *forms[pending_id])
+                resend(pending_id)
     report.seconds = time.monotonic() - started
 
     after = sandbox.control("stats")["executedByRoute"]

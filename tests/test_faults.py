@@ -248,3 +248,24 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
         elif status >= 400 and not target.csv and not any(mark in html for mark in ERROR_MARKS):
             failures.append(f"{name}: no sentence says what went wrong ({status})")
     assert not failures, "\n".join(failures)
+
+
+def test_an_approval_whose_answer_was_lost_then_resent_with_edited_words_shows_the_truth_not_try_again(
+    sandbox, people, client, settings, monkeypatch
+):
+    settings.LAYERS_READ_TIMEOUT = 0.4
+    monkeypatch.setattr("dashboard.layers.client.BACKOFF_START", 0.01)
+    login(client, "approver")
+    pending_id = pending_ids(sandbox)[0]
+    url = reverse("queue-decide", args=[ACME, "meta", pending_id])
+    key = str(uuid.uuid4())
+    sandbox.control("faults", faults=[{"kind": "timeout", "delay": 1.0, "count": 10, "method": "POST",
+                                       "pathContains": "/approve"}])
+    lost = client.post(url, {"decision": "approve", "comment": "First words", "idempotency_key": key}, headers=HTMX)
+    sandbox.control("faults", faults=[])
+    assert "First words" in lost.content.decode() or "status-approved" in lost.content.decode()
+    edited = client.post(url, {"decision": "approve", "comment": "Edited words", "idempotency_key": key}, headers=HTMX)
+    html = edited.content.decode()
+    assert "Your first attempt reached Layers: this action is already approved" in html
+    assert "try again" not in html
+    assert sandbox.control("stats")["executedByRoute"].get("POST pending.approve") == 1

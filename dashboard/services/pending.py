@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard.layers import PLATFORMS, Conflict, LayersError, NotFound, ValidationFailed
+from dashboard.layers import PLATFORMS, Conflict, IdempotencyConflict, LayersError, NotFound, ValidationFailed
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format
 from dashboard.services import access
@@ -263,6 +263,18 @@ def pending_decide(
         project_cache_bump(project_id, area="pending")
         row = _row_after_conflict(project_id, platform, pending_id, error, typed)
         return DecisionOutcome(row=row, sentence=row.conflict, ok=False)
+    except IdempotencyConflict:
+        # This form was sent before with other words (edited after a lost answer): Layers kept
+        # the first and will never take this key again. Show what is true now, not "try again".
+        project_cache_bump(project_id, area="pending")
+        fresh = _find(project_id, platform, pending_id)
+        if fresh is None or fresh.status == "pending":
+            return again("Layers is still working on the first time this form was sent; reload the queue in a moment.")
+        record.outcome = fresh.status
+        record.save(update_fields=["outcome"])
+        sentence = (f"Your first attempt reached Layers: this action is already {fresh.status.replace('_', ' ')}. "
+                    "The edited words were not sent.")
+        return DecisionOutcome(row=_row_for(project_id, fresh, conflict=sentence, typed=typed), sentence=sentence, ok=False)
     except (NotFound, ValidationFailed) as error:
         return again(error.message)
     except LayersError as error:

@@ -3,7 +3,7 @@
 One parametrised test: for each fault kind, each target (a page or a write) is opened with
 the fault injected in the sandbox. The answer keeps the frame and navigation (or, for htmx,
 is a message fragment), says in a sentence what went wrong, carries a sensible status and
-logs Layers' request id when there was one. A write is never applied twice: the same form
+logs Layers' request id when there was one, and never shows the Layers key (page or log). A write is never applied twice: the same form
 is sent again once the fault is gone, and the sandbox executed it exactly once. What the
 person typed is in the answer, ready to retry."""
 
@@ -224,6 +224,9 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
             failures.append(f"{name}: {str(error)[:200]}")
             continue
         status = response.status_code
+        secret = settings.LAYERS_API_KEY.split("_", 3)[-1]  # the secret part of the key
+        if secret in html or secret in caplog.text:
+            failures.append(f"{name}: the Layers key shows in the answer or the log")
         if fault_name not in NO_RESPONSE and status >= 400 and not re.search(r"request_id=req_\w+", caplog.text):
             failures.append(f"{name}: no Layers request id logged")
         if target.write_path:

@@ -30,7 +30,7 @@ from dashboard.layers import (
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format, money_parse
 from dashboard.services import access, pending
-from dashboard.services.projects import project_get, project_platforms
+from dashboard.services.projects import accounts_get, project_get, project_platforms
 from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump
 
 AXES = ("creative", "tactical", "structural")
@@ -310,7 +310,7 @@ def _ok(value, default):
 
 
 def accounts_all(project_id: str) -> list:
-    return cached_read(project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id))
+    return accounts_get(project_id)
 
 
 def campaigns_all(project_id: str) -> list:

@@ -20,7 +20,7 @@ from dashboard.layers import PLATFORMS, Conflict, IdempotencyConflict, LayersErr
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format
 from dashboard.services import access
-from dashboard.services.projects import project_get, project_platforms, whoami_get
+from dashboard.services.projects import accounts_get, project_get, project_platforms, whoami_get
 from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
@@ -142,7 +142,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     platforms = [filters.platform] if filters.platform else project_platforms(project)
     cursors = _cursor_decode(filters.cursor)
     calls = {
-        "accounts": lambda: cached_read(project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id)),
+        "accounts": lambda: accounts_get(project_id),
         "campaigns": lambda: _campaigns_all(project_id),
         "whoami": whoami_get,
     }
@@ -504,7 +504,7 @@ def _recall(project_id, pending_id):
 
 
 def _context(project_id) -> _RowContext:
-    accounts = cached_read(project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id))
+    accounts = accounts_get(project_id)
     return _RowContext(accounts=accounts, campaigns=_campaigns_all(project_id))
 
 

@@ -55,8 +55,17 @@ class Overview:
 
 
 def whoami_get():
-    """The key's identity and scopes, shared by everyone (one per cache window)."""
-    return cached_read(ORG_CACHE, "whoami", lambda: layers().whoami())
+    """The key's identity and scopes, shared by everyone; they change rarely."""
+    return cached_read(ORG_CACHE, "whoami", lambda: layers().whoami(), ttl=settings.LAYERS_PROJECT_CACHE_SECONDS)
+
+
+def accounts_get(project_id: str) -> list:
+    """The project's connected ad accounts. They change rarely and only through a connection,
+    which bumps the project's cache, so they are kept as long as the project record."""
+    return cached_read(
+        project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id),
+        ttl=settings.LAYERS_PROJECT_CACHE_SECONDS,
+    )
 
 
 def project_list(*, user) -> list:
@@ -95,9 +104,7 @@ def project_overview(*, user, project_id: str) -> Overview:
     platforms = project_platforms(project)
     calls = {
         "whoami": whoami_get,
-        "accounts": lambda: cached_read(
-            project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id)
-        ),
+        "accounts": lambda: accounts_get(project_id),
         "campaigns": lambda: cached_read(project_id, "campaign-count", lambda: _campaign_count(project_id)),
         "audit": lambda: cached_read(
             project_id, "recent-audit", lambda: layers().audit_log_list(project_id=project_id, limit=50)

@@ -254,8 +254,9 @@ class Command(BaseCommand):
         ]
 
     def rendering(self, stack, tiny):
+        """Our own server time: the warm dashboard, its reads cached, upstream latency 0."""
         stack.control("latency", ms=0)
-        viewer = stack.session(stack.cold_port)
+        viewer = stack.session(stack.warm_port)
         url = f"{viewer.base}/projects/{ACME}/queue/?platform=meta"
         have = stack.upstream_get(f"/v1/projects/{ACME}/ads/meta/pending/count").json()["count"]
         out = []
@@ -263,12 +264,13 @@ class Command(BaseCommand):
             if size > have:
                 stack.control("pending-bulk", projectId=ACME, platform="meta", count=size - have)
                 have = size
+                time.sleep(0 if tiny else settings.LAYERS_CACHE_SECONDS + 1)  # let the cached lists expire
             viewer.get(url, timeout=120)
             times = timed(lambda: viewer.get(url, timeout=120), 3 if tiny else 10)
             html = viewer.get(url, timeout=120).text
             rows = html.count('<article class="action')
             per_row = statistics.median(times) / max(rows, 1)
-            out.append((f"3. Rendering: queue of {size} pending (latency 0)",
+            out.append((f"3. Rendering: queue of {size} pending (reads cached)",
                         f"{rows} rows on the page, {ms(statistics.median(times))}, {len(html) / 1024:.0f} KB",
                         f"{per_row * 1000:.2f} ms and {len(html) / max(rows, 1) / 1024:.2f} KB per row",
                         "< 1 ms, < 1.5 KB per row; a page stays a page"))

@@ -30,7 +30,7 @@ from dashboard.layers import (
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format, money_parse
 from dashboard.services import access, pending
-from dashboard.services.projects import accounts_get, project_get, project_platforms
+from dashboard.services.projects import accounts_get, campaigns_get, project_get, project_platforms
 from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump
 
 AXES = ("creative", "tactical", "structural")
@@ -314,11 +314,7 @@ def accounts_all(project_id: str) -> list:
 
 
 def campaigns_all(project_id: str) -> list:
-    def fetch():
-        client = layers()
-        return list(client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20))
-
-    return cached_read(project_id, "campaigns", fetch)
+    return campaigns_get(project_id)
 
 
 def _authority_reader(project_id, platform, campaign_id):

@@ -20,7 +20,7 @@ from dashboard.layers import PLATFORMS, Conflict, IdempotencyConflict, LayersErr
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format
 from dashboard.services import access
-from dashboard.services.projects import accounts_get, project_get, project_platforms, whoami_get
+from dashboard.services.projects import accounts_get, campaigns_get, project_get, project_platforms, whoami_get
 from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
@@ -143,7 +143,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     cursors = _cursor_decode(filters.cursor)
     calls = {
         "accounts": lambda: accounts_get(project_id),
-        "campaigns": lambda: _campaigns_all(project_id),
+        "campaigns": lambda: campaigns_get(project_id),
         "whoami": whoami_get,
     }
     for platform in project_platforms(project):
@@ -421,14 +421,6 @@ def _ok(value, default):
     return default if isinstance(value, LayersError) else value
 
 
-def _campaigns_all(project_id):
-    def fetch():
-        client = layers()
-        return list(client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20))
-
-    return cached_read(project_id, "campaigns", fetch)
-
-
 def _count_reader(project_id, platform):
     return lambda: cached_read(
         project_id, f"pending-count:{platform}",
@@ -505,7 +497,7 @@ def _recall(project_id, pending_id):
 
 def _context(project_id) -> _RowContext:
     accounts = accounts_get(project_id)
-    return _RowContext(accounts=accounts, campaigns=_campaigns_all(project_id))
+    return _RowContext(accounts=accounts, campaigns=campaigns_get(project_id))
 
 
 def _row_for(project_id, action, **extra) -> QueueRow:

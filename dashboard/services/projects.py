@@ -68,6 +68,16 @@ def accounts_get(project_id: str) -> list:
     )
 
 
+def campaigns_get(project_id: str) -> list:
+    """Every campaign of the project, on every platform (one shared read per cache window)."""
+
+    def fetch():
+        client = layers()
+        return list(client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20))
+
+    return cached_read(project_id, "campaigns", fetch)
+
+
 def project_list(*, user) -> list:
     """The projects this person may see, in name order."""
 

@@ -115,7 +115,7 @@ def project_overview(*, user, project_id: str) -> Overview:
     calls = {
         "whoami": whoami_get,
         "accounts": lambda: accounts_get(project_id),
-        "campaigns": lambda: cached_read(project_id, "campaign-count", lambda: _campaign_count(project_id)),
+        "campaigns": lambda: len(campaigns_get(project_id)),
         "audit": lambda: cached_read(
             project_id, "recent-audit", lambda: layers().audit_log_list(project_id=project_id, limit=50)
         ),
@@ -153,11 +153,6 @@ def project_overview(*, user, project_id: str) -> Overview:
         recent_verdicts=verdicts,
         errors=tuple(dict.fromkeys(errors)),
     )
-
-
-def _campaign_count(project_id: str) -> int:
-    client = layers()
-    return sum(1 for _ in client.iter_pages(client.campaigns_list, project_id=project_id, limit=200))
 
 
 def _defaults_reader(project_id: str, platform: str):

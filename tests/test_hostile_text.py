@@ -4,7 +4,9 @@ escaped on every page, and `javascript:` / `data:` URLs never become links.
 
 The strings reach the sandbox through its own API, as a partner or the optimizer would send
 them: queued campaign creations (entity names and the proposal's detail), and reject
-reasons and approve comments sent through the dashboard (the audit log's notes)."""
+reasons and approve comments sent through the dashboard (the audit log's notes). Fields only
+Layers sets (project and ad-account names, rationale, proposal detail and creative URLs) are
+planted with the sandbox's `hostile` control action, as a compromised upstream would send them."""
 
 import uuid
 
@@ -56,6 +58,7 @@ def plant(sandbox, client) -> dict:
         client.post(reverse("queue-decide", args=[ACME, "meta", item["pendingId"]]),
                     {"decision": decision, field: text, "idempotency_key": str(uuid.uuid4())},
                     headers={"HX-Request": "true"})
+    sandbox.control("hostile", projectId=ACME, texts=CORPUS, longText=LONG)
     verdict = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.queued"})
     return {"verdict": verdict.json()["items"][0]["data"]["verdictId"]}
 
@@ -108,3 +111,22 @@ def test_the_csv_export_defuses_hostile_cells(planted, client):
     for line in text.splitlines()[1:]:
         for cell in line.split(","):
             assert not cell.startswith(("=", "+", "@")), cell
+
+
+def test_the_sandbox_plants_the_corpus_in_the_fields_only_layers_sets(sandbox):
+    sandbox.control("hostile", projectId=ACME, texts=CORPUS, longText=LONG)
+    accounts = sandbox.api("GET", f"/v1/projects/{ACME}/ads/ad-accounts").json()["items"]
+    actions = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/pending", params={"limit": 200}).json()["items"]
+    assert {a["name"] for a in accounts} <= set(CORPUS)
+    assert any(a["rationale"] == LONG for a in actions) or any(
+        a["rationale"] == LONG for p in ("tiktok", "apple")
+        for a in sandbox.api("GET", f"/v1/projects/{ACME}/ads/{p}/pending").json()["items"])
+    assert actions and all(a["proposedAction"]["detail"]["creativeUrl"] in CORPUS for a in actions)
+    assert all(a["entityName"] in CORPUS for a in actions)
+    assert sandbox.api("GET", f"/v1/projects/{ACME}").json()["name"] == CORPUS[0]
+
+
+def test_a_rationale_of_100_kb_is_shown_escaped_and_the_page_still_renders(planted, client):
+    html = client.get(reverse("queue", args=[ACME])).content.decode()
+    assert "&lt;svg onload=window.__pwned=1&gt;" in html
+    assert 'href="javascript:' not in html

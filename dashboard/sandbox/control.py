@@ -270,6 +270,39 @@ def pending_bulk(body):
     return {"pendingIds": [r.id for r in rows]}
 
 
+def hostile(body):
+    """Test aid for untrusted-text tests: writes the given strings into every field of a
+    project that a partner's people see and only Layers can set (project, ad-account and
+    campaign names; pending actions' entity names, rationale and proposal detail with its
+    creative URLs), cycling through `texts` so each string lands in every kind of field."""
+    texts = body.get("texts")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t for t in texts):
+        raise BadControl("texts must be a non-empty list of strings")
+    project = Project.objects.filter(pk=str(body.get("projectId", "")).removeprefix("prj_")).first()
+    if project is None:
+        raise BadControl("no such projectId")
+    cycle = lambda n: texts[n % len(texts)]  # noqa: E731
+    project.name = cycle(0)
+    project.save(update_fields=["name"])
+    for n, account in enumerate(AdAccount.objects.filter(project=project).order_by("id")):
+        account.name = cycle(n)
+        account.save(update_fields=["name"])
+    for n, campaign in enumerate(Campaign.objects.filter(project=project).order_by("id")):
+        campaign.name = cycle(n + 1)
+        campaign.save(update_fields=["name"])
+    actions = PendingAction.objects.filter(project=project, status="pending").order_by("id")
+    for n, action in enumerate(actions):
+        text = cycle(n)
+        action.entity_name = text
+        action.rationale = body.get("longText") if n == 0 and isinstance(body.get("longText"), str) else text
+        detail = (action.proposed_action or {}).get("detail") or {}
+        action.proposed_action = {**(action.proposed_action or {}), "detail": {
+            **(detail if isinstance(detail, dict) else {}), "creativeUrl": text, "note": text, "headline": text,
+        }}
+        action.save(update_fields=["entity_name", "rationale", "proposed_action"])
+    return {"projectId": f"prj_{project.pk}", "pendingActions": actions.count()}
+
+
 def stats(body):
     counts = dict(Counter.objects.values_list("name", "count"))
 
@@ -342,6 +375,7 @@ ACTIONS = {
     "webhooks": webhooks_,
     "pending-bulk": pending_bulk,
     "stats": stats,
+    "hostile": hostile,
 }
 
 

@@ -59,6 +59,9 @@ def plant(sandbox, client) -> dict:
                     {"decision": decision, field: text, "idempotency_key": str(uuid.uuid4())},
                     headers={"HX-Request": "true"})
     sandbox.control("hostile", projectId=ACME, texts=CORPUS, longText=LONG)
+    from django.core.cache import cache
+
+    cache.clear()  # the names the dashboard read before the planting are not kept
     verdict = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.queued"})
     return {"verdict": verdict.json()["items"][0]["data"]["verdictId"]}
 
@@ -99,6 +102,11 @@ def test_the_queue_shows_the_hostile_names_as_text(planted, client):
     assert "🔥☕️" in html
 
 
+def test_account_names_from_layers_are_escaped_on_the_accounts_page(planted, client):
+    html = client.get(reverse("accounts", args=[ACME])).content.decode()
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html or "&lt;img src=x" in html
+
+
 def test_the_audit_log_shows_hostile_reasons_and_comments_as_text_and_cuts_a_huge_one(planted, client):
     html = client.get(reverse("audit", args=[ACME])).content.decode()
     assert "&lt;img src=x onerror=window.__pwned=1&gt;" in html or "&lt;script&gt;" in html
@@ -128,5 +136,6 @@ def test_the_sandbox_plants_the_corpus_in_the_fields_only_layers_sets(sandbox):
 
 def test_a_rationale_of_100_kb_is_shown_escaped_and_the_page_still_renders(planted, client):
     html = client.get(reverse("queue", args=[ACME])).content.decode()
+    assert "A" * 1000 in html or "A" * 500 in html
     assert "&lt;svg onload=window.__pwned=1&gt;" in html
     assert 'href="javascript:' not in html

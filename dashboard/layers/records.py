@@ -47,6 +47,11 @@ ACTION_AXIS = {
 # --- readers ------------------------------------------------------------------------------
 
 
+def _a(noun: str) -> str:
+    """"a decision", "an optimizer run": the sentences people read are English."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def platform_from_wire(value: Any) -> str | None:
     """`meta_ads` → `meta`; `meta` stays; an unknown platform is kept as it is."""
     if value is None:
@@ -94,7 +99,7 @@ def parse_time(value: Any) -> datetime | None:
 def _obj(data: Any, what: str) -> dict:
     if not isinstance(data, dict):
         raise LayersBadResponse(
-            f"The Layers API sent a {what} that is not an object; the dashboard could not read it.",
+            f"The Layers API sent {_a(what)} that is not an object; the dashboard could not read it.",
             details={"record": what},
         )
     return data
@@ -104,7 +109,7 @@ def _required(data: dict, key: str, what: str) -> Any:
     value = data.get(key)
     if value is None or value == "":
         raise LayersBadResponse(
-            f"The Layers API sent a {what} without its {key}; the dashboard could not read it.",
+            f"The Layers API sent {_a(what)} without its {key}; the dashboard could not read it.",
             details={"record": what, "missing": key},
         )
     return value
@@ -181,7 +186,7 @@ class Page[T]:
         raw = data.get("items")
         if not isinstance(raw, list):
             raise LayersBadResponse(
-                f"The Layers API sent a {what} without its items; the dashboard could not read it.",
+                f"The Layers API sent {_a(what)} without its items; the dashboard could not read it.",
                 details={"record": what, "missing": "items"},
             )
         cursor = data.get("nextCursor")  # null or absent = last page [D/I]

@@ -284,7 +284,7 @@ def pending_decide(
     record.outcome = result.status
     record.save(update_fields=["verdict_id", "outcome"])
     project_cache_bump(project_id, area="pending")
-    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id)
+    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id, (result.status, *STATUSES))
     row = None
     if action is not None:
         action = dataclasses.replace(
@@ -506,12 +506,12 @@ def _row_for(project_id, action, **extra) -> QueueRow:
 
 def _row_again(project_id, platform, pending_id, *, typed, keys) -> QueueRow | None:
     """The same row, its form keeping its idempotency key and what the person typed."""
-    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id)
+    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id, ("pending", *STATUSES))
     return _row_for(project_id, action, typed=typed, **keys) if action else None
 
 
 def _row_after_conflict(project_id, platform, pending_id, error: Conflict, typed) -> QueueRow | None:
-    fresh = _find(project_id, platform, pending_id)
+    fresh = _find(project_id, platform, pending_id, (error.current_status, *STATUSES))
     status = error.current_status or (fresh.status if fresh else "decided")
     who = ""
     decided_by = error.decided_by or (fresh.decided_by if fresh else None)
@@ -529,10 +529,11 @@ def _row_after_conflict(project_id, platform, pending_id, error: Conflict, typed
     return _row_for(project_id, fresh, conflict=sentence, typed=typed)
 
 
-def _find(project_id, platform, pending_id):
-    """Looks the action up upstream in every status (there is no single-action GET)."""
+def _find(project_id, platform, pending_id, statuses=STATUSES):
+    """Looks the action up upstream (there is no single-action GET): in the statuses it can
+    be in, the likeliest first, so a lookup usually costs one list read."""
     client = layers()
-    for status in STATUSES:
+    for status in dict.fromkeys(s for s in statuses if s):
         for action in client.iter_pages(
             client.pending_list, project_id=project_id, platform=platform, statuses=[status],
             limit=200, max_pages=10,

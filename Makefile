@@ -23,6 +23,7 @@ run: venv
 	@echo "  Layers Partner Dashboard: http://$(HOST):$(PORT)/"
 	@echo "  Demo login: demo / demo-password (admin on every demo project)"
 	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
+	@echo "  Demo partner portal (embeds the dashboard): http://localhost:$(PORT)/demo-portal/"
 	@echo ""
 	@# The background worker (bulk decisions) runs beside the web server and stops with it.
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
@@ -33,7 +34,7 @@ test: venv
 	@scripts/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Speed and scale, measured side by side (loopback only; about seven minutes).
+# Speed and scale, measured side by side (loopback only; about nine minutes).
 bench: venv
 	$(BIN)/python manage.py bench
 
@@ -47,8 +48,10 @@ check: venv
 # Rewrites requirements.lock from pyproject.toml in a throwaway venv (exact pins, no hosts).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --disable-pip-version-check . pytest pytest-django playwright
+	.lock-venv/bin/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); \
+	  print('\n'.join(p['project']['dependencies'] + p['dependency-groups']['test']))" > .lock-venv/wanted.txt
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check -r .lock-venv/wanted.txt
 	( echo "# Exact pins for every package, direct and transitive: \`make lock\` rewrites this file"; \
 	  echo "# from pyproject.toml. It records no index host on purpose."; \
-	  .lock-venv/bin/pip freeze --exclude layers-partner-dashboard ) > requirements.lock
+	  .lock-venv/bin/pip freeze ) > requirements.lock
 	rm -rf .lock-venv

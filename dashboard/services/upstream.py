@@ -89,7 +89,11 @@ def cached_read(project_id: str, name: str, fetch: Callable[[], Any], ttl: int |
         value = cache.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        if cache.get(lock) is None:  # the fetcher failed; try ourselves
+        if cache.get(lock) is None:
+            # Either the fetcher finished between our two looks, or it failed.
+            value = cache.get(key, _MISSING)
+            if value is not _MISSING:
+                return value
             break
     return fetch()
 

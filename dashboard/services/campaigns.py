@@ -28,6 +28,7 @@ from dashboard.layers import (
     ValidationFailed,
 )
 from dashboard.models import DecisionRecord, Role
+from dashboard.display import platform_name
 from dashboard.money import cents_format, money_parse
 from dashboard.services import access, pending
 from dashboard.services.projects import accounts_get, campaigns_get, project_get, project_platforms
@@ -86,8 +87,6 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-def platform_name(platform: str) -> str:
-    return {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}.get(platform, platform.title())
 
 
 def reason_sentence(error: LayersError, platform: str) -> str:

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.display import PLATFORM_NAMES
 from dashboard.layers import LayersError
 from dashboard.models import Notice, NoticeMarker
 from dashboard.services import access
@@ -24,7 +25,6 @@ from dashboard.services.upstream import cached_read, fan_out, layers
 EXPIRING_WITHIN = timedelta(hours=24)
 EXPIRING_SECONDS = 300
 LIST_SIZE = 100
-PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
 
 
 def _visible(user) -> Q:

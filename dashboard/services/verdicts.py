@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 
+from dashboard.display import PLATFORM_NAMES
 from dashboard.layers import LayersError, NotFound
 from dashboard.models import DecisionRecord
 from dashboard.services import access
@@ -16,7 +17,6 @@ from dashboard.services.audit import SCAN_LIMIT, AuditRow, audit_rows_join
 from dashboard.services.projects import project_get
 from dashboard.services.upstream import cached_read, layers
 
-PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
 DECISION_WORDS = {
     "allow": "Allowed: the change went to the ad platform.",
     "queue": "Queued: the change waits in the approval queue for a person.",

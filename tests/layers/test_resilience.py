@@ -3,6 +3,7 @@ never a duplicated write, and the right error class for everything else."""
 
 import logging
 import socket
+from datetime import datetime
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -212,10 +213,18 @@ def test_a_429_asking_for_too_long_a_wait_raises_at_once(client, sandbox):
     assert client.sleep == [] and "30 seconds" in caught.value.message
 
 
+def clock_seconds(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
 def test_the_enforced_tier_answers_429_and_reports_the_bucket(sandbox):
     seen = []
     client = make_client(sandbox, on_response=seen.append, max_retry_after=0)
     sandbox.control("rate-tier", tier="standard")
+    # The buckets are per clock minute: start at the top of a fresh one, so the drain and the
+    # call below cannot straddle a reset (it did once in CI, and the 121st call passed).
+    second = clock_seconds(sandbox.control("clock", advanceSeconds=0)["now"])
+    sandbox.control("clock", advanceSeconds=60 - second % 60 + 0.5)
     with ThreadPoolExecutor(max_workers=8) as pool:  # drain the 120/min read bucket quickly
         list(pool.map(lambda _: sandbox.api("GET", "/v1/whoami"), range(120)))
     with pytest.raises(RateLimited) as caught:

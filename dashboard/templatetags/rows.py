@@ -1,0 +1,201 @@
+"""{% queue_row %}: one pending action of the queue, drawn by a Python function.
+
+The queue draws up to 50 rows a page, every polling reviewer redraws them, and a decision
+answers with one. As a Django template a row cost about 1.3 ms of CPU and 3.4 KB; written
+out here it costs a tenth of that time and about half the bytes (`make bench`, measure 3),
+which is what lets fifty people poll one queue on two cores.
+
+Everything that came from Layers goes through escape(); tests/test_hostile_text.py holds
+this file to that with a corpus of hostile strings in every field."""
+
+from urllib.parse import quote
+
+from django import template
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.utils.timesince import timeuntil
+
+from dashboard.display import platform_name
+
+register = template.Library()
+
+STATUS_PILL = {
+    "pending": " pill-warn", "approved": " pill-ok", "dispatched": " pill-ok",
+    "rejected": " pill-bad", "dispatch_failed": " pill-bad",
+}
+RATIONALE_FOLD = 240  # longer rationales are collapsed behind a 200-character summary
+
+
+@register.simple_tag(takes_context=True)
+def queue_row(context, row=None, can_decide=None):
+    """The row in `row` (or the context's), with decision forms when `can_decide`."""
+    row = row if row is not None else context.get("row")
+    outcome = context.get("outcome")
+    if not row:
+        if not outcome:
+            return ""
+        kind = "message-success" if outcome.ok else "message-error"
+        return mark_safe(f'<p class="message {kind}" role="status">{escape(outcome.sentence)}</p>')
+    can_decide = context.get("can_decide") if can_decide is None else can_decide
+    return mark_safe(_row(row, context, outcome, can_decide))
+
+
+def _words(value) -> str:
+    return escape(str(value or "").replace("_", " "))
+
+
+def _when(value) -> str:
+    return date_format(timezone.localtime(value), "M j, H:i") if value else ""
+
+
+def _row(row, context, outcome, can_decide) -> str:
+    a = row.action
+    pid = escape(a.pending_id)
+    name = escape(a.entity_name or a.entity_id)
+    deciding = a.status == "pending" and can_decide
+    out = [
+        f'<article class="action card status-{escape(a.status)}" id="pa-{pid}" tabindex="-1" hx-boost="true" '
+        'hx-target="this" hx-swap="outerHTML" hx-push-url="false" hx-disabled-elt="find button">'
+        '<header class="spread"><div>'
+    ]
+    if deciding:
+        out.append(
+            f'<input type="checkbox" class="select" name="selected" value="{escape(a.platform)}:{pid}" '
+            f'form="bulk-form" data-change="{int(row.budget_change_cents)}" data-currency="{escape(row.currency)}" '
+            f'aria-label="Select {_words(a.action_type)} on {name}">'
+        )
+    out.append(f'<span class="action-type">{_words(a.action_type)}</span>')
+    if a.axis:
+        out.append(f' <span class="pill axis-pill" title="Authority axis">{escape(a.axis)} axis</span>')
+    out.append(f' <span class="pill">{escape(platform_name(a.platform))}</span>')
+    new_since = context.get("new_since")
+    if new_since and a.created_at and a.created_at > new_since:
+        out.append(' <span class="pill pill-ok new-pill">New</span>')
+    out.append(
+        f'</div><span class="pill status-pill{STATUS_PILL.get(a.status, "")}">{_words(a.status)}</span></header>'
+        '<h3 class="entity">'
+    )
+    if row.campaign_id and not context.get("share_mode"):
+        url = reverse("queue", args=[context.get("project_id")])
+        out.append(
+            f'<a href="{url}?campaign={escape(quote(row.campaign_id))}&amp;status={escape(quote(a.status))}">{name}</a>'
+        )
+    else:
+        out.append(name)
+    out.append(f' <span class="muted entity-type">{escape(a.entity_type)}</span></h3>')
+    out.append(_notes(row, outcome))
+    out.append(_changes(row))
+    if a.rationale:
+        text = str(a.rationale)
+        if len(text) > RATIONALE_FOLD:
+            out.append(
+                f'<details class="rationale"><summary>{escape(Truncator(text).chars(200))}</summary>'
+                f"<p>{escape(text)}</p></details>"
+            )
+        else:
+            out.append(f'<p class="rationale">{escape(text)}</p>')
+    if a.detail:
+        out.append('<details class="detail"><summary>Platform details</summary>')
+        if row.links:
+            items = "".join(
+                f'<li><a href="{escape(link)}" rel="noopener noreferrer nofollow" target="_blank">'
+                f"{escape(Truncator(link).chars(80))}</a></li>"
+                for link in row.links
+            )
+            out.append(f'<ul class="links">{items}</ul>')
+        out.append(f'<pre class="mono">{escape(row.detail_json)}</pre></details>')
+    out.append(_times(row))
+    if a.dispatch_failure_reason:
+        out.append(f'<p class="error">The platform refused it: {escape(a.dispatch_failure_reason)}</p>')
+    if deciding:
+        out.append(_forms(row, context))
+    out.append("</article>")
+    return "".join(out)
+
+
+def _notes(row, outcome) -> str:
+    out = []
+    if row.conflict:
+        out.append(f'<div class="banner banner-warning conflict" role="alert"><p>{escape(row.conflict)}</p>')
+        if row.typed.get("comment"):
+            out.append(f"<p>Your comment was not sent: <q>{escape(row.typed['comment'])}</q></p>")
+        if row.typed.get("reason"):
+            out.append(f"<p>Your reason was not sent: <q>{escape(row.typed['reason'])}</q></p>")
+        out.append("</div>")
+    if outcome and not outcome.ok and not row.conflict:
+        out.append(f'<p class="banner banner-error" role="alert">{escape(outcome.sentence)}</p>')
+    if outcome and outcome.ok:
+        out.append(f'<p class="decided-note" role="status">{escape(outcome.sentence)}</p>')
+    return "".join(out)
+
+
+def _changes(row) -> str:
+    cells = []
+    for change in row.changes:
+        delta = ""
+        if change.percent is not None:
+            sign, kind = ("+", "up") if change.percent > 0 else ("", "down")
+            delta = f' <span class="delta {kind}">({sign}{formats.localize(change.percent)}%)</span>'
+        cells.append(
+            f'<tr><th scope="row">{escape(change.label)}</th><td class="mono">{escape(change.current)}</td>'
+            f'<td class="mono">{escape(change.new)}{delta}</td></tr>'
+        )
+    body = "".join(cells) or '<tr><td colspan="3" class="muted">No values given.</td></tr>'
+    table = (
+        '<table class="changes"><thead><tr><th scope="col">Field</th><th scope="col">Now</th>'
+        f'<th scope="col">Proposed</th></tr></thead><tbody>{body}</tbody></table>'
+    )
+    if row.stale_now:
+        table += (
+            f'<p class="banner banner-warning stale" role="note">Changed since proposed: the '
+            f"{escape(row.stale_now)}. Check before approving.</p>"
+        )
+    return table
+
+
+def _times(row) -> str:
+    a = row.action
+    out = [f'<p class="times muted">Proposed {_when(a.created_at)}']
+    if a.source:
+        out.append(f" by {escape(a.source)}")
+    if a.status == "pending" and a.expires_at:
+        soon = row.expires_soon
+        out.append(
+            f' · <span class="{"expiring" if soon else ""}">expires {timeuntil(a.expires_at)} from now'
+            f'{" — decide today" if soon else ""}</span>'
+        )
+    if a.decided_at:
+        decided_by = a.decided_by if isinstance(a.decided_by, dict) else {}
+        who = decided_by.get("username") or decided_by.get("actorType")
+        out.append(f" · decided {_when(a.decided_at)}" + (f" by {escape(who)}" if who else ""))
+    if a.dispatched_at:
+        out.append(f" · reached the platform {_when(a.dispatched_at)}")
+    out.append("</p>")
+    return "".join(out)
+
+
+def _forms(row, context) -> str:
+    a = row.action
+    url = escape(reverse("queue-decide", args=[context.get("project_id"), a.platform, a.pending_id]))
+    token = context.get("csrf_token")
+    csrf = ""
+    if token and str(token) != "NOTPROVIDED":  # as {% csrf_token %} does
+        csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+    comment, reason = escape(row.typed.get("comment") or ""), escape(row.typed.get("reason") or "")
+    return (
+        f'<div class="decide row"><form method="post" action="{url}" class="approve-form">{csrf}'
+        f'<input type="hidden" name="decision" value="approve">'
+        f'<input type="hidden" name="idempotency_key" value="{escape(row.approve_key)}">'
+        f'<input name="comment" aria-label="Comment (optional)" placeholder="Comment (optional)" value="{comment}" maxlength="1000"> '
+        f'<button class="primary">Approve</button></form> '
+        f'<form method="post" action="{url}" class="reject-form">{csrf}'
+        f'<input type="hidden" name="decision" value="reject">'
+        f'<input type="hidden" name="idempotency_key" value="{escape(row.reject_key)}">'
+        f'<input name="reason" aria-label="Reason for rejecting (required)" placeholder="Reason (required to reject)" '
+        f'list="reject-reasons" value="{reason}" maxlength="1000"> '
+        f'<button class="danger">Reject</button><span class="quick-reasons"></span></form></div>'
+    )

@@ -9,6 +9,7 @@ is stopped at the end. It asserts nothing: machines here are noisy, so it report
     manage.py bench --tiny     # seconds; proves the harness still works (the suite runs it)
 """
 
+import gzip
 import os
 import re
 import shutil
@@ -171,6 +172,14 @@ class Stack:
         return s
 
 
+def wire_get(session, url) -> tuple[str, int]:
+    """The page as text, and how many bytes it took on the wire (gzip included)."""
+    response = session.get(url, timeout=120, stream=True)
+    raw = response.raw.read(decode_content=False)
+    body = gzip.decompress(raw) if response.headers.get("Content-Encoding") == "gzip" else raw
+    return body.decode(), len(raw)
+
+
 def timed(fn, n):
     times = []
     for _ in range(n):
@@ -267,12 +276,14 @@ class Command(BaseCommand):
                 time.sleep(0 if tiny else settings.LAYERS_CACHE_SECONDS + 1)  # let the cached lists expire
             viewer.get(url, timeout=120)
             times = timed(lambda: viewer.get(url, timeout=120), 3 if tiny else 10)
-            html = viewer.get(url, timeout=120).text
+            html, wire = wire_get(viewer, url)
             rows = html.count('<article class="action')
             per_row = statistics.median(times) / max(rows, 1)
             out.append((f"3. Rendering: queue of {size} pending (reads cached)",
-                        f"{rows} rows on the page, {ms(statistics.median(times))}, {len(html) / 1024:.0f} KB",
-                        f"{per_row * 1000:.2f} ms and {len(html) / max(rows, 1) / 1024:.2f} KB per row",
+                        f"{rows} rows on the page, {ms(statistics.median(times))}, "
+                        f"{len(html) / 1024:.0f} KB of HTML, {wire / 1024:.0f} KB sent (gzip)",
+                        f"{per_row * 1000:.2f} ms and {len(html) / max(rows, 1) / 1024:.2f} KB per row "
+                        f"({wire / max(rows, 1) / 1024:.2f} KB sent)",
                         "< 1 ms, < 1.5 KB per row; a page stays a page"))
         return out
 
@@ -292,7 +303,7 @@ class Command(BaseCommand):
         direct = timed(lambda: requests.post(
             f"{stack.sandbox}/v1/projects/{ACME}/ads/tiktok/pending/{direct_ids.pop()}/approve",
             json={"comment": "bench"}, headers={**headers, "Idempotency-Key": str(uuid.uuid4())}, timeout=60), n)
-        sizes = []
+        sizes, sent = [], []
 
         def approve():
             pid = ours_ids.pop()
@@ -300,11 +311,13 @@ class Command(BaseCommand):
                               data={"decision": "approve", "comment": "bench", "idempotency_key": str(uuid.uuid4())},
                               headers={"HX-Request": "true", "X-CSRFToken": csrf}, timeout=60)
             sizes.append(len(r.content))
+            sent.append(int(r.headers.get("Content-Length") or len(r.content)))  # gzip included
 
         ours = timed(approve, n)
         own = statistics.median(ours) - statistics.median(direct)
         return [("4. A decision: htmx approve round trip",
-                 f"{ms(statistics.median(ours))} vs upstream approve {ms(statistics.median(direct))}; response {statistics.median(sizes) / 1024:.1f} KB",
+                 f"{ms(statistics.median(ours))} vs upstream approve {ms(statistics.median(direct))}; response {statistics.median(sizes) / 1024:.1f} KB "
+                 f"({statistics.median(sent) / 1024:.1f} KB sent)",
                  f"{own * 1000:.1f} ms our own time", "< 10 ms, < 3 KB")]
 
     def bulk(self, stack, tiny):

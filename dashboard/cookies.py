@@ -56,18 +56,18 @@ class EmbedMiddleware:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         # A view may allow one response to be framed without an embed session (the clear
-        # refusal page of a bad token, shown inside the partner's frame); the origin must
-        # still be on the allow-list.
-        origin = getattr(response, "embed_frame_origin", None)
-        if origin not in settings.EMBED_ALLOWED_ORIGINS:
-            origin = None
+        # refusal page of a bad token, or the "session ended" page, shown inside the
+        # partner's frame); only origins on the allow-list count.
+        named = getattr(response, "embed_frame_origins", ())
+        origins = [o for o in named if o in settings.EMBED_ALLOWED_ORIGINS]
         was_embed = request.embed_parent_origin  # noted before the view (logout flushes)
         now_embed = embed_parent_origin(session)
-        origin = origin or now_embed or was_embed
+        if not origins and (now_embed or was_embed):
+            origins = [now_embed or was_embed]
         if getattr(request, SHARE_REQUEST_ATTR, None) is not None:
-            origin = None
-        if origin:
-            self._allow_framing(response, origin)
+            origins = []
+        if origins:
+            self._allow_framing(response, " ".join(origins))
         if now_embed or was_embed:
             self._partition_cookies(response)
         return response
@@ -79,14 +79,14 @@ class EmbedMiddleware:
         return None
 
     @staticmethod
-    def _allow_framing(response, origin: str) -> None:
+    def _allow_framing(response, sources: str) -> None:
         if "X-Frame-Options" in response:
             del response["X-Frame-Options"]
         header = str(CSP.HEADER_ENFORCE)
         if header in response:
-            response[header] = frame_ancestors_replace(response[header], origin)
+            response[header] = frame_ancestors_replace(response[header], sources)
         else:
-            response[header] = f"{FRAME_ANCESTORS} {origin}"
+            response[header] = f"{FRAME_ANCESTORS} {sources}"
 
     @staticmethod
     def _partition_cookies(response) -> None:

@@ -5,8 +5,11 @@ navigation; an htmx request gets the sentence in the messages region instead."""
 
 import logging
 
-from django.shortcuts import render
-from django_htmx.http import reswap, retarget
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import render, resolve_url
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from dashboard.services import UpstreamError
 
@@ -22,6 +25,26 @@ def upstream_status(error: UpstreamError) -> int:
     if error.status in (403, 409, 422):
         return error.status
     return 502
+
+
+class HtmxLoginMiddleware:
+    """A session that ended while a page was open: its next htmx request (a poll, a
+    decision) would follow the redirect and swap the sign-in form into a row. Send the
+    whole page to sign in instead, coming back to the page the person was on. Inside a
+    partner's iframe that lands on the "session ended" page (see views/embed.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False) or response.status_code != 302:
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        if not response["Location"].startswith(login + "?") or request.user.is_authenticated:
+            return response
+        back = request.htmx.current_url_abs_path or "/"
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
 
 
 class UpstreamErrorMiddleware:

@@ -54,7 +54,7 @@ urlpatterns = [
     path("s/<str:token>", sharing.share_open, name="share"),
     path("embed/start", embed.embed_start, name="embed-start"),
     path("health", core.health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", embed.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 

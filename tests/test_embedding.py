@@ -246,3 +246,42 @@ def test_the_queue_in_a_normal_session_has_its_navigation_and_no_embed_script(sa
     assert client.login(username="approver", password=PASSWORD)
     body = client.get(f"/projects/{ACME}/queue/").content.decode()
     assert 'aria-label="Main"' in body and "js/embed.js" not in body and "data-parent-origin" not in body
+
+
+# --- when an embed session ends ---------------------------------------------------------
+
+def test_a_framed_request_for_the_sign_in_page_says_the_session_ended_and_allowed_portals_may_frame_it(db, client):
+    response = client.get(f"/login/?next=/projects/{ACME}/queue/%3Fplatform%3Dmeta", HTTP_SEC_FETCH_DEST="iframe")
+    body = response.content.decode()
+    assert response.status_code == 401
+    assert "Your session here has ended" in body and 'name="password"' not in body
+    assert f'data-next="/projects/{ACME}/queue/?platform=meta"' in body
+    assert f"frame-ancestors {PORTAL} {OTHER_PORTAL}" in response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response
+    assert "js/embed_ended.js" in body and "no-store" in response["Cache-Control"]
+
+
+def test_the_session_ended_page_never_offers_an_off_site_next_page(db, client):
+    response = client.get("/login/?next=https://evil.example/", HTTP_SEC_FETCH_DEST="iframe")
+    assert 'data-next=""' in response.content.decode()
+
+
+def test_without_allowed_portals_a_framed_sign_in_page_is_still_refused(db, client, settings):
+    settings.EMBED_ALLOWED_ORIGINS = []
+    response = client.get("/login/", HTTP_SEC_FETCH_DEST="iframe")
+    assert response.status_code == 200 and 'name="password"' in response.content.decode()
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_sign_in_and_back(db, client):
+    page = f"/projects/{ACME}/queue/?platform=tiktok"
+    response = client.get(
+        f"/projects/{ACME}/queue/counts", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}"
+    )
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == "/login/?next=%2Fprojects%2F" + ACME + "%2Fqueue%2F%3Fplatform%3Dtiktok"
+
+
+def test_an_ordinary_request_after_the_session_ended_still_redirects_to_sign_in(db, client):
+    response = client.get(f"/projects/{ACME}/queue/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/?next=")

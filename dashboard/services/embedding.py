@@ -225,11 +225,14 @@ def demo_projects() -> list[tuple[str, str]]:
     return sorted(((p.id, p.name) for p in projects), key=lambda pair: pair[1].lower())
 
 
-def demo_token_mint(*, person: str, role: str, project_id: str, variant: str = "good") -> str:
-    """A token as the demo portal's backend would make it, or a deliberately bad one."""
+def demo_token_mint(*, person: str, role: str, project_id: str, variant: str = "good", next_path: str = "") -> str:
+    """A token as the demo portal's backend would make it, or a deliberately bad one.
+    `next_path` (the page to open) is kept only inside the token's project."""
+    if not next_path.startswith(f"/projects/{project_id}/"):
+        next_path = ""
     kwargs = dict(
         issuer=DEMO_ISSUER, subject=person, name=DEMO_PEOPLE.get(person, person), role=role,
-        projects=[project_id], parent_origin=settings.EMBED_DEMO_PORTAL_ORIGIN,
+        projects=[project_id], parent_origin=settings.EMBED_DEMO_PORTAL_ORIGIN, next_path=next_path,
     )
     if variant == "expired":
         return embed_token_mint(**kwargs, now=time.time() - 3600)

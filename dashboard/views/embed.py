@@ -2,6 +2,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -18,7 +20,7 @@ def embed_start(request):
         claims = embedding.embed_token_verify(token=request.GET.get("token", ""))
     except embedding.EmbedRefused as refused:
         response = render(request, "embed/refused.html", {"refused": refused}, status=403)
-        response.embed_frame_origin = refused.parent_origin  # shown in the partner's frame
+        response.embed_frame_origins = [refused.parent_origin]  # shown in the partner's frame
         response["Referrer-Policy"] = "no-referrer"
         return response
     user = embedding.embed_user_sync(claims=claims)
@@ -26,6 +28,32 @@ def embed_start(request):
     embedding.embed_session_mark(session=request.session, claims=claims)
     response = redirect(claims.next_path)
     response["Referrer-Policy"] = "no-referrer"  # the token is in this URL
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    """The sign-in page; inside a partner's iframe, the "session ended" page instead.
+
+    The login form must never be framed (clickjacking), so a framed request for it, which
+    is what an embed session that expired leads to, would otherwise show the browser's
+    refusal. Instead the frame says what happened and tells the portal, which can mint a
+    fresh token for the page the person was on."""
+
+    redirect_authenticated_user = True
+
+    def get(self, request, *args, **kwargs):
+        if request.headers.get("Sec-Fetch-Dest") == "iframe" and settings.EMBED_ALLOWED_ORIGINS:
+            return embed_session_ended(request)
+        return super().get(request, *args, **kwargs)
+
+
+def embed_session_ended(request):
+    next_path = request.GET.get("next", "")
+    if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None):
+        next_path = ""
+    origins = list(settings.EMBED_ALLOWED_ORIGINS)
+    response = render(request, "embed/ended.html", {"next_path": next_path, "origins": origins}, status=401)
+    response.embed_frame_origins = origins  # any allowed portal: the session that knew which is gone
     return response
 
 
@@ -52,7 +80,8 @@ def demo_portal(request):
     frame_src = ""
     if choice["project"]:
         token = embedding.demo_token_mint(
-            person=choice["person"], role=choice["role"], project_id=choice["project"][:80], variant=choice["variant"]
+            person=choice["person"], role=choice["role"], project_id=choice["project"][:80], variant=choice["variant"],
+            next_path=request.GET.get("next", "")[:500],  # where a renewed session picks up
         )
         frame_src = f"{dashboard}/embed/start?{urlencode({'token': token})}"
     context = {

@@ -3,7 +3,7 @@ portal on http://localhost:PORT embeds the dashboard from http://127.0.0.1:PORT 
 server, two host names, two sites as far as the browser is concerned)."""
 
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -83,6 +83,42 @@ def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hea
     assert frame.locator(f"#{row_id} form").count() == 0
 
     screenshot_whole(page, "embed-desktop")
+
+
+def end_every_session():
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    Session.objects.all().delete()
+    cache.clear()  # cached_db sessions live in the cache too
+
+
+def test_when_the_embed_session_ends_the_frame_says_so_and_the_portal_reopens_where_the_person_was(
+    sandbox, origins, page
+):
+    portal, dashboard = origins
+    where = f"/projects/{ACME}/queue/?platform=tiktok"
+    page.goto(f"{portal}/demo-portal/?person=ana&role=approver&project={ACME}&next={quote(where)}")
+    frame = page.frame_locator("#dashboard-frame")
+    frame.locator("article.action").first.wait_for()
+    # As if the portal had just renewed: it waits a minute before renewing again, so this
+    # first time the frame keeps the page for us to see.
+    page.evaluate("window.sessionStorage.setItem('layers-renewed', String(Date.now()))")
+    end_every_session()
+    frame.locator("select[name=status]").select_option("approved")  # an htmx request, now signed out
+    frame.locator("#embed-ended").wait_for()
+    assert "session here has ended" in frame.locator("#embed-ended").inner_text()
+    page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:session-ended')")
+    assert where in page.locator("#last-message").inner_text()
+    screenshot_whole(page, "embed-session-ended")
+
+    # Once the portal may renew again, the next notice brings a fresh session on the same page.
+    page.evaluate("window.sessionStorage.removeItem('layers-renewed')")
+    child_frame(page).evaluate("location.reload()")
+    page.wait_for_url(lambda url: "next=" in url, timeout=15000)
+    frame.locator("article.action").first.wait_for()
+    assert child_frame(page).url == f"{dashboard}{where}"
+    assert frame.locator("#embed-ended").count() == 0
 
 
 def test_the_embedded_queue_fits_a_360_pixel_frame(sandbox, origins, page):

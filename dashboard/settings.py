@@ -105,6 +105,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # survives restarts and serves several workers (`manage.py db_worker`, started by make run).
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Failed sign-ins per username and address, and per address, before that address must
+# wait out the window (dashboard/services/signin.py).
+SIGNIN_FAILURES_PER_NAME = env.int("SIGNIN_FAILURES_PER_NAME", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=30)
+SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=15 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from dashboard.views import access, core, embed, pending, projects, sharing
 from dashboard.views import accounts, campaigns, optimizer
-from dashboard.views import audit, notices, verdicts
+from dashboard.views import audit, notices, signin, verdicts
 from dashboard import webhooks
 
 urlpatterns = [
@@ -54,7 +54,7 @@ urlpatterns = [
     path("s/<str:token>", sharing.share_open, name="share"),
     path("embed/start", embed.embed_start, name="embed-start"),
     path("health", core.health, name="health"),
-    path("login/", embed.LoginView.as_view(), name="login"),
+    path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 

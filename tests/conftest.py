@@ -50,6 +50,13 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def signin_unthrottled(settings):
+    """Tests fail sign-ins on purpose, all from 127.0.0.1, and a shared Redis outlives a run:
+    only tests/test_signin.py turns the throttle's real limits back on."""
+    settings.SIGNIN_FAILURES_PER_NAME = settings.SIGNIN_FAILURES_PER_ADDRESS = 10**6
+
+
 @pytest.fixture
 def sandbox(live_server, settings):
     """The sandbox, reset and seeded with the demo story, and the dashboard pointed at it."""

@@ -2,7 +2,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -29,22 +28,6 @@ def embed_start(request):
     response = redirect(claims.next_path)
     response["Referrer-Policy"] = "no-referrer"  # the token is in this URL
     return response
-
-
-class LoginView(auth_views.LoginView):
-    """The sign-in page; inside a partner's iframe, the "session ended" page instead.
-
-    The login form must never be framed (clickjacking), so a framed request for it, which
-    is what an embed session that expired leads to, would otherwise show the browser's
-    refusal. Instead the frame says what happened and tells the portal, which can mint a
-    fresh token for the page the person was on."""
-
-    redirect_authenticated_user = True
-
-    def get(self, request, *args, **kwargs):
-        if request.headers.get("Sec-Fetch-Dest") == "iframe" and settings.EMBED_ALLOWED_ORIGINS:
-            return embed_session_ended(request)
-        return super().get(request, *args, **kwargs)
 
 
 def embed_session_ended(request):

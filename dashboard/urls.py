@@ -16,6 +16,7 @@ urlpatterns = [
     path("projects/<str:project_id>/queue/fresh", pending.fresh, name="queue-fresh"),
     path("projects/<str:project_id>/queue/bulk", pending.bulk_start, name="queue-bulk-start"),
     path("projects/<str:project_id>/queue/bulk/<str:bulk_id>/", pending.bulk_page, name="queue-bulk"),
+    path("projects/<str:project_id>/queue/bulk/<str:bulk_id>/retry", pending.bulk_retry, name="queue-bulk-retry"),
     path(
         "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
         pending.decide,

@@ -98,3 +98,40 @@ def test_a_viewer_cannot_start_a_bulk_decision(sandbox, people, client):
     selected = [f"meta:{pending_items(sandbox, 'meta')[0]['pendingId']}"]
     assert start_bulk(client, "approve", selected).status_code == 403
     assert BulkDecision.objects.count() == 0
+
+
+def test_items_that_failed_while_layers_was_down_are_sent_again_under_their_first_keys(
+    sandbox, people, client, monkeypatch, settings
+):
+    settings.LAYERS_READ_TIMEOUT = 0.4
+    monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
+    assert client.login(username="approver", password=PASSWORD)
+    items = pending_items(sandbox, "meta")[:2]
+    # The first approval reaches Layers but its answer is lost; the second never gets there.
+    sandbox.control("faults", faults=[{"kind": "timeout", "delay": 1.0, "count": 100, "method": "POST",
+                                       "pathContains": items[0]["pendingId"]},
+                                      {"kind": "status", "status": 503, "count": 100, "method": "POST",
+                                       "pathContains": items[1]["pendingId"]}])
+    response = start_bulk(client, "approve", [f"meta:{i['pendingId']}" for i in items], text="Agreed")
+    run_worker()
+    bulk = BulkDecision.objects.get()
+    keys = dict(bulk.items.values_list("pending_id", "idempotency_key"))
+    assert sorted(bulk.items.values_list("outcome", flat=True)) == ["failed", "failed"]
+    assert "Try the 2 failed again" in client.get(response.headers["Location"]).content.decode()
+
+    sandbox.control("faults", faults=[])
+    retried = client.post(reverse("queue-bulk-retry", args=[ACME, bulk.id]))
+    assert retried.headers["Location"] == response.headers["Location"]
+    run_worker()
+    bulk.refresh_from_db()
+    assert bulk.status == "done"
+    assert sorted(bulk.items.values_list("outcome", flat=True)) == ["decided", "decided"]
+    assert dict(bulk.items.values_list("pending_id", "idempotency_key")) == keys
+    assert executed(sandbox, "approve") == 2  # the one that timed out was not decided twice
+
+
+def test_a_viewer_cannot_send_a_bulk_decision_again(sandbox, people, client):
+    assert client.login(username="viewer", password=PASSWORD)
+    from tests.test_access import a_bulk_decision
+
+    assert client.post(reverse("queue-bulk-retry", args=[ACME, a_bulk_decision()])).status_code == 403

@@ -75,6 +75,7 @@ class Target:
     htmx: bool = False
     follow: bool = False  # the write answers with a redirect to a page that says what happened
     csv: bool = False
+    resend: Callable | None = None  # how the person tries again, if not by sending the same form
     world: dict = field(default_factory=dict)
 
 
@@ -117,6 +118,27 @@ def _optimizer(client, world):
     return client.post(reverse("optimizer-start", args=[ACME]), data)
 
 
+def _bulk(client, world):
+    """A bulk approval of one action, the worker run while the fault lasts; the answer is
+    the bulk page the person is sent to."""
+    from tests.test_bulk import run_worker
+
+    data = {"decision": "approve", "text": "Fault matrix: bulk comment", "selected": [f"meta:{world['pending'][2]}"],
+            "bulk_key": world["key"]}
+    started = client.post(reverse("queue-bulk-start", args=[ACME]), data)
+    run_worker()
+    return client.get(started.headers["Location"])
+
+
+def _bulk_retry(client, world):
+    """What the person does after an outage: "Try the failed again" on the bulk page."""
+    from tests.test_bulk import run_worker
+
+    retried = client.post(reverse("queue-bulk-retry", args=[ACME, world["key"]]))
+    run_worker()
+    return client.get(retried.headers["Location"])
+
+
 def _get(name, **kwargs):
     def send(client, world):
         args = {k: (v(world) if callable(v) else v) for k, v in kwargs.items()}
@@ -131,6 +153,7 @@ TARGETS = {
                       write_path="/approve", typed="Fault matrix: approve comment", htmx=True),
     "reject": Target(_decide("reject", "reason", "Fault matrix: reject reason", False),
                      write_path="/reject", typed="Fault matrix: reject reason"),
+    "bulk approve": Target(_bulk, write_path="/approve", typed="Fault matrix: bulk comment", resend=_bulk_retry),
     "authority change": Target(_authority, write_path="/authority", follow=True),
     "budget change": Target(_campaign_write("budget", amount="61.25"), write_path="/budget", typed="61.25"),
     "pause": Target(_campaign_write("pause"), write_path="/pause"),
@@ -196,6 +219,8 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
     settings.LAYERS_READ_TIMEOUT = 0.4
     # Retries really happen, with their real code path; only the pause between them is short.
     monkeypatch.setattr("dashboard.layers.client.BACKOFF_START", 0.01)
+    monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
+    monkeypatch.setattr("dashboard.services.bulk.MAX_BUDGET_WAIT", 0.01)
     caplog.set_level(logging.INFO, logger="dashboard.layers")
     caplog.set_level(logging.INFO, logger="dashboard.upstream")
     login(client)
@@ -243,7 +268,7 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
             if fault_name == "unknown enum" and re.search(r"<strong>(Applied|Created)\.</strong>", html):
                 failures.append(f"{name}: calls an answer it cannot read applied")
             cache.clear()
-            again = target.send(client, world)  # the same form again, the fault gone
+            again = (target.resend or target.send)(client, world)  # the same form again, the fault gone
             if again.status_code not in (200, 302, 409, 422):
                 failures.append(f"{name}: the retry answered {again.status_code}")
             if executed(sandbox) - before != 1:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.layers import PLATFORMS, Conflict, LayersError, NotFound, RateLimited, ValidationFailed
-from dashboard.models import BulkDecision, BulkDecisionItem, DecisionRecord
+from dashboard.models import BulkDecision, BulkDecisionItem, DecisionRecord, Role
 from dashboard.services import access
 from dashboard.services.pending import decision_text, pending_matching, pending_recall
 from dashboard.services.upstream import budget_get, layers, project_cache_bump
@@ -22,6 +22,7 @@ log = logging.getLogger("dashboard.bulk")
 MAX_ITEMS = 2000
 TRANSIENT_TRIES = 3
 MAX_BUDGET_WAIT = 65  # seconds; a write bucket refills within a minute
+TRANSIENT_PAUSE = 0.5  # seconds, times the attempt number, after a timeout or a 5xx
 
 
 def bulk_decision_start(
@@ -89,6 +90,29 @@ def bulk_decision_get(*, user, project_id: str, bulk_id: str) -> BulkDecision:
     return BulkDecision.objects.get(id=key, project_id=project_id)
 
 
+def bulk_may_decide(*, user, project_id: str) -> bool:
+    return access.role_allows(access.role_get(user=user, project_id=project_id), Role.APPROVER)
+
+
+def bulk_decision_retry(*, user, project_id: str, bulk_id: str) -> BulkDecision:
+    """Sends the items that failed (Layers down, timeouts, refusals) once more, each under
+    the key it was created with: one whose first attempt did reach Layers before its answer
+    was lost gets that first result back, and is never decided twice."""
+    access.access_require(user=user, project_id=project_id, action="decide")
+    bulk = bulk_decision_get(user=user, project_id=project_id, bulk_id=bulk_id)
+    if bulk.status != BulkDecision.Status.DONE:
+        return bulk  # still running: its failed items are not final yet
+    with transaction.atomic():
+        again = bulk.items.filter(outcome=BulkDecisionItem.Outcome.FAILED).update(
+            outcome=BulkDecisionItem.Outcome.WAITING, sentence="", decided_at=None,
+        )
+        if again:
+            BulkDecision.objects.filter(id=bulk.id).update(status=BulkDecision.Status.QUEUED, finished_at=None)
+            transaction.on_commit(lambda: _enqueue(bulk.id))
+    bulk.refresh_from_db()
+    return bulk
+
+
 def bulk_progress(bulk: BulkDecision) -> dict:
     counts = {outcome: 0 for outcome in BulkDecisionItem.Outcome.values}
     for outcome in bulk.items.values_list("outcome", flat=True):
@@ -153,7 +177,7 @@ def _decide_one(client, bulk, item, text) -> tuple[str, str, str]:
         except LayersError as error:
             if error.status and 400 <= error.status < 500:
                 return "failed", error.message, ""
-            time.sleep(0.5 * attempt)
+            time.sleep(TRANSIENT_PAUSE * attempt)
             last = error
     log.warning("bulk %s item %s failed after retries: %r", bulk.id, item.pending_id, last)
     return "failed", last.message, ""

@@ -98,6 +98,17 @@ def bulk_page(request, project_id, bulk_id):
     except bulk_service.BulkDecision.DoesNotExist:
         raise Http404("No such bulk decision.") from None
     context = {"bulk": bulk, "progress": bulk_service.bulk_progress(bulk), "items": bulk.items.all(),
-               "project": pending.project_get(user=request.user, project_id=project_id)}
+               "project": pending.project_get(user=request.user, project_id=project_id),
+               "can_decide": bulk_service.bulk_may_decide(user=request.user, project_id=project_id)}
     template = "pending/_bulk_progress.html" if request.htmx else "pending/bulk.html"
     return render(request, template, context)
+
+
+@login_required
+@require_POST
+def bulk_retry(request, project_id, bulk_id):
+    try:
+        bulk = bulk_service.bulk_decision_retry(user=request.user, project_id=project_id, bulk_id=bulk_id)
+    except bulk_service.BulkDecision.DoesNotExist:
+        raise Http404("No such bulk decision.") from None
+    return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)

@@ -133,3 +133,45 @@ def test_a_bulk_approval_of_fifty_actions_shows_its_progress_and_a_result_per_ro
         screenshot(page, "bulk-progress")
     finally:
         thread.join(timeout=120)
+
+
+def test_a_bulk_approval_that_failed_while_layers_was_down_is_tried_again_from_its_page(
+    sandbox, people, live_server, page, monkeypatch
+):
+    import threading
+
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
+
+    def work_once():
+        worker = Worker(queue_names=["default"], interval=0.1, batch=False, backend_name="default",
+                        startup_delay=False, max_tasks=1, worker_id="browser-test", excluded_queue_names=[])
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        return thread
+
+    browser_login(page, live_server, "approver")
+    open_queue(page, live_server, "?platform=tiktok")
+    page.locator("input.select").nth(0).check()
+    page.locator("input.select").nth(1).check()
+    page.locator("#bulk-text").fill("Agreed on the call")
+    sandbox.control("faults", faults=[{"kind": "status", "status": 503, "count": 100, "method": "POST",
+                                       "pathContains": "/approve"}])
+    thread = work_once()
+    page.get_by_role("button", name="Approve selected").click()
+    page.wait_for_url("**/queue/bulk/**")
+    page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
+    thread.join(timeout=30)
+    assert page.locator("tr.bulk-item.outcome-failed").count() == 2
+    retry = page.get_by_role("button", name="Try the 2 failed again")
+    screenshot(page, "bulk-failed")
+
+    sandbox.control("faults", faults=[])
+    thread = work_once()
+    retry.click()
+    page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
+    thread.join(timeout=30)
+    assert page.locator("tr.bulk-item.outcome-decided").count() == 2
+    assert page.get_by_role("button", name="Try the 2 failed again").count() == 0
+    assert sandbox.control("stats")["executedByRoute"].get("POST pending.approve") == 2

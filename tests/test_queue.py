@@ -6,6 +6,8 @@ import threading
 import uuid
 
 import requests
+from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
@@ -172,3 +174,64 @@ def test_when_the_layers_key_may_not_decide_the_queue_says_so_and_offers_no_deci
     html = client.get(queue_url()).content.decode()
     assert 'id="key-cannot-decide"' in html
     assert "approve-form" not in html
+
+
+# --- the live queue -------------------------------------------------------------------------
+
+def fresh_url(client):
+    """The poll URL the queue page carries (with its since and stamp)."""
+    import html as html_lib
+
+    page = client.get(reverse("queue", args=[ACME]) + "?platform=meta").content.decode()
+    return html_lib.unescape(re.search(r'id="queue-fresh" hx-get="([^"]+)"', page).group(1))
+
+
+def upstream_gets(sandbox) -> int:
+    return sandbox.control("stats")["calls"]["GET"]
+
+
+def test_polling_a_queue_in_which_nothing_changed_answers_204_without_asking_layers(sandbox, people, client):
+    assert client.login(username="approver", password=PASSWORD)
+    url = fresh_url(client)
+    before = upstream_gets(sandbox)
+    for _ in range(3):
+        assert client.get(url).status_code == 204
+    assert upstream_gets(sandbox) == before
+
+
+def test_a_webhook_saying_a_run_finished_makes_the_next_poll_announce_the_new_actions(sandbox, people, client, settings):
+    from tests.test_webhooks import SECRET, deliver, envelope
+
+    settings.LAYERS_WEBHOOK_SECRET = SECRET
+    assert client.login(username="approver", password=PASSWORD)
+    url = fresh_url(client)
+    sandbox.control("clock", advanceSeconds=10)
+    sandbox.control("pending-bulk", projectId=ACME, platform="meta", count=2)  # proposed upstream, no webhook yet
+    assert client.get(url).status_code == 204
+    run = envelope("ads.optimizer.run.completed", runId="run_01TEST", platform="meta", dryRun=False,
+                   summary={"proposed": 2, "queued": 2, "dispatched": 0}, changes=[])
+    assert deliver(client, run, SECRET).status_code == 200
+    answer = client.get(url)
+    assert answer.status_code == 200
+    assert "2 new actions" in answer.content.decode() and "Show them" in answer.content.decode()
+
+
+def test_every_sixth_poll_looks_upstream_even_when_no_webhook_came(sandbox, people, client):
+    assert client.login(username="approver", password=PASSWORD)
+    url = fresh_url(client)
+    sandbox.control("clock", advanceSeconds=10)
+    sandbox.control("pending-bulk", projectId=ACME, platform="meta", count=3)
+    cache.clear()  # past the shared read's window
+    answer = client.get(url + "&full=1")
+    assert answer.status_code == 200 and "3 new actions" in answer.content.decode()
+
+
+def test_a_decision_made_by_someone_else_here_changes_the_stamp_the_next_poll_sees(sandbox, people, client):
+    assert client.login(username="approver", password=PASSWORD)
+    url = fresh_url(client)
+    other = Client()
+    assert other.login(username="admin", password=PASSWORD)
+    pending_id = pending_items(sandbox, "meta")[0]["pendingId"]
+    other.post(reverse("queue-decide", args=[ACME, "meta", pending_id]),
+               {"decision": "approve", "idempotency_key": str(uuid.uuid4())})
+    assert client.get(url).status_code == 200  # looked again: the page's stamp is stale

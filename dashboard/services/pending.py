@@ -21,7 +21,7 @@ from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format
 from dashboard.services import access
 from dashboard.services.projects import accounts_get, campaigns_get, project_get, project_platforms, whoami_get
-from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump
+from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump, project_stamp
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
 ACTION_TYPES = (
@@ -183,6 +183,12 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         role=role,
         key_may_decide=isinstance(results["whoami"], LayersError) or results["whoami"].has_scope("ads:write:pending"),
     )
+
+
+def pending_stamp(*, user, project_id: str) -> str:
+    """The queue's change stamp (see upstream.project_stamp): read it before the queue."""
+    access.access_require(user=user, project_id=project_id)
+    return project_stamp(project_id)
 
 
 def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) -> int:

@@ -56,6 +56,13 @@ def _generations(project_id: str, area: str) -> tuple[int, int]:
     return tuple(found.get(key) or cache.get_or_set(key, 1, timeout=None) for key in keys)
 
 
+def project_stamp(project_id: str, area: str = "pending") -> str:
+    """Changes whenever our writes or a webhook make the project's reads of `area` stale:
+    a poll that brings back the same stamp learns, from the cache alone, that nothing it
+    knows of has changed."""
+    return "%d.%d" % _generations(project_id, area)
+
+
 def project_cache_bump(project_id: str, area: str | None = None) -> None:
     """Our own write changed the project upstream: its cached reads (of one area, or all)
     are stale."""

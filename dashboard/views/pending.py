@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +19,9 @@ from dashboard.services import pending
 @vary_on_headers("HX-Request")
 def queue(request, project_id):
     filters = pending.QueueFilters.from_query(request.GET)
+    stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # before the reads
     queue = pending.pending_queue(user=request.user, project_id=project_id, filters=filters)
-    context = {"queue": queue, "project": pending.project_get(user=request.user, project_id=project_id),
+    context = {"queue": queue, "stamp": stamp, "project": pending.project_get(user=request.user, project_id=project_id),
                "sorts": pending.SORTS, "statuses": pending.STATUSES, "action_types": pending.ACTION_TYPES,
                "reject_reasons": pending.REJECT_REASONS, "opened_at": timezone.now(),
                "new_since": parse_datetime(request.GET.get("new_since", ""))}
@@ -32,12 +33,20 @@ def queue(request, project_id):
 @login_required
 @require_GET
 def fresh(request, project_id):
-    """Polled by the queue page: a notice when new actions arrived since it was opened."""
+    """Polled by the queue page every few seconds: a notice when new actions arrived since
+    it was opened. While the queue's stamp is the one the page holds (no write, no webhook
+    since), the answer is an empty 204 from the cache alone; every sixth poll ("full")
+    looks upstream anyway, for proposals no webhook announced."""
+    stamp = pending.pending_stamp(user=request.user, project_id=project_id)
+    if request.GET.get("stamp") == stamp and not request.GET.get("full"):
+        return HttpResponse(status=204)
     filters = pending.QueueFilters.from_query(request.GET)
     since = parse_datetime(request.GET.get("since", "")) or timezone.now()
     count = pending.pending_new_count(user=request.user, project_id=project_id, filters=filters, since=since)
-    context = {"count": count, "since": since, "query": urlencode(filters.query()), "project_id": project_id}
-    return render(request, "pending/_fresh.html", context)
+    context = {"count": count, "since": since, "query": urlencode(filters.query()), "project_id": project_id,
+               "stamp": stamp}
+    response = render(request, "pending/_fresh.html", context)
+    return trigger_client_event(response, "queue-changed") if count else response  # the counts follow
 
 
 @login_required

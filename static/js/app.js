@@ -109,13 +109,18 @@
   document.addEventListener("DOMContentLoaded", function () { quickReasonsFill(document); });
   document.addEventListener("htmx:load", function (event) { quickReasonsFill(event.detail.elt.parentNode || document); });
 
-  // Live queue: every 30 s while the tab is visible, ask whether anything is new. The
-  // answer is a small notice, never a swap of the list, so an open reason form or the
-  // selection is never thrown away.
+  // Live queue: every 5 s while the tab is visible, ask whether anything is new. Most
+  // answers are an empty 204 (nothing changed that a write or a webhook told us of); every
+  // sixth poll looks upstream regardless. The answer is a small notice, never a swap of
+  // the list, so an open reason form or the selection is never thrown away.
+  var polls = 0;
   setInterval(function () {
     var fresh = document.getElementById("queue-fresh");
-    if (fresh && !document.hidden && window.htmx) window.htmx.trigger(fresh, "queue-poll");
-  }, 30000);
+    if (!fresh || document.hidden || !window.htmx) return;
+    polls += 1;
+    fresh.setAttribute("hx-vals", JSON.stringify(polls % 6 === 0 ? { full: "1" } : {}));
+    window.htmx.trigger(fresh, "queue-poll");
+  }, 5000);
 
   // After a decision re-renders a card, keep the reviewer moving: focus the next pending one.
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -175,3 +175,35 @@ def test_a_bulk_approval_that_failed_while_layers_was_down_is_tried_again_from_i
     assert page.locator("tr.bulk-item.outcome-decided").count() == 2
     assert page.get_by_role("button", name="Try the 2 failed again").count() == 0
     assert sandbox.control("stats")["executedByRoute"].get("POST pending.approve") == 2
+
+
+def test_the_open_queue_announces_new_actions_within_seconds_of_a_webhook_and_keeps_what_was_typed(
+    sandbox, people, live_server, page, settings
+):
+    from django.test import Client
+
+    from tests.test_webhooks import SECRET, deliver, envelope
+
+    settings.LAYERS_WEBHOOK_SECRET = SECRET
+    browser_login(page, live_server, "approver")
+    open_queue(page, live_server, "?platform=meta")
+    first = page.locator("article.action.status-pending").first
+    first.get_by_placeholder("Reason (required to reject)").fill("Half-typed reason")
+    first.locator("input.select").check()
+
+    sandbox.control("clock", advanceSeconds=10)
+    sandbox.control("pending-bulk", projectId=ACME, platform="meta", count=2)
+    run = envelope("ads.optimizer.run.completed", runId="run_01BROWSER", platform="meta", dryRun=False,
+                   summary={"proposed": 2, "queued": 2, "dispatched": 0}, changes=[])
+    assert deliver(Client(), run, SECRET).status_code == 200
+
+    notice = page.locator("#queue-fresh .banner")
+    notice.wait_for(timeout=15_000)  # the page polls every 5 s
+    assert "2 new actions" in notice.inner_text()
+    page.locator("#queue-counts", has_text="Meta 7").wait_for()  # the counts follow
+    assert first.get_by_placeholder("Reason (required to reject)").input_value() == "Half-typed reason"
+    assert first.locator("input.select").is_checked()
+    screenshot(page, "queue-new-actions")
+    notice.get_by_role("link", name="Show them").click()
+    page.locator(".new-pill").first.wait_for()
+    assert page.locator(".new-pill").count() == 2

@@ -4,9 +4,11 @@ the sandbox changing the queue, the run page and the notices."""
 
 import hashlib
 import hmac
+import io
 import json
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +16,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from dashboard.models import Notice, WebhookEvent, WebhookSecret
+from dashboard.services.webhooks import EVENTS
 from tests.conftest import ACME, PASSWORD
 
 SECRET = "whsec_dashboard_current"
@@ -168,11 +171,35 @@ def test_processing_is_idempotent_and_the_process_command_picks_up_what_was_left
 
 
 def test_registering_says_clearly_when_the_api_has_no_webhook_endpoints(sandbox, transactional_db):
+    # The sandbox has the route; a 404 on it stands in for an API that does not.
+    sandbox.control("faults", faults=[{"kind": "status", "status": 404, "pathContains": "/v1/webhook-endpoints"}])
     with pytest.raises(CommandError) as refused:
         call_command("webhooks_register", "--url", "https://dash.example/webhooks/layers")
     assert "Layers refused to register the webhook endpoint" in str(refused.value)
-    assert "control `webhooks {url, secret}`" in str(refused.value)
+    assert "does not offer webhook endpoints" in str(refused.value)
     assert WebhookSecret.objects.count() == 0
+
+
+def test_registering_with_the_sandbox_stores_the_secret_and_its_test_ping_is_accepted(sandbox, transactional_db, live_server, settings):
+    settings.LAYERS_WEBHOOK_SECRET = ""  # only the secret the command stores can verify
+    sandbox.control("tick")  # settle the seeded story first
+    sandbox.control("webhooks", url=None, autoDeliver=False)
+    port = urlsplit(live_server.url).port
+    receiver = f"http://127.0.0.1:{port}{URL}"
+    out = io.StringIO()
+    call_command("webhooks_register", "--url", receiver, stdout=out)
+    [stored] = WebhookSecret.objects.all()
+    assert stored.url == receiver and stored.secret.startswith("whsec_") and stored.endpoint_id
+    assert f"endpoint {stored.endpoint_id}" in out.getvalue()
+    endpoint = sandbox.api("GET", f"/v1/webhook-endpoints/{stored.endpoint_id}").json()
+    assert endpoint["url"] == receiver and endpoint["events"] == list(EVENTS)
+
+    ping = sandbox.api("POST", f"/v1/webhook-endpoints/{stored.endpoint_id}/test")
+    assert ping.status_code == 202, ping.text
+    assert sandbox.control("tick")["webhooks"]["delivered"] == 1
+    event = WebhookEvent.objects.get(event_id=ping.json()["eventId"])
+    assert event.event_type == "test.ping" and event.outcome == "processed"
+    assert event.payload["data"]["endpointId"] == stored.endpoint_id
 
 
 def test_registering_refuses_a_plain_http_url(transactional_db):

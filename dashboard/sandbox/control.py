@@ -30,6 +30,7 @@ from .models import (
     Project,
     State,
     Verdict,
+    WebhookEndpoint,
 )
 from .records import AXES, MODES, audit
 
@@ -76,6 +77,7 @@ def reset(body):
     with transaction.atomic():
         for model in (
             Delivery,
+            WebhookEndpoint,
             IdempotencyRecord,
             OAuthToken,
             AuditEvent,
@@ -213,10 +215,13 @@ def latency(body):
 
 
 def webhooks_(body):
+    """Points every event at `url` (no subscription filter): unlinks any API endpoint."""
     state = get_state()
     state.webhook_url = body.get("url")
     state.webhook_secret = body.get("secret") or ""
     state.webhook_previous_secret = body.get("previousSecret") or ""
+    state.webhook_previous_secret_expires_at = None
+    state.webhook_endpoint = ""
     if "autoDeliver" in body:
         state.auto_deliver = bool(body["autoDeliver"])
     state.save()

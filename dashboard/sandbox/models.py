@@ -19,6 +19,8 @@ class State(models.Model):
     webhook_url = models.URLField(max_length=500, null=True, blank=True)
     webhook_secret = models.CharField(max_length=200, blank=True)
     webhook_previous_secret = models.CharField(max_length=200, blank=True)
+    webhook_previous_secret_expires_at = models.DateTimeField(null=True)  # None: no expiry
+    webhook_endpoint = models.CharField(max_length=40, blank=True)  # "" = set by control
     auto_deliver = models.BooleanField(default=True)
 
 
@@ -230,10 +232,38 @@ class OAuthToken(models.Model):
     used_at = models.DateTimeField(null=True)
 
 
+class WebhookEndpoint(models.Model):
+    """A webhook endpoint made through the API (contract §6.4). Deliveries still go to one
+    target at a time: see sandbox/webhooks.py."""
+
+    id = models.CharField(max_length=40, primary_key=True)  # bare UUID, as documented
+    project_id = models.CharField(max_length=36, blank=True)  # bare project UUID; "" = all
+    url = models.CharField(max_length=500)
+    description = models.CharField(max_length=500, null=True)
+    metadata = models.JSONField(default=dict)
+    scope = models.CharField(max_length=16, default="own")  # own | all_children
+    status = models.CharField(max_length=16, default="active")  # active|paused|auto_paused
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=200)
+    previous_secret = models.CharField(max_length=200, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True)
+    api_key_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    last_success_at = models.DateTimeField(null=True)
+    last_failure_at = models.DateTimeField(null=True)
+    consecutive_failure_count = models.IntegerField(default=0)
+
+    @property
+    def public_project_id(self):
+        return f"prj_{self.project_id}" if self.project_id else None
+
+
 class Delivery(models.Model):
     """Webhook outbox row: one event, retried along the ladder."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    endpoint_id = models.CharField(max_length=40, null=True, db_index=True)  # None: control's URL
     event_id = models.CharField(max_length=40)
     event_type = models.CharField(max_length=64)
     body = models.TextField()  # the exact bytes signed and sent

@@ -297,3 +297,39 @@ def run_body(r) -> dict:
         "summary": r.summary,
         "changes": r.changes,
     }
+
+
+def webhook_endpoint_row(w) -> dict:
+    """The documented row (contract §6.4) plus `scope` and `metadata`, which create accepts.
+    The signing secret is never part of it."""
+    return {
+        "id": w.id,
+        "organizationId": ORG_ID,
+        "projectId": w.public_project_id,
+        "url": w.url,
+        "description": w.description,
+        "status": w.status,
+        "events": w.events,
+        "apiVersion": "v1",
+        "scope": w.scope,
+        "metadata": w.metadata,
+        "createdAt": clock.iso(w.created_at),
+        "updatedAt": clock.iso(w.updated_at),
+        "lastSuccessAt": clock.iso(w.last_success_at),
+        "lastFailureAt": clock.iso(w.last_failure_at),
+        "consecutiveFailureCount": w.consecutive_failure_count,
+    }
+
+
+def delivery_row(d) -> dict:
+    return {
+        "id": str(d.id),
+        "endpointId": d.endpoint_id,
+        "eventId": d.event_id,
+        "eventType": d.event_type,
+        "status": d.status,
+        "attempts": d.attempts,
+        "responseStatusCode": d.last_status,
+        "nextAttemptAt": clock.iso(d.next_attempt_at) if d.status == "pending" else None,
+        "createdAt": clock.iso(d.created_at),
+    }

@@ -6,10 +6,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import control, oauth
 from .views import campaigns, core, pending
+from .views import webhook_endpoints as hooks
 
 app_name = "sandbox"
 ADS = "v1/projects/<str:project_id>/ads"
 ONE = f"{ADS}/<str:platform>/campaigns/<str:campaign_id>"
+HOOK = "v1/webhook-endpoints/<str:endpoint_id>"
 
 
 def by_method(**handlers):
@@ -52,6 +54,14 @@ urlpatterns = [
     path(f"{ADS}/<str:platform>/pending/<str:pending_id>/reject", pending.pending_reject),
     path("v1/jobs/<str:job_id>", core.job_get),
     path("v1/audit-log", core.audit_log),
+    path(
+        "v1/webhook-endpoints",
+        by_method(get=hooks.endpoints_list, post=hooks.endpoint_create),
+    ),
+    path(HOOK, by_method(get=hooks.endpoint_get, patch=hooks.endpoint_patch)),
+    path(f"{HOOK}/rotate-secret", hooks.endpoint_rotate),
+    path(f"{HOOK}/test", hooks.endpoint_test),
+    path(f"{HOOK}/deliveries", hooks.endpoint_deliveries),
     re_path(r"^v1/(?P<rest>.*)$", core.unknown),
     path("oauth/consent", oauth.consent, name="consent"),
     path("_control/<str:action>", control.control),

@@ -5,6 +5,13 @@ are sent by `deliver_due` — on control `tick`, or right after commit from a sh
 thread when `autoDeliver` is on. A delivery is claimed with a conditional UPDATE, so a tick
 and a background thread never send the same attempt twice.
 
+There is one delivery target at a time (State.webhook_*): the control `webhooks {url, secret}`
+sets it for every event, or an endpoint made through the API (views/webhook_endpoints.py)
+becomes it when created, made active again or rotated. An API endpoint only gets the events
+it subscribed to (and of its project, when it has one); `test.ping` always goes out, to the
+endpoint it was sent for. A delivery remembers its endpoint and is sent to that endpoint's
+URL with its secrets; 20 failed attempts in a row auto-pause the endpoint (contract §6.1).
+
 The signature timestamp is wall time, not the sandbox clock: receivers check it against
 their own clock (5-minute tolerance) and the sandbox clock may be days ahead."""
 
@@ -17,19 +24,37 @@ from datetime import timedelta
 
 import requests
 from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
 
 from . import clock
-from .models import Delivery, State
+from .models import Delivery, State, WebhookEndpoint
 from .records import ORG_ID
 
 log = logging.getLogger(__name__)
 LADDER = [0, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600]  # seconds before attempt n+1
+AUTO_PAUSE_AFTER = 20  # consecutive failed attempts (contract §6.1)
 
 
-def enqueue(event_type: str, *, project_id: str | None, data: dict, at) -> Delivery | None:
+def enqueue(
+    event_type: str,
+    *,
+    project_id: str | None,
+    data: dict,
+    at,
+    endpoint: WebhookEndpoint | None = None,
+) -> Delivery | None:
+    """Writes the event to the outbox for the current target; `endpoint` (a test ping) sends
+    it to that endpoint whatever the target is."""
     state = State.objects.first()
-    if state is None or not state.webhook_url:
-        return None
+    if endpoint is None:
+        if state is None or not state.webhook_url:
+            return None
+        if state.webhook_endpoint:
+            endpoint = WebhookEndpoint.objects.filter(pk=state.webhook_endpoint).first()
+            if endpoint is None or not subscribed(endpoint, event_type, project_id):
+                return None
+    if endpoint is not None and endpoint.scope == "all_children":
+        data = {**data, "organizationId": ORG_ID}  # firehose endpoints say whose event it is
     event_id = clock.new_id("evt", at)
     envelope = {
         "id": event_id,
@@ -41,15 +66,58 @@ def enqueue(event_type: str, *, project_id: str | None, data: dict, at) -> Deliv
         "data": data,
     }
     delivery = Delivery.objects.create(
+        endpoint_id=endpoint.id if endpoint is not None else None,
         event_id=event_id,
         event_type=event_type,
         body=json.dumps(envelope),
         next_attempt_at=at,
         created_at=at,
     )
-    if state.auto_deliver:
+    if state is not None and state.auto_deliver:
         transaction.on_commit(_deliver_in_background)
     return delivery
+
+
+def subscribed(endpoint: WebhookEndpoint, event_type: str, project_id: str | None) -> bool:
+    if endpoint.status != "active":
+        return False
+    if event_type != "test.ping" and event_type not in endpoint.events:
+        return False
+    return not endpoint.project_id or project_id == endpoint.public_project_id
+
+
+def target(endpoint: WebhookEndpoint, now) -> None:
+    """Makes an API endpoint the delivery target (its URL, its secret and, during a
+    rotation's overlap, its previous secret)."""
+    overlap = bool(
+        endpoint.previous_secret
+        and endpoint.previous_secret_expires_at
+        and endpoint.previous_secret_expires_at > now
+    )
+    State.objects.update(
+        webhook_url=endpoint.url,
+        webhook_secret=endpoint.secret,
+        webhook_previous_secret=endpoint.previous_secret if overlap else "",
+        webhook_previous_secret_expires_at=(
+            endpoint.previous_secret_expires_at if overlap else None
+        ),
+        webhook_endpoint=endpoint.id,
+    )
+
+
+def untarget(endpoint_id: str) -> None:
+    """The endpoint stops being the target (paused): no events go out until a new target."""
+    State.objects.filter(webhook_endpoint=endpoint_id).update(
+        webhook_url=None,
+        webhook_secret="",
+        webhook_previous_secret="",
+        webhook_previous_secret_expires_at=None,
+        webhook_endpoint="",
+    )
+
+
+def live_secrets(secret: str, previous: str, expires_at, now) -> list[str]:
+    return [secret] + ([previous] if previous and (expires_at is None or expires_at > now) else [])
 
 
 def signature(body: str, secrets: list[str], t: int) -> str:
@@ -66,16 +134,46 @@ def deliver_due(now=None) -> dict:
     now = now or clock.now()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     state = State.objects.first()
-    if state is None or not state.webhook_url:
+    if state is None:
         return counts
-    due = Delivery.objects.filter(status="pending", next_attempt_at__lte=now).order_by("created_at")
-    for delivery_id in list(due.values_list("id", flat=True)[:100]):
+    # Held back: deliveries of a paused endpoint, and the control's when it set no URL.
+    sendable = Q(endpoint_id__in=WebhookEndpoint.objects.filter(status="active").values("id"))
+    if state.webhook_url:
+        sendable |= Q(endpoint_id__isnull=True)
+    due = Delivery.objects.filter(sendable, status="pending", next_attempt_at__lte=now)
+    for delivery_id in list(due.order_by("created_at").values_list("id", flat=True)[:100]):
         if not Delivery.objects.filter(pk=delivery_id, status="pending").update(
             status="delivering"
         ):
             continue  # someone else claimed it
         delivery = Delivery.objects.get(pk=delivery_id)
-        outcome = _send(state, delivery)
+        endpoint = (
+            WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
+            if delivery.endpoint_id
+            else None
+        )
+        if delivery.endpoint_id and (endpoint is None or endpoint.status != "active"):
+            Delivery.objects.filter(pk=delivery_id).update(status="pending")  # paused meanwhile
+            continue
+        if endpoint is not None:
+            url = endpoint.url
+            secrets = live_secrets(
+                endpoint.secret,
+                endpoint.previous_secret,
+                endpoint.previous_secret_expires_at,
+                now,
+            )
+        else:
+            url = state.webhook_url
+            secrets = live_secrets(
+                state.webhook_secret,
+                state.webhook_previous_secret,
+                state.webhook_previous_secret_expires_at,
+                now,
+            )
+        outcome = _send(url, secrets, delivery) if url else None
+        if endpoint is not None:
+            _count_outcome(endpoint.id, outcome is not None and 200 <= outcome < 300, now)
         attempts = delivery.attempts + 1
         if outcome is not None and 200 <= outcome < 300:
             update = {"status": "delivered"}
@@ -97,21 +195,30 @@ def deliver_due(now=None) -> dict:
     return counts
 
 
-def _send(state: State, delivery: Delivery) -> int | None:
+def _count_outcome(endpoint_id: str, ok: bool, now) -> None:
+    endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
+    if ok:
+        endpoints.update(last_success_at=now, consecutive_failure_count=0)
+        return
+    endpoints.update(
+        last_failure_at=now, consecutive_failure_count=F("consecutive_failure_count") + 1
+    )
+    tired = endpoints.filter(status="active", consecutive_failure_count__gte=AUTO_PAUSE_AFTER)
+    if tired.update(status="auto_paused", updated_at=now):
+        untarget(endpoint_id)
+
+
+def _send(url: str, secrets: list[str], delivery: Delivery) -> int | None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Layers-Webhooks/1",
         "X-Layers-Event-Id": delivery.event_id,
         "X-Layers-Event-Type": delivery.event_type,
         "X-Layers-Delivery-Id": str(delivery.id),
-        "X-Layers-Signature": signature(
-            delivery.body, [state.webhook_secret, state.webhook_previous_secret], clock.unix()
-        ),
+        "X-Layers-Signature": signature(delivery.body, secrets, clock.unix()),
     }
     try:
-        response = requests.post(
-            state.webhook_url, data=delivery.body.encode(), headers=headers, timeout=5
-        )
+        response = requests.post(url, data=delivery.body.encode(), headers=headers, timeout=5)
         return response.status_code
     except requests.RequestException as exc:
         log.info("webhook delivery %s failed: %s", delivery.id, exc)

@@ -349,9 +349,9 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
         hint = ""
         if error.status in (404, 405):
             hint = (
-                " This Layers API does not offer webhook endpoints (POST /v1/webhook-endpoints)."
-                " With the sandbox, point deliveries at the receiver with its control"
-                " `webhooks {url, secret}` and put the same secret in LAYERS_WEBHOOK_SECRET."
+                " This Layers API does not offer webhook endpoints (POST /v1/webhook-endpoints):"
+                " point its deliveries at the receiver another way and put their signing secret"
+                " in LAYERS_WEBHOOK_SECRET."
             )
         return Registration(False, f"Layers refused to register the webhook endpoint: {error.message}{hint}")
     secret = getattr(endpoint, "signing_secret", None) or getattr(endpoint, "secret", None) or ""

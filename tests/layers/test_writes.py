@@ -261,14 +261,13 @@ def test_an_oauth_return_address_off_the_allowlist_is_refused(client):
     assert caught.value.code == "RETURN_URL_NOT_ALLOWED" and caught.value.status == 403
 
 
-def test_a_webhook_endpoint_is_created_when_the_sandbox_has_the_route(client, sandbox):
-    probe = sandbox.api("GET", "/v1/webhook-endpoints")
-    if probe.status_code == 404:
-        pytest.skip("the sandbox does not implement /v1/webhook-endpoints yet")
+def test_a_webhook_endpoint_is_created_when_the_sandbox_has_the_route(client):
     endpoint = client.webhook_endpoint_create(
         url="http://localhost:9/hooks", events=["job.completed"], idempotency_key=new_key()
     )
     assert endpoint.id and endpoint.events == ("job.completed",)
+    assert endpoint.status == "active" and endpoint.url == "http://localhost:9/hooks"
+    assert endpoint.signing_secret and endpoint.signing_secret.startswith("whsec_")
 
 
 def test_writes_refuse_to_run_without_an_idempotency_key(client):

@@ -202,9 +202,10 @@ def test_registering_with_the_sandbox_stores_the_secret_and_its_test_ping_is_acc
     assert event.payload["data"]["endpointId"] == stored.endpoint_id
 
 
-def test_registering_refuses_a_plain_http_url(transactional_db):
+@pytest.mark.parametrize("url", ["http://dash.example/webhooks/layers", "http://localhost.evil.example/webhooks/layers"])
+def test_registering_refuses_a_plain_http_url(transactional_db, url):
     with pytest.raises(CommandError, match="must be https"):
-        call_command("webhooks_register", "--url", "http://dash.example/webhooks/layers")
+        call_command("webhooks_register", "--url", url)
 
 
 # --- real deliveries from the sandbox ----------------------------------------------------

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -31,7 +31,8 @@ log = logging.getLogger("dashboard.webhooks")
 
 TOLERANCE_SECONDS = 300  # contract §6.1: reject when more than 5 minutes from our clock
 MAX_BODY_BYTES = 1_000_000
-EVENTS = ("approval.dispatched", "ads.optimizer.run.completed", "ads.write.denied", "job.completed")
+EVENTS = ("approval.dispatched", "ads.optimizer.run.completed", "ads.write.denied",
+          "job.completed", "job.failed", "job.canceled")  # what HANDLERS below act on
 PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
 
 
@@ -338,7 +339,8 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
     from dashboard.layers import LayersError
     from dashboard.services.upstream import layers
 
-    if not url.startswith(("https://", "http://localhost", "http://127.0.0.1")):
+    parts = urlsplit(url)
+    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))):
         return Registration(False, "The receiver's URL must be https:// (http://localhost only while developing).")
     try:
         endpoint = layers().webhook_endpoint_create(

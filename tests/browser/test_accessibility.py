@@ -1,0 +1,74 @@
+"""axe-core's rules on every page a person uses, in Chromium: no serious or critical
+violation (missing labels, names, contrast, landmarks, ARIA misuse). The rules come from
+the axe-playwright-python package (it carries axe.min.js); they run through Playwright's
+evaluate, which page CSP does not block."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.conftest import ACME, browser_login
+
+pytestmark = pytest.mark.browser
+
+SEVERE = {"serious", "critical"}
+
+
+def severe_violations(page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{page.url.split('//', 1)[-1].split('/', 1)[-1]}: {v['id']} ({v['impact']}) "
+        f"{[n['target'] for n in v['nodes']][:3]} — {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in SEVERE
+    ]
+
+
+def campaign_and_verdict(sandbox):
+    campaigns = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]
+    audit = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.denied"}).json()
+    return campaigns[0], audit["items"][0]["data"]["verdictId"]
+
+
+def test_the_sign_in_page_passes_axe(live_server, page):
+    page.goto(f"{live_server.url}/login/")
+    assert severe_violations(page) == []
+
+
+def test_every_page_of_a_project_passes_axe(sandbox, people, live_server, page):
+    campaign, verdict = campaign_and_verdict(sandbox)
+    browser_login(page, live_server, "admin")
+    paths = [
+        "/",
+        f"/projects/{ACME}/",
+        f"/projects/{ACME}/queue/",
+        f"/projects/{ACME}/queue/?status=approved",
+        f"/projects/{ACME}/campaigns/",
+        f"/projects/{ACME}/campaigns/{campaign['platform'].split('_')[0]}/{campaign['campaignId']}/",
+        f"/projects/{ACME}/campaigns/new",
+        f"/projects/{ACME}/accounts/",
+        f"/projects/{ACME}/audit/",
+        f"/projects/{ACME}/verdicts/{verdict}/",
+        f"/projects/{ACME}/access/",
+        f"/projects/{ACME}/share/",
+        "/notices/",
+    ]
+    found = []
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        found += severe_violations(page)
+    assert found == [], "\n".join(found)
+
+
+def test_a_read_only_share_link_and_a_narrow_screen_pass_axe(sandbox, people, live_server, page):
+    from tests.test_access import share_link_kwargs
+
+    token = share_link_kwargs("share")["token"]
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{live_server.url}/s/{token}")
+    page.locator("#share-banner").wait_for()
+    found = severe_violations(page)
+    browser_login(page, live_server, "approver")
+    page.goto(f"{live_server.url}/projects/{ACME}/queue/")
+    found += severe_violations(page)
+    assert found == [], "\n".join(found)

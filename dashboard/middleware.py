@@ -4,7 +4,6 @@ Any LayersError a view lets through is rendered here: the full page keeps its fr
 navigation; an htmx request gets the sentence in the messages region instead."""
 
 import logging
-
 from urllib.parse import urlencode
 
 from django.conf import settings

@@ -2,8 +2,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import login
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -31,6 +31,8 @@ def embed_start(request):
 
 
 def embed_session_ended(request):
+    """Where a partner's frame lands once its embed session is gone (views/signin.py sends
+    framed sign-in requests here): a sentence, and a message to the portal to renew."""
     next_path = request.GET.get("next", "")
     if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None):
         next_path = ""

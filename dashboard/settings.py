@@ -100,6 +100,8 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE",
 
 # Local memory by default; Redis through CACHE_URL (shared by all web workers).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dashboard")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "dashboard.cache.RedisCache"  # one client per pool, not per call
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

@@ -164,7 +164,6 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         if page is None or isinstance(page, LayersError):
             continue
         for action in page.items:
-            _remember(project_id, action)
             if filters.campaign and _campaign_of(action) != filters.campaign:
                 continue
             rows.append(context.row(action))
@@ -436,13 +435,16 @@ def _count_reader(project_id, platform):
 
 def _list_reader(project_id, platform, filters, cursor):
     name = f"pending:{platform}:{filters.status}:{filters.action_type}:{cursor or ''}"
-    return lambda: cached_read(
-        project_id, name,
-        lambda: layers().pending_list(
+
+    def fetch():
+        page = layers().pending_list(
             project_id=project_id, platform=platform, statuses=[filters.status],
             action_type=filters.action_type or None, cursor=cursor, limit=PAGE_SIZE,
-        ),
-    )
+        )
+        _remember_many(project_id, page.items)  # once per fetch, not on every page view
+        return page
+
+    return lambda: cached_read(project_id, name, fetch)
 
 
 def _cursor_encode(cursors: dict) -> str | None:
@@ -495,6 +497,10 @@ def pending_recall(project_id: str, pending_id: str):
 
 def _remember(project_id, action):
     cache.set(f"pending:record:{project_id}:{action.pending_id}", action, timeout=RECORD_SECONDS)
+
+
+def _remember_many(project_id, actions):
+    cache.set_many({f"pending:record:{project_id}:{a.pending_id}": a for a in actions}, timeout=RECORD_SECONDS)
 
 
 def _recall(project_id, pending_id):

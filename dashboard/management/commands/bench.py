@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -223,9 +224,17 @@ class Command(BaseCommand):
         viewer.get(url, timeout=60)  # the project record (kept for minutes) and the session warm up
         page = timed(lambda: viewer.get(url, timeout=60).raise_for_status(), n)
         ratio = statistics.median(page) / statistics.median(direct)
+        # The same seven reads the page makes, sent at once straight to the sandbox: what the
+        # sandbox itself needs to answer them side by side on these two cores.
+        reads = [f"/v1/projects/{ACME}/ads/campaigns"] + [
+            f"/v1/projects/{ACME}/ads/{p}/pending{suffix}" for p in ("meta", "tiktok", "apple") for suffix in ("", "/count")
+        ]
+        with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+            together = timed(lambda: list(pool.map(stack.upstream_get, reads)), n)
         return [("1. Fan-out: queue page, 3 platforms, 150 ms per upstream call",
-                 f"page {ms(statistics.median(page))} (p95 {ms(pct(page, 95))}); one direct call {ms(statistics.median(direct))}",
-                 f"{ratio:.2f}", "≤ 1.25")]
+                 f"page {ms(statistics.median(page))} (p95 {ms(pct(page, 95))}); one direct call {ms(statistics.median(direct))}; "
+                 f"its 7 reads sent at once, direct {ms(statistics.median(together))}",
+                 f"{ratio:.2f} (×{statistics.median(page) / statistics.median(together):.2f} of the 7 at once)", "≤ 1.25")]
 
     def shared_reads(self, stack, tiny):
         stack.control("latency", ms=150)

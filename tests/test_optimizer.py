@@ -42,7 +42,7 @@ def test_a_run_is_followed_through_its_stages_until_it_completes_and_links_to_th
     assert "hx-trigger" not in done  # finished: the fragment stops polling
     assert 'id="run-summary"' in done
     assert re.search(r"<strong>\d+</strong> queued for approval", done)
-    assert f'href="/projects/{ACME}/queue/?platform=meta&amp;status=pending"' in done
+    assert f'href="/projects/{ACME}/queue/?platform=meta&amp;status=pending&amp;new_since=' in done  # its proposals marked New
 
 
 def test_a_dry_run_proposes_but_queues_and_applies_nothing(sandbox, people, client):

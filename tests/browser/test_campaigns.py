@@ -132,9 +132,11 @@ def test_the_optimizer_runs_to_completion_and_its_proposals_are_in_the_queue(san
     page.locator("#review-proposals").wait_for(timeout=15_000)  # the 2 s poll saw it finish
     assert page.locator("#run-state").inner_text() == "completed"
     screenshot(page, "optimizer-run")
+    queued = int(re.search(r"\((\d+) new from this run\)", page.locator("#run-status").inner_text()).group(1))
     page.locator("#review-proposals").click()
     page.wait_for_url(re.compile(rf".*/projects/{ACME}/queue/\?platform=meta.*"))
     assert page.locator("article.action.status-pending").count() > 0
+    assert page.locator(".new-pill").count() == queued > 0  # the run's proposals are marked New
     screenshot(page, "queue-after-run")
 
 

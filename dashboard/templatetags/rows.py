@@ -1,9 +1,9 @@
 """{% queue_row %}: one pending action of the queue, drawn by a Python function.
 
 The queue draws up to 50 rows a page, every polling reviewer redraws them, and a decision
-answers with one. As a Django template a row cost about 1.3 ms of CPU and 3.4 KB; written
-out here it costs a tenth of that time and about half the bytes (`make bench`, measure 3),
-which is what lets fifty people poll one queue on two cores.
+answers with one. As a Django template a row cost about 1.3 ms of CPU; written out here,
+with the same markup, about 0.35 ms (profiled in-process; `make bench`, measure 3, shows
+the whole page). The bytes are the template's, less its whitespace: about 3.35 KB a row.
 
 Everything that came from Layers goes through escape(); tests/test_hostile_text.py holds
 this file to that with a corpus of hostile strings in every field."""

@@ -483,10 +483,12 @@ def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> l
         ):
             if filters.campaign and _campaign_of(action) != filters.campaign:
                 continue
-            _remember(project_id, action)
             found.append(action)
             if len(found) >= limit:
-                return found
+                break
+        if len(found) >= limit:
+            break
+    _remember_many(project_id, found)  # one cache write for up to 2,000, not one each
     return found
 
 

@@ -109,7 +109,7 @@ def _row(row, context, outcome, can_decide) -> str:
         '<h3 class="entity">'
     )
     if row.campaign_id and not context.get("share_mode"):
-        url = reverse("queue", args=[context.get("project_id")])
+        url = _queue_url(context)
         out.append(
             f'<a href="{url}?campaign={escape(quote(row.campaign_id))}&amp;status={escape(quote(a.status))}">{name}</a>'
         )
@@ -144,6 +144,14 @@ def _row(row, context, outcome, can_decide) -> str:
         out.append(_forms(row, context))
     out.append("</article>")
     return "".join(out)
+
+
+def _queue_url(context) -> str:
+    """The project's queue URL, reversed once per page rather than once per row."""
+    memo = context.render_context
+    if "queue_row_url" not in memo:
+        memo["queue_row_url"] = reverse("queue", args=[context.get("project_id")])
+    return memo["queue_row_url"]
 
 
 def _notes(row, outcome) -> str:

@@ -102,10 +102,7 @@ def bulk_start(request, project_id):
 @login_required
 @require_GET
 def bulk_page(request, project_id, bulk_id):
-    try:
-        bulk = bulk_service.bulk_decision_get(user=request.user, project_id=project_id, bulk_id=bulk_id)
-    except bulk_service.BulkDecision.DoesNotExist:
-        raise Http404("No such bulk decision.") from None
+    bulk = _bulk_or_404(bulk_service.bulk_decision_get, request, project_id, bulk_id)
     context = {"bulk": bulk, "progress": bulk_service.bulk_progress(bulk), "items": bulk.items.all(),
                "project": pending.project_get(user=request.user, project_id=project_id),
                "can_decide": bulk_service.bulk_may_decide(user=request.user, project_id=project_id)}
@@ -116,8 +113,12 @@ def bulk_page(request, project_id, bulk_id):
 @login_required
 @require_POST
 def bulk_retry(request, project_id, bulk_id):
+    bulk = _bulk_or_404(bulk_service.bulk_decision_retry, request, project_id, bulk_id)
+    return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
+
+
+def _bulk_or_404(service, request, project_id, bulk_id):
     try:
-        bulk = bulk_service.bulk_decision_retry(user=request.user, project_id=project_id, bulk_id=bulk_id)
+        return service(user=request.user, project_id=project_id, bulk_id=bulk_id)
     except bulk_service.BulkDecision.DoesNotExist:
         raise Http404("No such bulk decision.") from None
-    return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)

@@ -6,7 +6,7 @@ evaluate, which page CSP does not block."""
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.conftest import ACME, browser_login
+from tests.conftest import ACME, browser_login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -53,10 +53,11 @@ def test_every_page_of_a_project_passes_axe(sandbox, people, live_server, page):
         "/notices/",
     ]
     found = []
-    for path in paths:
+    for number, path in enumerate(paths):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
         found += severe_violations(page)
+        screenshot(page, f"axe-{number:02d}")  # each page as axe saw it
     assert found == [], "\n".join(found)
 
 

@@ -181,6 +181,15 @@ def wire_get(session, url) -> tuple[str, int]:
     return body.decode(), len(raw)
 
 
+def run_each(fn, sessions) -> None:
+    """fn(session) in a thread per session, all at once; returns when every one is done."""
+    threads = [threading.Thread(target=fn, args=(s,)) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def timed(fn, n):
     times = []
     for _ in range(n):
@@ -253,11 +262,7 @@ class Command(BaseCommand):
                     times.append(time.perf_counter() - start)
                     time.sleep(1.0)
 
-            threads = [threading.Thread(target=poll, args=(s,)) for s in sessions]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            run_each(poll, sessions)
             reads = stack.control("stats")["calls"]["GET"] - before
             return reads * 60 / seconds, times
 
@@ -386,11 +391,7 @@ class Command(BaseCommand):
                 if s.get(s.base + url, timeout=60).status_code == 200:
                     done.append(1)
 
-        threads = [threading.Thread(target=hammer, args=(s,)) for s in sessions]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_each(hammer, sessions)
         rss = worker_memory(stack.warm_proc.pid)
         return [("6. Throughput: cached queue page, gunicorn "
                  f"({stack.workers} workers × 8 threads, {os.cpu_count()} cores)",

@@ -70,7 +70,11 @@ class UpstreamErrorMiddleware:
             return None
         log.warning(
             "upstream error on %s %s: code=%s status=%s request_id=%s",
-            request.method, request.path, exception.code, exception.status, exception.request_id,
+            request.method,
+            request.path,
+            exception.code,
+            exception.status,
+            exception.request_id,
         )
         status = upstream_status(exception)
         context = {"error": exception, "resubmit": _resubmit(request)}
@@ -86,13 +90,27 @@ class UpstreamErrorMiddleware:
 # Fields a person typed or chose, given back on the error page so nothing is lost and the
 # same form (with its idempotency key, so it can never apply twice) can be sent again.
 NEVER_RESUBMIT = {"csrfmiddlewaretoken", "password"}
-TYPED_FIELDS = {"comment": "Comment", "reason": "Reason", "amount": "Amount", "name": "Name", "text": "Note"}
+TYPED_FIELDS = {
+    "comment": "Comment",
+    "reason": "Reason",
+    "amount": "Amount",
+    "name": "Name",
+    "text": "Note",
+}
 
 
 def _resubmit(request):
     if request.method != "POST":
         return None
-    fields = [(name, value) for name, values in request.POST.lists() if name not in NEVER_RESUBMIT
-              for value in values]
-    typed = [(TYPED_FIELDS[name], value) for name, value in fields if name in TYPED_FIELDS and value.strip()]
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in NEVER_RESUBMIT
+        for value in values
+    ]
+    typed = [
+        (TYPED_FIELDS[name], value)
+        for name, value in fields
+        if name in TYPED_FIELDS and value.strip()
+    ]
     return {"fields": fields, "typed": typed}

@@ -17,7 +17,9 @@ ROLE_RANK = {Role.VIEWER: 1, Role.APPROVER: 2, Role.ADMIN: 3}
 class ProjectGrant(models.Model):
     """One person's role on one Layers project (the project id is Layers')."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants"
+    )
     project_id = models.CharField(max_length=80, db_index=True)
     role = models.CharField(max_length=16, choices=Role.choices)
     granted_by = models.ForeignKey(
@@ -28,7 +30,9 @@ class ProjectGrant(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "project_id"], name="one_grant_per_user_project")
+            models.UniqueConstraint(
+                fields=["user", "project_id"], name="one_grant_per_user_project"
+            )
         ]
 
     def __str__(self):
@@ -46,7 +50,9 @@ class DecisionRecord(models.Model):
     entity_id = models.CharField(max_length=80, db_index=True)
     idempotency_key = models.CharField(max_length=80, unique=True)
     verdict_id = models.CharField(max_length=80, blank=True, db_index=True)
-    outcome = models.CharField(max_length=32, blank=True)  # approved, rejected, conflict, denied, ...
+    outcome = models.CharField(
+        max_length=32, blank=True
+    )  # approved, rejected, conflict, denied, ...
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -162,7 +168,9 @@ class Notice(models.Model):
         constraints = [
             # Processing a webhook twice never raises its notice twice.
             models.UniqueConstraint(
-                fields=["event_id", "kind"], condition=~models.Q(event_id=""), name="one_notice_per_event_kind"
+                fields=["event_id", "kind"],
+                condition=~models.Q(event_id=""),
+                name="one_notice_per_event_kind",
             )
         ]
         indexes = [models.Index(fields=["project_id", "-created_at"])]
@@ -174,7 +182,9 @@ class Notice(models.Model):
 class NoticeMarker(models.Model):
     """Per person: notices up to this moment have been read (one row, not one per notice)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_marker")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_marker"
+    )
     read_until = models.DateTimeField()
 
 
@@ -210,11 +220,15 @@ class BulkDecisionItem(models.Model):
     pending_id = models.CharField(max_length=80)
     entity_name = models.CharField(max_length=300, blank=True)
     idempotency_key = models.UUIDField(unique=True)
-    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.WAITING, blank=True)
+    outcome = models.CharField(
+        max_length=12, choices=Outcome.choices, default=Outcome.WAITING, blank=True
+    )
     sentence = models.CharField(max_length=500, blank=True)
     verdict_id = models.CharField(max_length=80, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["bulk", "pending_id"], name="one_item_per_action")]
+        constraints = [
+            models.UniqueConstraint(fields=["bulk", "pending_id"], name="one_item_per_action")
+        ]

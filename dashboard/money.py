@@ -18,7 +18,7 @@ def cents_format(cents: int | None, currency: str = "USD") -> str:
 
 
 def money_parse(text: str) -> int:
-    """"50", "50.5", "$1,250.00" -> cents. Raises ValueError with a sentence a person can read."""
+    """ "50", "50.5", "$1,250.00" -> cents. Raises ValueError with a sentence a person can read."""
     cleaned = (text or "").strip()
     for symbol in sorted(SYMBOLS.values(), key=len, reverse=True):
         cleaned = cleaned.replace(symbol, "")

@@ -80,19 +80,18 @@ TEMPLATES = [
 ]
 
 # SQLite by default; PostgreSQL (or anything Django speaks) through DATABASE_URL.
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (the dashboard and the sandbox answering it) write at once:
     # take the write lock up front and wait for it rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # WAL with synchronous=NORMAL: one fsync per checkpoint, not per commit (SQLite's own
         # advice for WAL; a power cut may lose the last commits, never corrupt the file).
-        {"timeout": 30, "transaction_mode": "IMMEDIATE",
-         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # A file, not memory, so the live server's threads share it; one per test process.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
@@ -193,17 +192,22 @@ if not EMBED_SECRET and DEBUG:
     EMBED_SECRET = "embed-demo-secret-only-for-the-embedded-demo-never-in-production"
 # The demo portal (served only with the sandbox) must sit on another origin than the
 # dashboard: by default http://localhost:<port> embeds http://127.0.0.1:<port>.
-EMBED_DEMO_PORTAL_ORIGIN = env("EMBED_DEMO_PORTAL_ORIGIN", default=f"http://localhost:{LAYERS_SANDBOX_PORT}")
+EMBED_DEMO_PORTAL_ORIGIN = env(
+    "EMBED_DEMO_PORTAL_ORIGIN", default=f"http://localhost:{LAYERS_SANDBOX_PORT}"
+)
 EMBED_DEMO_DASHBOARD_ORIGIN = env(
     "EMBED_DEMO_DASHBOARD_ORIGIN", default=f"http://127.0.0.1:{LAYERS_SANDBOX_PORT}"
 )
 # Exact origins (scheme://host[:port]) allowed to frame the dashboard. Never a wildcard.
 EMBED_ALLOWED_ORIGINS = env.list(
-    "EMBED_ALLOWED_ORIGINS", default=[EMBED_DEMO_PORTAL_ORIGIN] if (DEBUG or SANDBOX_ENABLED) else []
+    "EMBED_ALLOWED_ORIGINS",
+    default=[EMBED_DEMO_PORTAL_ORIGIN] if (DEBUG or SANDBOX_ENABLED) else [],
 )
 for _origin in EMBED_ALLOWED_ORIGINS:
     if "*" in _origin or _origin.count("/") != 2 or not _origin.startswith(("https://", "http://")):
-        raise ImproperlyConfigured(f"EMBED_ALLOWED_ORIGINS takes exact origins like https://portal.example, not {_origin!r}.")
+        raise ImproperlyConfigured(
+            f"EMBED_ALLOWED_ORIGINS takes exact origins like https://portal.example, not {_origin!r}."
+        )
 # Longest lifetime an embed token may have (its exp minus now), and how long the embed session lasts.
 EMBED_TOKEN_MAX_SECONDS = env.int("EMBED_TOKEN_MAX_SECONDS", default=600)
 EMBED_SESSION_SECONDS = env.int("EMBED_SESSION_SECONDS", default=60 * 60)

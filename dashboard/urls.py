@@ -2,10 +2,22 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import access, core, embed, pending, projects, sharing
-from dashboard.views import accounts, campaigns, optimizer
-from dashboard.views import audit, notices, signin, verdicts
 from dashboard import webhooks
+from dashboard.views import (
+    access,
+    accounts,
+    audit,
+    campaigns,
+    core,
+    embed,
+    notices,
+    optimizer,
+    pending,
+    projects,
+    sharing,
+    signin,
+    verdicts,
+)
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
@@ -15,21 +27,47 @@ urlpatterns = [
     path("projects/<str:project_id>/queue/counts", pending.counts, name="queue-counts"),
     path("projects/<str:project_id>/queue/fresh", pending.fresh, name="queue-fresh"),
     path("projects/<str:project_id>/queue/bulk", pending.bulk_start, name="queue-bulk-start"),
-    path("projects/<str:project_id>/queue/bulk/<str:bulk_id>/", pending.bulk_page, name="queue-bulk"),
-    path("projects/<str:project_id>/queue/bulk/<str:bulk_id>/retry", pending.bulk_retry, name="queue-bulk-retry"),
+    path(
+        "projects/<str:project_id>/queue/bulk/<str:bulk_id>/", pending.bulk_page, name="queue-bulk"
+    ),
+    path(
+        "projects/<str:project_id>/queue/bulk/<str:bulk_id>/retry",
+        pending.bulk_retry,
+        name="queue-bulk-retry",
+    ),
     path(
         "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
         pending.decide,
         name="queue-decide",
     ),
     path("projects/<str:project_id>/accounts/", accounts.accounts_page, name="accounts"),
-    path("projects/<str:project_id>/accounts/connect", accounts.connect_start, name="accounts-connect"),
-    path("projects/<str:project_id>/accounts/connect/popup", accounts.connect_popup, name="accounts-connect-popup"),
-    path("projects/<str:project_id>/accounts/connect/status", accounts.connect_status, name="accounts-connect-status"),
-    path("projects/<str:project_id>/accounts/callback", accounts.connect_callback, name="accounts-callback"),
+    path(
+        "projects/<str:project_id>/accounts/connect",
+        accounts.connect_start,
+        name="accounts-connect",
+    ),
+    path(
+        "projects/<str:project_id>/accounts/connect/popup",
+        accounts.connect_popup,
+        name="accounts-connect-popup",
+    ),
+    path(
+        "projects/<str:project_id>/accounts/connect/status",
+        accounts.connect_status,
+        name="accounts-connect-status",
+    ),
+    path(
+        "projects/<str:project_id>/accounts/callback",
+        accounts.connect_callback,
+        name="accounts-callback",
+    ),
     path("projects/<str:project_id>/campaigns/", campaigns.campaign_list, name="campaigns"),
     path("projects/<str:project_id>/campaigns/new", campaigns.campaign_new, name="campaign-new"),
-    path("projects/<str:project_id>/campaigns/<str:platform>/<str:campaign_id>/", campaigns.campaign_page, name="campaign"),
+    path(
+        "projects/<str:project_id>/campaigns/<str:platform>/<str:campaign_id>/",
+        campaigns.campaign_page,
+        name="campaign",
+    ),
     path(
         "projects/<str:project_id>/campaigns/<str:platform>/<str:campaign_id>/authority",
         campaigns.authority,
@@ -42,12 +80,24 @@ urlpatterns = [
     ),
     path("projects/<str:project_id>/jobs/<str:job_id>/", campaigns.job_page, name="job"),
     path("projects/<str:project_id>/optimizer/run", optimizer.run_start, name="optimizer-start"),
-    path("projects/<str:project_id>/optimizer/runs/<str:run_id>/", optimizer.run_page, name="optimizer-run"),
+    path(
+        "projects/<str:project_id>/optimizer/runs/<str:run_id>/",
+        optimizer.run_page,
+        name="optimizer-run",
+    ),
     path("projects/<str:project_id>/share/", sharing.share_manage, name="project-share"),
-    path("projects/<str:project_id>/share/<int:link_id>/revoke", sharing.share_revoke, name="project-share-revoke"),
+    path(
+        "projects/<str:project_id>/share/<int:link_id>/revoke",
+        sharing.share_revoke,
+        name="project-share-revoke",
+    ),
     path("projects/<str:project_id>/audit/", audit.audit_page, name="audit"),
     path("projects/<str:project_id>/audit/export.csv", audit.audit_export, name="audit-export"),
-    path("projects/<str:project_id>/verdicts/<str:verdict_id>/", verdicts.verdict_page, name="verdict"),
+    path(
+        "projects/<str:project_id>/verdicts/<str:verdict_id>/",
+        verdicts.verdict_page,
+        name="verdict",
+    ),
     path("notices/", notices.notices_page, name="notices"),
     path("notices/read", notices.notices_read, name="notices-read"),
     path("notices/count", notices.notices_count, name="notices-count"),

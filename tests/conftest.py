@@ -63,7 +63,9 @@ def sandbox(live_server, settings):
     base = f"{live_server.url}/sandbox"
     settings.LAYERS_API_BASE_URL = base
     settings.LAYERS_API_KEY = settings.SANDBOX_DEMO_KEY
-    box = Sandbox(base_url=base, key=settings.SANDBOX_DEMO_KEY, control_token=settings.SANDBOX_CONTROL_TOKEN)
+    box = Sandbox(
+        base_url=base, key=settings.SANDBOX_DEMO_KEY, control_token=settings.SANDBOX_CONTROL_TOKEN
+    )
     box.control("reset", seed=True)
     from django.core.cache import cache
 
@@ -76,13 +78,20 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}. Fix it with: sudo apt-get install -y chromium")
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}. Fix it with: sudo apt-get install -y chromium"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
             ],
         )
         yield browser

@@ -15,45 +15,219 @@ DENIED = 403
 
 # url name -> (kwargs builder name, {person: (GET outcome, POST outcome)})
 MATRIX = {
-    "home": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (OK, 405)},
+    "home": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (OK, 405),
+    },
     "health": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},
-    "project": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "project-access": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (DENIED, DENIED), "admin": (OK, OK), "outsider": (DENIED, DENIED)},
-    "queue": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "queue-counts": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "queue-decide": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
-    "queue-fresh": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "queue-bulk-start": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
-    "queue-bulk": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "queue-bulk-retry": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
-    "project-share": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (DENIED, DENIED), "admin": (OK, OK), "outsider": (DENIED, DENIED)},
-    "project-share-revoke": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, DENIED), "admin": (405, OK), "outsider": (405, DENIED)},
-    "accounts": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "accounts-connect": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, DENIED), "admin": (405, OK), "outsider": (405, DENIED)},
-    "accounts-connect-status": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, 405), "approver": (DENIED, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "project": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "project-access": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, DENIED),
+        "approver": (DENIED, DENIED),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
+    },
+    "queue": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-counts": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-decide": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "queue-fresh": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-bulk-start": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "queue-bulk": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-bulk-retry": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "project-share": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, DENIED),
+        "approver": (DENIED, DENIED),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
+    },
+    "project-share-revoke": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, DENIED),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "accounts": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "accounts-connect": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, DENIED),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "accounts-connect-status": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, 405),
+        "approver": (DENIED, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
     # The popup's first step and the OAuth callback need no session (a popup opened from an
     # iframe has none): a signed, single-use token or state stands in, and this matrix sends none.
     "accounts-connect-popup": {p: (DENIED, 405) for p in PEOPLE},
     "accounts-callback": {p: (400, 405) for p in PEOPLE},
-    "campaigns": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "campaign": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "campaigns": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "campaign": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
     # An empty create form and an unreadable budget are refused with sentences (422).
-    "campaign-new": {"anonymous": (LOGIN, LOGIN), "viewer": (DENIED, DENIED), "approver": (OK, 422), "admin": (OK, 422), "outsider": (DENIED, DENIED)},
-    "campaign-authority": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
-    "campaign-write": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, 422), "admin": (405, 422), "outsider": (405, DENIED)},
-    "job": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "optimizer-start": {"anonymous": (LOGIN, LOGIN), "viewer": (405, DENIED), "approver": (405, OK), "admin": (405, OK), "outsider": (405, DENIED)},
-    "optimizer-run": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "campaign-new": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, DENIED),
+        "approver": (OK, 422),
+        "admin": (OK, 422),
+        "outsider": (DENIED, DENIED),
+    },
+    "campaign-authority": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "campaign-write": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, 422),
+        "admin": (405, 422),
+        "outsider": (405, DENIED),
+    },
+    "job": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "optimizer-start": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "optimizer-run": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
     # The audit log, its CSV export and verdict pages: anyone who can see the project.
-    "audit": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "audit-export": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
-    "verdict": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (DENIED, 405)},
+    "audit": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "audit-export": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "verdict": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
     # Notices are per person (filtered to the projects they can see), so everyone signed in.
-    "notices": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (OK, 405)},
-    "notices-read": {"anonymous": (LOGIN, LOGIN), "viewer": (405, OK), "approver": (405, OK), "admin": (405, OK), "outsider": (405, OK)},
-    "notices-count": {"anonymous": (LOGIN, LOGIN), "viewer": (OK, 405), "approver": (OK, 405), "admin": (OK, 405), "outsider": (OK, 405)},
+    "notices": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (OK, 405),
+    },
+    "notices-read": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, OK),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, OK),
+    },
+    "notices-count": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (OK, 405),
+    },
     # The webhook receiver is not session-authenticated: the HMAC signature is. This matrix
     # sends none, so every POST is refused as malformed (400) and nothing is stored.
     "webhooks-layers": {p: (405, 400) for p in PEOPLE},
@@ -97,13 +271,19 @@ def url_kwargs(name, sandbox):
         "queue-counts": {"project_id": ACME},
         "queue-fresh": {"project_id": ACME},
         "queue-bulk-start": {"project_id": ACME},
-        "queue-bulk": {"project_id": ACME, "bulk_id": a_bulk_decision()} if name == "queue-bulk" else {},
-        "queue-bulk-retry": {"project_id": ACME, "bulk_id": a_bulk_decision()} if name == "queue-bulk-retry" else {},
+        "queue-bulk": {"project_id": ACME, "bulk_id": a_bulk_decision()}
+        if name == "queue-bulk"
+        else {},
+        "queue-bulk-retry": {"project_id": ACME, "bulk_id": a_bulk_decision()}
+        if name == "queue-bulk-retry"
+        else {},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
-        "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)} if name == "verdict" else {},
+        "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)}
+        if name == "verdict"
+        else {},
     }.get(name, {})
 
 
@@ -116,12 +296,16 @@ def a_bulk_decision():
     from dashboard.models import BulkDecision
 
     approver = get_user_model().objects.get(username="approver")
-    bulk = BulkDecision.objects.create(id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done")
+    bulk = BulkDecision.objects.create(
+        id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done"
+    )
     return str(bulk.id)
 
 
 def first_verdict(sandbox):
-    items = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.denied"}).json()["items"]
+    items = sandbox.api(
+        "GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.denied"}
+    ).json()["items"]
     return items[0]["data"]["verdictId"]
 
 
@@ -137,8 +321,18 @@ def share_link_kwargs(name):
 
 
 CAMPAIGN_URLS = (
-    "accounts", "accounts-connect", "accounts-connect-status", "accounts-connect-popup", "accounts-callback",
-    "campaigns", "campaign", "campaign-new", "campaign-authority", "campaign-write", "job", "optimizer-start",
+    "accounts",
+    "accounts-connect",
+    "accounts-connect-status",
+    "accounts-connect-popup",
+    "accounts-callback",
+    "campaigns",
+    "campaign",
+    "campaign-new",
+    "campaign-authority",
+    "campaign-write",
+    "job",
+    "optimizer-start",
     "optimizer-run",
 )
 
@@ -146,15 +340,27 @@ CAMPAIGN_URLS = (
 def campaign_kwargs(name, sandbox):
     """Acme's first active Meta campaign, or a running optimizer run (and its job) there."""
     if name in ("campaign", "campaign-authority", "campaign-write"):
-        items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"platforms": "meta_ads"}).json()["items"]
+        items = sandbox.api(
+            "GET", f"/v1/projects/{ACME}/ads/campaigns", params={"platforms": "meta_ads"}
+        ).json()["items"]
         campaign = next(c for c in items if c["status"] == "active")
         return {"project_id": ACME, "platform": "meta", "campaign_id": campaign["campaignId"]}
     if name in ("job", "optimizer-run"):
         layer = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/defaults").json()["layerId"]
-        started = sandbox.api("POST", f"/v1/projects/{ACME}/ads/optimizer/run", json={"layerId": layer, "platform": "meta_ads"})
+        started = sandbox.api(
+            "POST",
+            f"/v1/projects/{ACME}/ads/optimizer/run",
+            json={"layerId": layer, "platform": "meta_ads"},
+        )
         body = started.json()
-        ids = body if started.status_code == 202 else body["error"]["details"]  # 409: already running
-        return {"project_id": ACME, "job_id": ids["jobId"]} if name == "job" else {"project_id": ACME, "run_id": ids["runId"]}
+        ids = (
+            body if started.status_code == 202 else body["error"]["details"]
+        )  # 409: already running
+        return (
+            {"project_id": ACME, "job_id": ids["jobId"]}
+            if name == "job"
+            else {"project_id": ACME, "run_id": ids["runId"]}
+        )
     return {"project_id": ACME}
 
 
@@ -166,7 +372,11 @@ def first_pending(sandbox):
 POST_DATA = {
     "project-access": {"username": "viewer", "role": "viewer"},
     "queue-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
-    "queue-bulk-start": {"decision": "approve", "text": "", "bulk_key": ""},  # nothing selected: a sentence
+    "queue-bulk-start": {
+        "decision": "approve",
+        "text": "",
+        "bulk_key": "",
+    },  # nothing selected: a sentence
     "login": {"username": "nobody", "password": "wrong"},
     "project-share": {"scope": "queue", "days": "3", "label": "Matrix test"},
     "accounts-connect": {"platform": "meta", "idempotency_key": ""},
@@ -183,7 +393,9 @@ def outcome_of(response):
 
 
 @pytest.mark.parametrize("person", PEOPLE)
-def test_each_person_gets_exactly_what_their_role_allows_on_every_url(sandbox, people, client, person):
+def test_each_person_gets_exactly_what_their_role_allows_on_every_url(
+    sandbox, people, client, person
+):
     from django.urls import reverse
 
     if person != "anonymous":
@@ -206,8 +418,12 @@ def embed_login(client, role, live_server_url=None):
     from dashboard.services.embedding import embed_token_mint
 
     token = embed_token_mint(
-        issuer="matrix-portal", subject=f"embedded-{role}", name=f"Embedded {role}", role=role,
-        projects=[ACME], parent_origin=settings.EMBED_ALLOWED_ORIGINS[0],
+        issuer="matrix-portal",
+        subject=f"embedded-{role}",
+        name=f"Embedded {role}",
+        role=role,
+        projects=[ACME],
+        parent_origin=settings.EMBED_ALLOWED_ORIGINS[0],
     )
     response = client.get("/embed/start", {"token": token})
     assert response.status_code == 302, response.content[:500]
@@ -226,7 +442,10 @@ def test_an_embedded_person_gets_exactly_what_the_same_role_gets_and_every_page_
     for name in MATRIX:
         url = reverse(name, kwargs=url_kwargs(name, sandbox))
         got = client.get(url)
-        if got.status_code != 405 and name not in ("demo-portal", "share"):  # share pages are never framed
+        if got.status_code != 405 and name not in (
+            "demo-portal",
+            "share",
+        ):  # share pages are never framed
             assert f"frame-ancestors {portal}" in got.headers["Content-Security-Policy"], name
             assert "X-Frame-Options" not in got.headers, name
         posted = client.post(url, POST_DATA.get(name, {}))
@@ -237,7 +456,9 @@ def test_an_embedded_person_gets_exactly_what_the_same_role_gets_and_every_page_
 
 
 @pytest.mark.parametrize("scope", ["queue", "audit"])
-def test_a_share_link_holder_gets_nothing_beyond_the_link_itself_on_every_url(sandbox, people, client, scope):
+def test_a_share_link_holder_gets_nothing_beyond_the_link_itself_on_every_url(
+    sandbox, people, client, scope
+):
     """Opening a share link signs nobody in: afterwards every URL answers exactly as it does
     for an anonymous visitor, and the link itself stays read-only."""
     from django.contrib.auth import get_user_model
@@ -253,6 +474,9 @@ def test_a_share_link_holder_gets_nothing_beyond_the_link_itself_on_every_url(sa
     seen = {}
     for name in MATRIX:
         url = reverse(name, kwargs=url_kwargs(name, sandbox))
-        seen[name] = (outcome_of(client.get(url)), outcome_of(client.post(url, POST_DATA.get(name, {}))))
+        seen[name] = (
+            outcome_of(client.get(url)),
+            outcome_of(client.post(url, POST_DATA.get(name, {}))),
+        )
     assert seen == {name: MATRIX[name]["anonymous"] for name in MATRIX}
     assert client.post(reverse("share", kwargs={"token": token})).status_code == 403

@@ -22,7 +22,9 @@ def audit_url(**query):
 
 
 def upstream_rows(sandbox, **params):
-    return sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "limit": 200, **params}).json()["items"]
+    return sandbox.api(
+        "GET", "/v1/audit-log", params={"projectId": ACME, "limit": 200, **params}
+    ).json()["items"]
 
 
 def shown_event_ids(html):
@@ -48,18 +50,27 @@ def test_the_log_lists_the_newest_events_first_with_every_verdict_linked(sandbox
     html = client.get(audit_url()).content.decode()
     expected = [row["eventId"] for row in upstream_rows(sandbox, limit=50)]
     assert shown_event_ids(html) == expected
-    for verdict_id in {r["data"]["verdictId"] for r in upstream_rows(sandbox, limit=50) if r["data"].get("verdictId")}:
+    for verdict_id in {
+        r["data"]["verdictId"]
+        for r in upstream_rows(sandbox, limit=50)
+        if r["data"].get("verdictId")
+    }:
         assert f'href="{reverse("verdict", args=[ACME, verdict_id])}"' in html
 
 
 def make_denials(sandbox, count):
     """Denied budget writes (each one an audit row) on Acme's first Meta campaign."""
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"tactical": "off"})
-    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]
+    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()[
+        "items"
+    ]
     campaign = next(c for c in items if c["name"] == "Q3 Prospecting — Cold Brew")
     for n in range(count):
-        sandbox.api("PATCH", f"/v1/projects/{ACME}/ads/meta/campaigns/{campaign['campaignId']}/budget",
-                    json={"dailyBudgetCents": 9000 + n})
+        sandbox.api(
+            "PATCH",
+            f"/v1/projects/{ACME}/ads/meta/campaigns/{campaign['campaignId']}/budget",
+            json={"dailyBudgetCents": 9000 + n},
+        )
 
 
 def test_load_more_continues_where_the_first_screen_ended(sandbox, people, client):
@@ -73,7 +84,9 @@ def test_load_more_continues_where_the_first_screen_ended(sandbox, people, clien
     assert "<html" not in fragment
 
 
-def test_the_decision_filter_shows_only_denied_rows_and_says_it_was_applied_here(sandbox, people, client):
+def test_the_decision_filter_shows_only_denied_rows_and_says_it_was_applied_here(
+    sandbox, people, client
+):
     login(client)
     html = client.get(audit_url(decision="deny")).content.decode()
     denied = {r["eventId"] for r in upstream_rows(sandbox) if r["data"].get("verdict") == "deny"}
@@ -85,7 +98,9 @@ def test_the_decision_filter_shows_only_denied_rows_and_says_it_was_applied_here
 def test_the_action_filter_is_asked_of_layers(sandbox, people, client):
     login(client)
     html = client.get(audit_url(event="ads.defaults.updated")).content.decode()
-    assert set(shown_event_ids(html)) == {r["eventId"] for r in upstream_rows(sandbox, eventType="ads.defaults.updated")}
+    assert set(shown_event_ids(html)) == {
+        r["eventId"] for r in upstream_rows(sandbox, eventType="ads.defaults.updated")
+    }
     assert 'id="audit-filtered-here"' not in html
 
 
@@ -93,9 +108,13 @@ def test_platform_actor_and_date_filters_narrow_the_rows(sandbox, people, client
     login(client)
     rows = upstream_rows(sandbox)
     html = client.get(audit_url(platform="tiktok")).content.decode()
-    assert set(shown_event_ids(html)) == {r["eventId"] for r in rows if r["data"].get("platform") in ("tiktok", "tiktok_ads")}
+    assert set(shown_event_ids(html)) == {
+        r["eventId"] for r in rows if r["data"].get("platform") in ("tiktok", "tiktok_ads")
+    }
     html = client.get(audit_url(actor="system")).content.decode()
-    assert set(shown_event_ids(html)) == {r["eventId"] for r in rows if r["data"].get("actor_type") == "system"}
+    assert set(shown_event_ids(html)) == {
+        r["eventId"] for r in rows if r["data"].get("actor_type") == "system"
+    }
     html = client.get(audit_url(since="2099-01-01")).content.decode()
     assert shown_event_ids(html) == [] and "No events match these filters" in html
     html = client.get(audit_url(until="2000-01-01")).content.decode()
@@ -106,7 +125,7 @@ def test_a_decision_made_here_shows_the_person_not_only_partner(sandbox, people,
     login(client, "approver")
     approve(client, sandbox, "Fine by me")
     html = client.get(audit_url(event="ads.pending.approved")).content.decode()
-    row = html[html.index('class="audit-row'):]
+    row = html[html.index('class="audit-row') :]
     assert '<strong class="person">approver</strong>' in row
     assert "Fine by me" in row
 
@@ -135,17 +154,32 @@ def test_the_csv_export_walks_every_page_streams_and_never_includes_keys(sandbox
 
 def test_the_csv_export_keeps_the_filters(sandbox, people, client):
     login(client)
-    body = b"".join(client.get(reverse("audit-export", args=[ACME]) + "?decision=deny").streaming_content).decode()
+    body = b"".join(
+        client.get(reverse("audit-export", args=[ACME]) + "?decision=deny").streaming_content
+    ).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert rows and {r["decision"] for r in rows} == {"deny"}
 
 
-def test_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_apostrophe(sandbox, people, client):
+def test_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_apostrophe(
+    sandbox, people, client
+):
     assert [csv_cell(v) for v in ("=1+1", "+1", "-2", "@SUM(A1)", "plain", "", None)] == [
-        "'=1+1", "'+1", "'-2", "'@SUM(A1)", "plain", "", ""]
+        "'=1+1",
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "plain",
+        "",
+        "",
+    ]
     login(client, "approver")
     approve(client, sandbox, '=HYPERLINK("http://evil.example","click")')
-    body = b"".join(client.get(reverse("audit-export", args=[ACME]) + "?event=ads.pending.approved").streaming_content).decode()
+    body = b"".join(
+        client.get(
+            reverse("audit-export", args=[ACME]) + "?event=ads.pending.approved"
+        ).streaming_content
+    ).decode()
     [row] = [r for r in csv.DictReader(io.StringIO(body)) if "HYPERLINK" in r["note"]]
     assert row["note"].startswith("'=HYPERLINK")
     assert row["person"] == "approver"
@@ -161,18 +195,23 @@ def test_the_verdict_page_says_what_was_decided_why_and_what_was_asked(sandbox, 
     assert 'id="verdict-authority"' in html and 'id="verdict-request"' in html
     assert verdict["request"]["path"] in html
     assert "through the API key, not through this dashboard" in html
-    assert f'href="{reverse("campaign", args=[ACME, verdict["platform"].removesuffix("_ads"), verdict["entityId"]])}"' in html
+    assert (
+        f'href="{reverse("campaign", args=[ACME, verdict["platform"].removesuffix("_ads"), verdict["entityId"]])}"'
+        in html
+    )
     assert verdict_id in html and 'id="verdict-timeline"' in html
     assert "lp_test_" not in html
 
 
-def test_the_verdict_of_an_approval_names_the_person_and_links_the_pending_action(sandbox, people, client):
+def test_the_verdict_of_an_approval_names_the_person_and_links_the_pending_action(
+    sandbox, people, client
+):
     login(client, "approver")
     item = approve(client, sandbox, "Ok")
     row = upstream_rows(sandbox, eventType="ads.pending.approved")[0]
     html = client.get(reverse("verdict", args=[ACME, row["data"]["verdictId"]])).content.decode()
     assert '<strong class="person">approver</strong>' in html
-    assert f"status=approved" in html and f"#pa-{item['pendingId']}" in html
+    assert "status=approved" in html and f"#pa-{item['pendingId']}" in html
 
 
 def test_an_unknown_verdict_is_a_clear_not_found_page(sandbox, people, client):
@@ -185,8 +224,23 @@ def test_an_unknown_verdict_is_a_clear_not_found_page(sandbox, people, client):
 def test_the_sanitiser_drops_anything_key_or_token_like_at_any_depth():
     from dashboard.services.verdicts import sanitised
 
-    cleaned = sanitised({"body": {"dailyBudgetCents": 9000, "apiKey": "x", "nested": [{"accessToken": "y", "ok": 1}]},
-                         "headers": {"Authorization": "Bearer z"}, "note": "lp_live_abc"})
-    assert cleaned == {"body": {"dailyBudgetCents": 9000, "apiKey": "[removed]",
-                                "nested": [{"accessToken": "[removed]", "ok": 1}]},
-                       "headers": {"Authorization": "[removed]"}, "note": "[removed]"}
+    cleaned = sanitised(
+        {
+            "body": {
+                "dailyBudgetCents": 9000,
+                "apiKey": "x",
+                "nested": [{"accessToken": "y", "ok": 1}],
+            },
+            "headers": {"Authorization": "Bearer z"},
+            "note": "lp_live_abc",
+        }
+    )
+    assert cleaned == {
+        "body": {
+            "dailyBudgetCents": 9000,
+            "apiKey": "[removed]",
+            "nested": [{"accessToken": "[removed]", "ok": 1}],
+        },
+        "headers": {"Authorization": "[removed]"},
+        "note": "[removed]",
+    }

@@ -10,6 +10,13 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_measure():
     out = io.StringIO()
     call_command("bench", "--tiny", stdout=out)
     table = out.getvalue()
-    for measure in ("1. Fan-out", "2. Shared reads", "3. Rendering", "4. A decision", "5. Bulk", "6. Throughput"):
+    for measure in (
+        "1. Fan-out",
+        "2. Shared reads",
+        "3. Rendering",
+        "4. A decision",
+        "5. Bulk",
+        "6. Throughput",
+    ):
         assert measure in table
     assert "requests/s" in table and "memory per worker" in table

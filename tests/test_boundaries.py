@@ -25,7 +25,9 @@ def python_files(folder: Path):
 def test_views_import_neither_the_client_nor_requests():
     offenders = {
         str(path.relative_to(ROOT)): sorted(
-            m for m in imported_modules(path) if m.startswith(("dashboard.layers", "requests", "urllib3"))
+            m
+            for m in imported_modules(path)
+            if m.startswith(("dashboard.layers", "requests", "urllib3"))
         )
         for path in python_files(ROOT / "views")
     }
@@ -51,7 +53,9 @@ def test_the_sandbox_writes_its_own_json_and_never_uses_the_client():
     offenders = [
         str(path.relative_to(ROOT))
         for path in python_files(ROOT / "sandbox")
-        if any(m.startswith(("dashboard.layers", "dashboard.services")) for m in imported_modules(path))
+        if any(
+            m.startswith(("dashboard.layers", "dashboard.services")) for m in imported_modules(path)
+        )
     ]
     assert offenders == []
 

@@ -13,24 +13,42 @@ from tests.test_queue import REVIEWER_KEY, pending_items
 def run_worker():
     """The real database worker, in this thread, until the queue is empty."""
     Worker(
-        queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
-        max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
     ).run()
 
 
 def start_bulk(client, decision, selected, text="", key=None, **extra):
-    data = {"decision": decision, "text": text, "selected": selected, "bulk_key": key or str(uuid.uuid4()), **extra}
+    data = {
+        "decision": decision,
+        "text": text,
+        "selected": selected,
+        "bulk_key": key or str(uuid.uuid4()),
+        **extra,
+    }
     return client.post(reverse("queue-bulk-start", args=[ACME]), data)
 
 
 def executed(sandbox, verb):
-    return sum(n for route, n in sandbox.control("stats")["executedByRoute"].items() if verb in route)
+    return sum(
+        n for route, n in sandbox.control("stats")["executedByRoute"].items() if verb in route
+    )
 
 
-def test_a_bulk_approval_decides_every_selected_action_once_in_the_background(sandbox, people, client):
+def test_a_bulk_approval_decides_every_selected_action_once_in_the_background(
+    sandbox, people, client
+):
     assert client.login(username="approver", password=PASSWORD)
     items = pending_items(sandbox, "meta")[:4]
-    response = start_bulk(client, "approve", [f"meta:{i['pendingId']}" for i in items], text="Quarter plan")
+    response = start_bulk(
+        client, "approve", [f"meta:{i['pendingId']}" for i in items], text="Quarter plan"
+    )
     bulk = BulkDecision.objects.get()
     assert response.headers["Location"] == reverse("queue-bulk", args=[ACME, bulk.id])
     assert bulk.status == "queued" and executed(sandbox, "approve") == 0
@@ -59,16 +77,26 @@ def test_submitting_the_same_bulk_form_twice_starts_it_once(sandbox, people, cli
     assert executed(sandbox, "approve") == 2
 
 
-def test_a_bulk_decision_reports_each_row_when_some_fail_or_were_decided_elsewhere(sandbox, people, client):
+def test_a_bulk_decision_reports_each_row_when_some_fail_or_were_decided_elsewhere(
+    sandbox, people, client
+):
     assert client.login(username="approver", password=PASSWORD)
     first, second = pending_items(sandbox, "meta")[:2]
     taken = f"/v1/projects/{ACME}/ads/meta/pending/{first['pendingId']}/approve"
     assert sandbox.api("POST", taken, key=REVIEWER_KEY, json={}).status_code == 200
-    selected = [f"meta:{first['pendingId']}", f"meta:{second['pendingId']}", "meta:pa_DOESNOTEXIST0000000000000"]
+    selected = [
+        f"meta:{first['pendingId']}",
+        f"meta:{second['pendingId']}",
+        "meta:pa_DOESNOTEXIST0000000000000",
+    ]
     start_bulk(client, "reject", selected, text="Not this quarter")
     run_worker()
     outcomes = dict(BulkDecision.objects.get().items.values_list("pending_id", "outcome"))
-    assert outcomes == {first["pendingId"]: "conflict", second["pendingId"]: "decided", "pa_DOESNOTEXIST0000000000000": "failed"}
+    assert outcomes == {
+        first["pendingId"]: "conflict",
+        second["pendingId"]: "decided",
+        "pa_DOESNOTEXIST0000000000000": "failed",
+    }
 
 
 def test_rejecting_in_bulk_without_a_reason_is_refused_with_a_sentence(sandbox, people, client):
@@ -84,7 +112,9 @@ def test_rejecting_in_bulk_without_a_reason_is_refused_with_a_sentence(sandbox, 
 def test_select_all_takes_every_matching_action_on_every_page(sandbox, people, client):
     assert client.login(username="approver", password=PASSWORD)
     sandbox.control("pending-bulk", projectId=ACME, platform="apple", count=105)
-    expected = len(pending_items(sandbox, "apple")) + 0  # first page only; the rest are on later pages
+    expected = (
+        len(pending_items(sandbox, "apple")) + 0
+    )  # first page only; the rest are on later pages
     start_bulk(client, "approve", [], select_all="1", platform="apple", status="pending")
     bulk = BulkDecision.objects.get()
     assert bulk.items.count() >= 105 > expected
@@ -108,11 +138,28 @@ def test_items_that_failed_while_layers_was_down_are_sent_again_under_their_firs
     assert client.login(username="approver", password=PASSWORD)
     items = pending_items(sandbox, "meta")[:2]
     # The first approval reaches Layers but its answer is lost; the second never gets there.
-    sandbox.control("faults", faults=[{"kind": "timeout", "delay": 1.0, "count": 100, "method": "POST",
-                                       "pathContains": items[0]["pendingId"]},
-                                      {"kind": "status", "status": 503, "count": 100, "method": "POST",
-                                       "pathContains": items[1]["pendingId"]}])
-    response = start_bulk(client, "approve", [f"meta:{i['pendingId']}" for i in items], text="Agreed")
+    sandbox.control(
+        "faults",
+        faults=[
+            {
+                "kind": "timeout",
+                "delay": 1.0,
+                "count": 100,
+                "method": "POST",
+                "pathContains": items[0]["pendingId"],
+            },
+            {
+                "kind": "status",
+                "status": 503,
+                "count": 100,
+                "method": "POST",
+                "pathContains": items[1]["pendingId"],
+            },
+        ],
+    )
+    response = start_bulk(
+        client, "approve", [f"meta:{i['pendingId']}" for i in items], text="Agreed"
+    )
     run_worker()
     bulk = BulkDecision.objects.get()
     keys = dict(bulk.items.values_list("pending_id", "idempotency_key"))
@@ -134,4 +181,6 @@ def test_a_viewer_cannot_send_a_bulk_decision_again(sandbox, people, client):
     assert client.login(username="viewer", password=PASSWORD)
     from tests.test_access import a_bulk_decision
 
-    assert client.post(reverse("queue-bulk-retry", args=[ACME, a_bulk_decision()])).status_code == 403
+    assert (
+        client.post(reverse("queue-bulk-retry", args=[ACME, a_bulk_decision()])).status_code == 403
+    )

@@ -4,8 +4,6 @@ dashboard's own URLs with the sandbox answering over real HTTP."""
 import re
 import uuid
 
-import pytest
-
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
@@ -22,11 +20,15 @@ def login(client, username):
 def grant(people, username, project, role):
     from dashboard.models import ProjectGrant
 
-    ProjectGrant.objects.update_or_create(user=people[username], project_id=project, defaults={"role": role})
+    ProjectGrant.objects.update_or_create(
+        user=people[username], project_id=project, defaults={"role": role}
+    )
 
 
 def campaign(sandbox, name, project=ACME):
-    items = sandbox.api("GET", f"/v1/projects/{project}/ads/campaigns", params={"limit": 200}).json()["items"]
+    items = sandbox.api(
+        "GET", f"/v1/projects/{project}/ads/campaigns", params={"limit": 200}
+    ).json()["items"]
     return next(c for c in items if c["name"] == name)
 
 
@@ -35,13 +37,19 @@ def short(platform):
 
 
 def authority_now(sandbox, c, project=ACME):
-    path = f"/v1/projects/{project}/ads/{short(c['platform'])}/campaigns/{c['campaignId']}/authority"
+    path = (
+        f"/v1/projects/{project}/ads/{short(c['platform'])}/campaigns/{c['campaignId']}/authority"
+    )
     return sandbox.api("GET", path).json()
 
 
 def set_authority(client, c, project=ACME, confirm=False, key=None, **axes):
     url = reverse("campaign-authority", args=[project, short(c["platform"]), c["campaignId"]])
-    data = {**axes, "idempotency_key": key or str(uuid.uuid4()), **({"confirm": "1"} if confirm else {})}
+    data = {
+        **axes,
+        "idempotency_key": key or str(uuid.uuid4()),
+        **({"confirm": "1"} if confirm else {}),
+    }
     return client.post(url, data, headers=HTMX)
 
 
@@ -64,10 +72,16 @@ def list_html(client, project=ACME, query=""):
 # --- the list ----------------------------------------------------------------------------------
 
 
-def test_the_list_shows_every_platform_with_status_budget_in_the_account_currency_and_authority(sandbox, people, client):
+def test_the_list_shows_every_platform_with_status_budget_in_the_account_currency_and_authority(
+    sandbox, people, client
+):
     login(client, "viewer")
     html = list_html(client)
-    for name in ("Q3 Prospecting — Cold Brew", "Spark Ads — Barista Tips", "Search — Brand Keywords"):
+    for name in (
+        "Q3 Prospecting — Cold Brew",
+        "Spark Ads — Barista Tips",
+        "Search — Brand Keywords",
+    ):
         assert name in html
     assert "Brand Awareness (created in Ads Manager)" in html
     assert "created outside Layers" in html
@@ -91,7 +105,9 @@ def test_filters_live_in_the_query_string(sandbox, people, client):
     assert "Q3 Prospecting — Cold Brew" not in html
     assert '<option value="tiktok" selected>' in html
     assert '<option value="active" selected>' in html
-    assert "No campaigns match these filters" in list_html(client, query="?platform=apple&status=in_review")
+    assert "No campaigns match these filters" in list_html(
+        client, query="?platform=apple&status=in_review"
+    )
 
 
 def test_the_layer_defaults_and_the_kill_switch_are_shown_read_only(sandbox, people, client):
@@ -114,7 +130,10 @@ def test_a_viewer_gets_disabled_controls_and_no_write_buttons(sandbox, people, c
 
 def test_an_upstream_fault_keeps_the_page_and_says_what_happened(sandbox, people, client):
     login(client, "approver")
-    sandbox.control("faults", faults=[{"kind": "status", "status": 503, "count": 50, "pathContains": "/ads/campaigns"}])
+    sandbox.control(
+        "faults",
+        faults=[{"kind": "status", "status": 503, "count": 50, "pathContains": "/ads/campaigns"}],
+    )
     html = list_html(client)
     assert 'id="campaigns-partial-error"' in html
     assert "The campaigns could not be loaded" in html
@@ -139,47 +158,71 @@ def test_lowering_an_axis_applies_and_is_recorded_with_its_verdict(sandbox, peop
     assert record.verdict_id.startswith("ver_")
 
 
-def test_raising_an_axis_to_auto_asks_first_and_sends_nothing_until_confirmed(sandbox, people, client):
+def test_raising_an_axis_to_auto_asks_first_and_sends_nothing_until_confirmed(
+    sandbox, people, client
+):
     login(client, "approver")
     c = campaign(sandbox, "Retargeting — Cart Abandoners")  # its own authority: auto, auto, draft
-    assert set_authority(client, c, creative="auto", tactical="draft", structural="draft").status_code == 200
+    assert (
+        set_authority(client, c, creative="auto", tactical="draft", structural="draft").status_code
+        == 200
+    )
     key = str(uuid.uuid4())
-    asked = set_authority(client, c, key=key, creative="auto", tactical="auto", structural="draft").content.decode()
+    asked = set_authority(
+        client, c, key=key, creative="auto", tactical="auto", structural="draft"
+    ).content.decode()
     assert "Auto lets tactical changes reach the platform unreviewed. Confirm?" in asked
     assert 'name="confirm" value="1"' in asked
-    assert 'name="tactical" value="draft" checked' in asked  # the control still shows the real value
+    assert (
+        'name="tactical" value="draft" checked' in asked
+    )  # the control still shows the real value
     assert authority_now(sandbox, c)["authority"]["tactical"] == "draft"
-    done = set_authority(client, c, key=key, confirm=True, creative="auto", tactical="auto", structural="draft")
+    done = set_authority(
+        client, c, key=key, confirm=True, creative="auto", tactical="auto", structural="draft"
+    )
     assert "Saved: tactical is now auto." in done.content.decode()
     assert authority_now(sandbox, c)["authority"]["tactical"] == "auto"
 
 
-def test_raising_above_the_customers_setting_is_refused_and_the_control_returns_to_the_real_value(sandbox, people, client):
+def test_raising_above_the_customers_setting_is_refused_and_the_control_returns_to_the_real_value(
+    sandbox, people, client
+):
     login(client, "approver")
     c = campaign(sandbox, "Q3 Prospecting — Cold Brew")  # layer defaults: tactical draft
-    html = set_authority(client, c, confirm=True, creative="auto", tactical="auto", structural="draft").content.decode()
+    html = set_authority(
+        client, c, confirm=True, creative="auto", tactical="auto", structural="draft"
+    ).content.decode()
     assert "A partner cannot raise the tactical axis above what the customer allows." in html
     assert 'name="tactical" value="draft" checked' in html
     assert re.search(r"Verdict ver_[0-9A-Z]{26}", html)
-    assert DecisionRecord.objects.get(action="authority", entity_id=c["campaignId"]).outcome == "denied"
+    assert (
+        DecisionRecord.objects.get(action="authority", entity_id=c["campaignId"]).outcome
+        == "denied"
+    )
 
 
-
-
-def test_an_authority_change_under_the_kill_switch_is_refused_with_that_reason(sandbox, people, client):
+def test_an_authority_change_under_the_kill_switch_is_refused_with_that_reason(
+    sandbox, people, client
+):
     grant(people, "approver", NORDLICHT, "approver")
     login(client, "approver")
     c = campaign(sandbox, "Herbst Kollektion — Prospecting", NORDLICHT)
-    html = set_authority(client, c, NORDLICHT, creative="off", tactical="draft", structural="draft").content.decode()
+    html = set_authority(
+        client, c, NORDLICHT, creative="off", tactical="draft", structural="draft"
+    ).content.decode()
     assert "The customer has frozen all partner writes on Meta (kill switch)." in html
     assert 'name="creative" value="draft" checked' in html
 
 
-def test_an_authority_change_without_customer_consent_is_refused_and_the_banner_appears(sandbox, people, client):
+def test_an_authority_change_without_customer_consent_is_refused_and_the_banner_appears(
+    sandbox, people, client
+):
     grant(people, "approver", BRIGHTSIDE, "approver")
     login(client, "approver")
     c = campaign(sandbox, "Puzzle Quest — Lookalike 1%", BRIGHTSIDE)
-    html = set_authority(client, c, BRIGHTSIDE, creative="off", tactical="draft", structural="draft").content.decode()
+    html = set_authority(
+        client, c, BRIGHTSIDE, creative="off", tactical="draft", structural="draft"
+    ).content.decode()
     assert "The customer has not yet agreed to partner changes on Meta." in html
     assert 'id="consent-missing-meta"' in list_html(client, BRIGHTSIDE)
 
@@ -188,7 +231,9 @@ def test_a_key_without_the_policy_scope_is_explained(sandbox, people, client, se
     login(client, "approver")
     settings.LAYERS_API_KEY = READONLY_KEY
     c = campaign(sandbox, "Q3 Prospecting — Cold Brew")
-    html = set_authority(client, c, creative="auto", tactical="off", structural="draft").content.decode()
+    html = set_authority(
+        client, c, creative="auto", tactical="off", structural="draft"
+    ).content.decode()
     assert "Layers key is not allowed to do this (it needs the ads:write:policy scope)" in html
 
 
@@ -203,19 +248,25 @@ def test_a_viewer_cannot_change_authority(sandbox, people, client):
 
 
 def page_html(client, c, project=ACME):
-    response = client.get(reverse("campaign", args=[project, short(c["platform"]), c["campaignId"]]))
+    response = client.get(
+        reverse("campaign", args=[project, short(c["platform"]), c["campaignId"]])
+    )
     assert response.status_code == 200
     return response.content.decode()
 
 
-def test_the_campaign_page_shows_authority_budget_status_pending_actions_and_activity(sandbox, people, client):
+def test_the_campaign_page_shows_authority_budget_status_pending_actions_and_activity(
+    sandbox, people, client
+):
     login(client, "viewer")
     c = campaign(sandbox, "Q3 Prospecting — Cold Brew")
     html = page_html(client, c)
     assert "Q3 Prospecting — Cold Brew" in html
     assert "$50.00</strong> a day" in html
     assert f'id="authority-{c["campaignId"]}"' in html
-    assert 'class="action card status-pending"' in html  # its pending actions, as the queue shows them
+    assert (
+        'class="action card status-pending"' in html
+    )  # its pending actions, as the queue shows them
     assert "Open this campaign in the queue" in html
 
 
@@ -229,10 +280,14 @@ def test_a_budget_change_on_an_auto_axis_is_applied_and_shows_its_job(sandbox, p
     assert "Daily budget set to $75.50." in html
     assert re.search(r'href="/projects/[^"]+/jobs/job_[0-9A-Z]{26}/"', html)
     assert "$75.50</strong> a day" in html
-    assert DecisionRecord.objects.get(action="budget", entity_id=c["campaignId"]).outcome == "applied"
+    assert (
+        DecisionRecord.objects.get(action="budget", entity_id=c["campaignId"]).outcome == "applied"
+    )
 
 
-def test_a_budget_change_on_a_draft_axis_is_queued_with_a_link_to_it_in_the_queue(sandbox, people, client):
+def test_a_budget_change_on_a_draft_axis_is_queued_with_a_link_to_it_in_the_queue(
+    sandbox, people, client
+):
     login(client, "approver")
     c = campaign(sandbox, "Q3 Prospecting — Cold Brew")  # tactical draft
     html = client.get(write(client, c, "budget", amount="60").headers["Location"]).content.decode()
@@ -242,7 +297,9 @@ def test_a_budget_change_on_a_draft_axis_is_queued_with_a_link_to_it_in_the_queu
     assert "$50.00</strong> a day" in html  # nothing changed yet
 
 
-def test_a_budget_that_is_not_money_is_refused_before_anything_is_sent_and_the_typing_is_kept(sandbox, people, client):
+def test_a_budget_that_is_not_money_is_refused_before_anything_is_sent_and_the_typing_is_kept(
+    sandbox, people, client
+):
     login(client, "approver")
     c = campaign(sandbox, "Q3 Prospecting — Cold Brew")
     before = executed(sandbox, "budget")
@@ -266,7 +323,9 @@ def test_a_write_under_the_kill_switch_is_denied_with_the_reason(sandbox, people
     grant(people, "approver", NORDLICHT, "approver")
     login(client, "approver")
     c = campaign(sandbox, "Herbst Kollektion — Prospecting", NORDLICHT)
-    html = client.get(write(client, c, "budget", NORDLICHT, amount="90").headers["Location"]).content.decode()
+    html = client.get(
+        write(client, c, "budget", NORDLICHT, amount="90").headers["Location"]
+    ).content.decode()
     assert "Denied by the customer's settings." in html
     assert "The customer has frozen all partner writes on Meta (kill switch)." in html
     assert 'id="kill-switch-meta"' in html
@@ -277,7 +336,10 @@ def test_a_write_on_an_axis_that_is_off_is_denied_with_the_reason(sandbox, peopl
     login(client, "approver")
     c = campaign(sandbox, "Spark Ads — Barista Tips")  # Acme TikTok: structural off
     html = client.get(write(client, c, "pause").headers["Location"]).content.decode()
-    assert "The customer has set the structural axis to off, so partners cannot make this change." in html
+    assert (
+        "The customer has set the structural axis to off, so partners cannot make this change."
+        in html
+    )
 
 
 def test_a_write_without_consent_is_denied_and_the_consent_banner_appears(sandbox, people, client):
@@ -294,8 +356,13 @@ def test_pause_and_resume_report_their_real_outcome(sandbox, people, client):
     c = campaign(sandbox, "Q3 Prospecting — Cold Brew")  # structural draft: queued
     html = client.get(write(client, c, "pause").headers["Location"]).content.decode()
     assert "Pausing is queued for approval." in html
-    sandbox.control("campaign-authority", projectId=ACME, platform="meta", campaignId=c["campaignId"],
-                    authority={"structural": "auto"})
+    sandbox.control(
+        "campaign-authority",
+        projectId=ACME,
+        platform="meta",
+        campaignId=c["campaignId"],
+        authority={"structural": "auto"},
+    )
     html = client.get(write(client, c, "pause").headers["Location"]).content.decode()
     assert "Paused." in html
     assert 'id="campaign-status">paused' in html
@@ -332,7 +399,9 @@ def test_a_double_submitted_budget_change_is_sent_once(sandbox, people, client):
 
 def test_an_unknown_campaign_is_a_sentence_not_a_traceback(sandbox, people, client):
     login(client, "viewer")
-    response = client.get(reverse("campaign", args=[ACME, "meta", "cmp_01HZZZZZZZZZZZZZZZZZZZZZZZ"]))
+    response = client.get(
+        reverse("campaign", args=[ACME, "meta", "cmp_01HZZZZZZZZZZZZZZZZZZZZZZZ"])
+    )
     assert response.status_code == 404
     assert "Traceback" not in response.content.decode()
 
@@ -349,8 +418,14 @@ def account_of(sandbox, platform):
 
 
 def create(client, key=None, **fields):
-    data = {"budget_kind": "daily", "campaign_management_mode": "draft", "creative_mode": "draft",
-            "outcome": "conversions", "idempotency_key": key or str(uuid.uuid4()), **fields}
+    data = {
+        "budget_kind": "daily",
+        "campaign_management_mode": "draft",
+        "creative_mode": "draft",
+        "outcome": "conversions",
+        "idempotency_key": key or str(uuid.uuid4()),
+        **fields,
+    }
     return client.post(reverse("campaign-new", args=[ACME]), data)
 
 
@@ -376,14 +451,22 @@ def test_the_create_form_refuses_with_sentences_and_keeps_what_was_typed(sandbox
 
 def test_a_tiktok_lifetime_budget_needs_an_end_time(sandbox, people, client):
     login(client, "approver")
-    response = create(client, ad_account=account_of(sandbox, "tiktok_ads"), name="Launch", budget="900", budget_kind="lifetime")
+    response = create(
+        client,
+        ad_account=account_of(sandbox, "tiktok_ads"),
+        name="Launch",
+        budget="900",
+        budget_kind="lifetime",
+    )
     assert response.status_code == 422
     assert "TikTok needs an end time for a lifetime budget." in response.content.decode()
 
 
 def test_layers_field_errors_land_on_the_form(sandbox, people, client):
     login(client, "approver")
-    response = create(client, ad_account=account_of(sandbox, "meta_ads"), name="Tiny", budget="0.10")
+    response = create(
+        client, ad_account=account_of(sandbox, "meta_ads"), name="Tiny", budget="0.10"
+    )
     html = response.content.decode()
     assert response.status_code == 422
     assert 'id="e-budget"' in html
@@ -392,18 +475,26 @@ def test_layers_field_errors_land_on_the_form(sandbox, people, client):
 
 def test_creating_on_a_draft_structural_axis_is_queued(sandbox, people, client):
     login(client, "approver")
-    html = create(client, ad_account=account_of(sandbox, "meta_ads"), name="Autumn Blend", budget="40").content.decode()
+    html = create(
+        client, ad_account=account_of(sandbox, "meta_ads"), name="Autumn Blend", budget="40"
+    ).content.decode()
     assert "Queued for approval." in html
     assert "Creating “Autumn Blend” is queued for approval." in html
     assert DecisionRecord.objects.get(action="create").outcome == "queued"
 
 
-def test_creating_on_an_auto_structural_axis_starts_a_job_that_ends_with_a_link_to_the_campaign(sandbox, people, client):
+def test_creating_on_an_auto_structural_axis_starts_a_job_that_ends_with_a_link_to_the_campaign(
+    sandbox, people, client
+):
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"structural": "auto"})
     login(client, "approver")
-    html = create(client, ad_account=account_of(sandbox, "meta_ads"), name="Winter Roast", budget="45.00").content.decode()
+    html = create(
+        client, ad_account=account_of(sandbox, "meta_ads"), name="Winter Roast", budget="45.00"
+    ).content.decode()
     assert "Created." in html
-    job_url = re.search(r'href="(/projects/[^"]+/jobs/job_[0-9A-Z]{26}/)" id="create-job-link"', html).group(1)
+    job_url = re.search(
+        r'href="(/projects/[^"]+/jobs/job_[0-9A-Z]{26}/)" id="create-job-link"', html
+    ).group(1)
     assert 'id="create-campaign-link"' in html
     sandbox.control("clock", advanceSeconds=5)
     job = client.get(job_url, headers=HTMX).content.decode()
@@ -416,7 +507,9 @@ def test_creating_on_an_auto_structural_axis_starts_a_job_that_ends_with_a_link_
 def test_a_running_job_fragment_keeps_polling(sandbox, people, client):
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"structural": "auto"})
     login(client, "approver")
-    html = create(client, ad_account=account_of(sandbox, "meta_ads"), name="Slow Roast", budget="45").content.decode()
+    html = create(
+        client, ad_account=account_of(sandbox, "meta_ads"), name="Slow Roast", budget="45"
+    ).content.decode()
     job_url = re.search(r'href="(/projects/[^"]+/jobs/job_[0-9A-Z]{26}/)"', html).group(1)
     first = client.get(job_url).content.decode()
     assert 'hx-trigger="every 2s"' in first
@@ -431,7 +524,12 @@ def test_a_double_submitted_create_makes_one_campaign(sandbox, people, client):
     fields = dict(ad_account=account_of(sandbox, "meta_ads"), name="Double Shot", budget="30")
     create(client, key=key, **fields)
     create(client, key=key, **fields)
-    names = [c["name"] for c in sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]]
+    names = [
+        c["name"]
+        for c in sandbox.api(
+            "GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}
+        ).json()["items"]
+    ]
     assert names.count("Double Shot") == 1
     assert DecisionRecord.objects.filter(idempotency_key=key).count() == 1
 
@@ -451,15 +549,21 @@ def test_a_job_started_in_one_project_is_not_shown_under_another(sandbox, people
     assert client.get(reverse("job", args=[NORDLICHT, job_id])).status_code == 404
 
 
-def test_without_javascript_an_authority_change_confirms_on_its_own_page_and_comes_back_with_a_note(sandbox, people, client):
+def test_without_javascript_an_authority_change_confirms_on_its_own_page_and_comes_back_with_a_note(
+    sandbox, people, client
+):
     login(client, "approver")
     c = campaign(sandbox, "Retargeting — Cart Abandoners")
     url = reverse("campaign-authority", args=[ACME, "meta", c["campaignId"]])
     back = reverse("campaigns", args=[ACME]) + "?platform=meta"
-    lowered = client.post(url, {"creative": "draft", "idempotency_key": str(uuid.uuid4()), "next": back})
+    lowered = client.post(
+        url, {"creative": "draft", "idempotency_key": str(uuid.uuid4()), "next": back}
+    )
     assert lowered.status_code == 302 and lowered.headers["Location"] == back
     assert "Saved: creative is now draft." in client.get(back).content.decode()
-    asked = client.post(url, {"creative": "auto", "idempotency_key": str(uuid.uuid4()), "next": back})
+    asked = client.post(
+        url, {"creative": "auto", "idempotency_key": str(uuid.uuid4()), "next": back}
+    )
     assert asked.status_code == 200
     assert "Yes, set to auto" in asked.content.decode()
     assert authority_now(sandbox, c)["authority"]["creative"] == "draft"

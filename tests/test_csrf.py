@@ -31,7 +31,9 @@ def admin_client_with_csrf_cookie(people):
     client = Client(enforce_csrf_checks=True)
     assert client.login(username="admin", password=PASSWORD)
     page = client.get(reverse("home")).content.decode()  # the session now holds a CSRF secret
-    client.token = re.search(r'X-CSRFToken&quot;: &quot;([^&]+)&quot;|X-CSRFToken": "([^"]+)"', page)
+    client.token = re.search(
+        r'X-CSRFToken&quot;: &quot;([^&]+)&quot;|X-CSRFToken": "([^"]+)"', page
+    )
     return client
 
 
@@ -41,12 +43,16 @@ def test_every_unsafe_method_on_every_url_without_a_token_is_refused(sandbox, pe
     for name, _route in dashboard_patterns():
         url = reverse(name, kwargs=url_kwargs(name, sandbox))
         for method in UNSAFE:
-            response = client.generic(method, url, "", content_type="application/x-www-form-urlencoded")
+            response = client.generic(
+                method, url, "", content_type="application/x-www-form-urlencoded"
+            )
             expected = EXCEPTIONS[name][1] if name in EXCEPTIONS else {403}
             if response.status_code not in expected:
                 seen[f"{method} {name}"] = response.status_code
             elif name not in EXCEPTIONS:
-                assert b"CSRF" in response.content or b"csrf" in response.content.lower(), f"{method} {name}"
+                assert b"CSRF" in response.content or b"csrf" in response.content.lower(), (
+                    f"{method} {name}"
+                )
     assert seen == {}
 
 
@@ -58,7 +64,7 @@ def test_the_exceptions_are_exactly_the_csrf_exempt_views():
     for name, _route in dashboard_patterns():
         try:
             view = resolve(reverse(name, kwargs=_placeholder_kwargs(name))).func
-        except Exception:  # noqa: BLE001 - a pattern that needs real ids still resolves below
+        except Exception:
             continue
         if getattr(view, "csrf_exempt", False):
             exempt.add(name)

@@ -26,8 +26,14 @@ def embed_settings(settings):
 
 
 def mint(**changes):
-    kwargs = dict(issuer="acme-portal", subject="u-42", name="Ana Souza", role="approver",
-                  projects=[ACME], parent_origin=PORTAL)
+    kwargs = dict(
+        issuer="acme-portal",
+        subject="u-42",
+        name="Ana Souza",
+        role="approver",
+        projects=[ACME],
+        parent_origin=PORTAL,
+    )
     kwargs.update(changes)
     return embed_token_mint(**kwargs)
 
@@ -35,10 +41,22 @@ def mint(**changes):
 def raw_token(claims, secret=None):
     from django.conf import settings
 
-    base = {"iss": "acme-portal", "aud": AUDIENCE, "sub": "u-42", "role": "approver", "projects": [ACME],
-            "exp": int(time.time()) + 300, "jti": f"raw-{time.time_ns()}", "parent_origin": PORTAL}
+    base = {
+        "iss": "acme-portal",
+        "aud": AUDIENCE,
+        "sub": "u-42",
+        "role": "approver",
+        "projects": [ACME],
+        "exp": int(time.time()) + 300,
+        "jti": f"raw-{time.time_ns()}",
+        "parent_origin": PORTAL,
+    }
     base.update(claims)
-    return jwt.encode({k: v for k, v in base.items() if v is not None}, secret or settings.EMBED_SECRET, algorithm="HS256")
+    return jwt.encode(
+        {k: v for k, v in base.items() if v is not None},
+        secret or settings.EMBED_SECRET,
+        algorithm="HS256",
+    )
 
 
 def start(client, token):
@@ -54,6 +72,7 @@ def refused_code(response):
 
 # --- the token ------------------------------------------------------------------------
 
+
 def test_a_good_token_signs_the_person_in_with_exactly_its_grants_and_opens_their_queue(db, client):
     response = start(client, mint(projects=[ACME, NORDLICHT]))
     assert response.status_code == 302
@@ -63,7 +82,9 @@ def test_a_good_token_signs_the_person_in_with_exactly_its_grants_and_opens_thei
     assert not user.has_usable_password()
     assert user.first_name == "Ana Souza"
     assert dict(ProjectGrant.objects.filter(user=user).values_list("project_id", "role")) == {
-        ACME: "approver", NORDLICHT: "approver"}
+        ACME: "approver",
+        NORDLICHT: "approver",
+    }
     assert client.session["embed"]["parent_origin"] == PORTAL
     assert int(client.session["_auth_user_id"]) == user.id
 
@@ -73,7 +94,9 @@ def test_a_later_token_replaces_the_persons_grants_with_its_own(db, client):
     response = start(Client(), mint(projects=[BRIGHTSIDE], role="viewer"))
     assert response.status_code == 302
     user = get_user_model().objects.get(username="embed:acme-portal:u-42")
-    assert list(ProjectGrant.objects.filter(user=user).values_list("project_id", "role")) == [(BRIGHTSIDE, "viewer")]
+    assert list(ProjectGrant.objects.filter(user=user).values_list("project_id", "role")) == [
+        (BRIGHTSIDE, "viewer")
+    ]
 
 
 def test_a_token_may_name_the_page_to_show(db, client):
@@ -95,7 +118,10 @@ def test_a_tampered_token_is_refused(db, client):
 
 
 def test_a_token_signed_with_another_secret_is_refused(db, client):
-    assert refused_code(start(client, raw_token({}, secret="not-the-shared-secret-0123456789abcdef"))) == "tampered"
+    assert (
+        refused_code(start(client, raw_token({}, secret="not-the-shared-secret-0123456789abcdef")))
+        == "tampered"
+    )
 
 
 def test_a_token_with_changed_claims_but_the_old_signature_is_refused(db, client):
@@ -157,6 +183,7 @@ def test_a_refused_token_keeps_the_session_it_came_with(db, client, people):
 
 # --- framing --------------------------------------------------------------------------
 
+
 def test_pages_of_an_embed_session_may_be_framed_by_its_parent_origin_only(db, client):
     start(client, mint(parent_origin=OTHER_PORTAL))
     response = client.get("/health")
@@ -190,11 +217,17 @@ def test_a_session_whose_portal_is_no_longer_allowed_is_no_longer_framed(db, cli
 
 # --- cookies --------------------------------------------------------------------------
 
+
 def test_the_embed_session_cookie_is_samesite_none_secure_and_partitioned(db, client):
     response = start(client, mint())
     cookie = response.cookies["sessionid"]
     header = cookie.OutputString()
-    assert "SameSite=None" in header and "Secure" in header and "Partitioned" in header and "HttpOnly" in header
+    assert (
+        "SameSite=None" in header
+        and "Secure" in header
+        and "Partitioned" in header
+        and "HttpOnly" in header
+    )
     assert "csrftoken" not in response.cookies  # CSRF_USE_SESSIONS: the session is the only cookie
 
 
@@ -230,6 +263,7 @@ def test_csrf_keeps_working_for_an_htmx_post_inside_the_frame(db):
 
 # --- embed mode -----------------------------------------------------------------------
 
+
 def test_the_queue_in_an_embed_session_renders_compact_without_outer_navigation(sandbox, client):
     start(client, mint())
     response = client.get(f"/projects/{ACME}/queue/")
@@ -242,16 +276,27 @@ def test_the_queue_in_an_embed_session_renders_compact_without_outer_navigation(
     assert "topbar-compact" in body
 
 
-def test_the_queue_in_a_normal_session_has_its_navigation_and_no_embed_script(sandbox, people, client):
+def test_the_queue_in_a_normal_session_has_its_navigation_and_no_embed_script(
+    sandbox, people, client
+):
     assert client.login(username="approver", password=PASSWORD)
     body = client.get(f"/projects/{ACME}/queue/").content.decode()
-    assert 'aria-label="Main"' in body and "js/embed.js" not in body and "data-parent-origin" not in body
+    assert (
+        'aria-label="Main"' in body
+        and "js/embed.js" not in body
+        and "data-parent-origin" not in body
+    )
 
 
 # --- when an embed session ends ---------------------------------------------------------
 
-def test_a_framed_request_for_the_sign_in_page_says_the_session_ended_and_allowed_portals_may_frame_it(db, client):
-    response = client.get(f"/login/?next=/projects/{ACME}/queue/%3Fplatform%3Dmeta", HTTP_SEC_FETCH_DEST="iframe")
+
+def test_a_framed_request_for_the_sign_in_page_says_the_session_ended_and_allowed_portals_may_frame_it(
+    db, client
+):
+    response = client.get(
+        f"/login/?next=/projects/{ACME}/queue/%3Fplatform%3Dmeta", HTTP_SEC_FETCH_DEST="iframe"
+    )
     body = response.content.decode()
     assert response.status_code == 401
     assert "Your session here has ended" in body and 'name="password"' not in body
@@ -273,13 +318,20 @@ def test_without_allowed_portals_a_framed_sign_in_page_is_still_refused(db, clie
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
-def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_sign_in_and_back(db, client):
+def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_sign_in_and_back(
+    db, client
+):
     page = f"/projects/{ACME}/queue/?platform=tiktok"
     response = client.get(
-        f"/projects/{ACME}/queue/counts", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}"
+        f"/projects/{ACME}/queue/counts",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{page}",
     )
     assert response.status_code == 200 and response.content == b""
-    assert response["HX-Redirect"] == "/login/?next=%2Fprojects%2F" + ACME + "%2Fqueue%2F%3Fplatform%3Dtiktok"
+    assert (
+        response["HX-Redirect"]
+        == "/login/?next=%2Fprojects%2F" + ACME + "%2Fqueue%2F%3Fplatform%3Dtiktok"
+    )
 
 
 def test_an_ordinary_request_after_the_session_ended_still_redirects_to_sign_in(db, client):

@@ -11,8 +11,8 @@ import logging
 import re
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from django.core.cache import cache
@@ -47,18 +47,24 @@ def login(client, username="admin"):
 
 
 def campaign_named(sandbox, name):
-    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]
+    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()[
+        "items"
+    ]
     return next(c for c in items if c["name"] == name)
 
 
 def pending_ids(sandbox, platform="meta"):
-    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"limit": 200}).json()["items"]
+    items = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"limit": 200}
+    ).json()["items"]
     return [i["pendingId"] for i in items]
 
 
 def first_verdict(sandbox):
     params = {"projectId": ACME, "eventType": "ads.write.denied"}
-    return sandbox.api("GET", "/v1/audit-log", params=params).json()["items"][0]["data"]["verdictId"]
+    return sandbox.api("GET", "/v1/audit-log", params=params).json()["items"][0]["data"][
+        "verdictId"
+    ]
 
 
 def executed(sandbox) -> int:
@@ -101,15 +107,27 @@ def _campaign_write(action, **data):
 def _authority(client, world):
     c = world["prospecting"]
     url = reverse("campaign-authority", args=[ACME, "meta", c["campaignId"]])
-    data = {"creative": "auto", "tactical": "off", "structural": "draft", "idempotency_key": world["key"],
-            "next": reverse("campaigns", args=[ACME])}
+    data = {
+        "creative": "auto",
+        "tactical": "off",
+        "structural": "draft",
+        "idempotency_key": world["key"],
+        "next": reverse("campaigns", args=[ACME]),
+    }
     return client.post(url, data)
 
 
 def _create(client, world):
-    data = {"ad_account": world["meta_account"], "name": "Fault matrix launch", "budget": "41.50",
-            "budget_kind": "daily", "campaign_management_mode": "draft", "creative_mode": "draft",
-            "outcome": "conversions", "idempotency_key": world["key"]}
+    data = {
+        "ad_account": world["meta_account"],
+        "name": "Fault matrix launch",
+        "budget": "41.50",
+        "budget_kind": "daily",
+        "campaign_management_mode": "draft",
+        "creative_mode": "draft",
+        "outcome": "conversions",
+        "idempotency_key": world["key"],
+    }
     return client.post(reverse("campaign-new", args=[ACME]), data)
 
 
@@ -123,8 +141,12 @@ def _bulk(client, world):
     the bulk page the person is sent to."""
     from tests.test_bulk import run_worker
 
-    data = {"decision": "approve", "text": "Fault matrix: bulk comment", "selected": [f"meta:{world['pending'][2]}"],
-            "bulk_key": world["key"]}
+    data = {
+        "decision": "approve",
+        "text": "Fault matrix: bulk comment",
+        "selected": [f"meta:{world['pending'][2]}"],
+        "bulk_key": world["key"],
+    }
     started = client.post(reverse("queue-bulk-start", args=[ACME]), data)
     run_worker()
     return client.get(started.headers["Location"])
@@ -149,13 +171,24 @@ def _get(name, **kwargs):
 
 TARGETS = {
     "queue page": Target(_get("queue")),
-    "approve": Target(_decide("approve", "comment", "Fault matrix: approve comment", True),
-                      write_path="/approve", typed="Fault matrix: approve comment", htmx=True),
-    "reject": Target(_decide("reject", "reason", "Fault matrix: reject reason", False),
-                     write_path="/reject", typed="Fault matrix: reject reason"),
-    "bulk approve": Target(_bulk, write_path="/approve", typed="Fault matrix: bulk comment", resend=_bulk_retry),
+    "approve": Target(
+        _decide("approve", "comment", "Fault matrix: approve comment", True),
+        write_path="/approve",
+        typed="Fault matrix: approve comment",
+        htmx=True,
+    ),
+    "reject": Target(
+        _decide("reject", "reason", "Fault matrix: reject reason", False),
+        write_path="/reject",
+        typed="Fault matrix: reject reason",
+    ),
+    "bulk approve": Target(
+        _bulk, write_path="/approve", typed="Fault matrix: bulk comment", resend=_bulk_retry
+    ),
     "authority change": Target(_authority, write_path="/authority", follow=True),
-    "budget change": Target(_campaign_write("budget", amount="61.25"), write_path="/budget", typed="61.25"),
+    "budget change": Target(
+        _campaign_write("budget", amount="61.25"), write_path="/budget", typed="61.25"
+    ),
     "pause": Target(_campaign_write("pause"), write_path="/pause"),
     "create campaign": Target(_create, write_path="/meta/campaigns", typed="Fault matrix launch"),
     "optimizer run": Target(_optimizer, write_path="/optimizer/run", follow=True),
@@ -164,7 +197,9 @@ TARGETS = {
     "verdict page": Target(_get("verdict", verdict_id=lambda w: w["verdict"])),
     "campaigns list": Target(_get("campaigns")),
     "overview": Target(_get("project")),
-    "campaign page": Target(_get("campaign", platform="meta", campaign_id=lambda w: w["retargeting"]["campaignId"])),
+    "campaign page": Target(
+        _get("campaign", platform="meta", campaign_id=lambda w: w["retargeting"]["campaignId"])
+    ),
 }
 
 
@@ -179,8 +214,14 @@ def inject(sandbox, settings, fault_name, target):
     if fault is None:
         settings.LAYERS_API_BASE_URL = f"http://127.0.0.1:{closed_port()}/sandbox"
         return
-    aim = {"method": "PATCH" if target.write_path in ("/authority", "/budget") else "POST",
-           "pathContains": target.write_path} if target.write_path else {}
+    aim = (
+        {
+            "method": "PATCH" if target.write_path in ("/authority", "/budget") else "POST",
+            "pathContains": target.write_path,
+        }
+        if target.write_path
+        else {}
+    )
     sandbox.control("faults", faults=[{**fault, "count": 400, **aim}])
 
 
@@ -201,7 +242,11 @@ def check_answer(name, target, response, client):
     body = b"".join(response.streaming_content) if response.streaming else response.content
     html = body.decode(errors="replace")
     assert "Traceback" not in html and "Server Error" not in html, name
-    if target.csv and response.status_code == 200 and response.get("Content-Type", "").startswith("text/csv"):
+    if (
+        target.csv
+        and response.status_code == 200
+        and response.get("Content-Type", "").startswith("text/csv")
+    ):
         return html  # a file: trouble midway ends it with a line saying so (checked below)
     assert response.status_code in PAGE_STATUSES | {409, 422}, (name, response.status_code)
     if target.htmx:
@@ -229,8 +274,11 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
         "retargeting": campaign_named(sandbox, "Retargeting — Cart Abandoners"),
         "prospecting": campaign_named(sandbox, "Q3 Prospecting — Cold Brew"),
         "verdict": first_verdict(sandbox),
-        "meta_account": next(a["adAccountId"] for a in sandbox.api("GET", f"/v1/projects/{ACME}/ads/ad-accounts").json()["items"]
-                             if a["platform"] == "meta_ads"),
+        "meta_account": next(
+            a["adAccountId"]
+            for a in sandbox.api("GET", f"/v1/projects/{ACME}/ads/ad-accounts").json()["items"]
+            if a["platform"] == "meta_ads"
+        ),
     }
     failures = []
     for name, target in TARGETS.items():
@@ -252,27 +300,50 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
         secret = settings.LAYERS_API_KEY.split("_", 3)[-1]  # the secret part of the key
         if secret in html or secret in caplog.text:
             failures.append(f"{name}: the Layers key shows in the answer or the log")
-        if fault_name not in NO_RESPONSE and status >= 400 and not re.search(r"request_id=req_\w+", caplog.text):
+        if (
+            fault_name not in NO_RESPONSE
+            and status >= 400
+            and not re.search(r"request_id=req_\w+", caplog.text)
+        ):
             failures.append(f"{name}: no Layers request id logged")
         if target.write_path:
             if executed(sandbox) - before > 1:
                 failures.append(f"{name}: applied twice under the fault")
-            decided = any(word in html for word in ("Approved.", "Rejected.", "Applied.", "Queued for approval.",
-                                                    "status-approved", "status-rejected", "status-dispatched",
-                                                    "<strong>Sent.</strong>"))
+            decided = any(
+                word in html
+                for word in (
+                    "Approved.",
+                    "Rejected.",
+                    "Applied.",
+                    "Queued for approval.",
+                    "status-approved",
+                    "status-rejected",
+                    "status-dispatched",
+                    "<strong>Sent.</strong>",
+                )
+            )
             kept_in_browser = target.htmx and response.headers.get("HX-Retarget") == "#messages"
             if target.typed and not decided and not kept_in_browser and target.typed not in html:
                 failures.append(f"{name}: what was typed is lost ({status}: {_sentence(html)})")
-            if fault_name in ("read timeout", "dropped connection", "malformed JSON") and "Nothing was changed" in html:
+            if (
+                fault_name in ("read timeout", "dropped connection", "malformed JSON")
+                and "Nothing was changed" in html
+            ):
                 failures.append(f"{name}: says nothing was changed, but Layers may have applied it")
-            if fault_name == "unknown enum" and re.search(r"<strong>(Applied|Created)\.</strong>", html):
+            if fault_name == "unknown enum" and re.search(
+                r"<strong>(Applied|Created)\.</strong>", html
+            ):
                 failures.append(f"{name}: calls an answer it cannot read applied")
             cache.clear()
-            again = (target.resend or target.send)(client, world)  # the same form again, the fault gone
+            again = (target.resend or target.send)(
+                client, world
+            )  # the same form again, the fault gone
             if again.status_code not in (200, 302, 409, 422):
                 failures.append(f"{name}: the retry answered {again.status_code}")
             if executed(sandbox) - before != 1:
-                failures.append(f"{name}: executed {executed(sandbox) - before} times after the retry")
+                failures.append(
+                    f"{name}: executed {executed(sandbox) - before} times after the retry"
+                )
         elif status >= 400 and not target.csv and not any(mark in html for mark in ERROR_MARKS):
             failures.append(f"{name}: no sentence says what went wrong ({status})")
     assert not failures, "\n".join(failures)
@@ -287,12 +358,28 @@ def test_an_approval_whose_answer_was_lost_then_resent_with_edited_words_shows_t
     pending_id = pending_ids(sandbox)[0]
     url = reverse("queue-decide", args=[ACME, "meta", pending_id])
     key = str(uuid.uuid4())
-    sandbox.control("faults", faults=[{"kind": "timeout", "delay": 1.0, "count": 10, "method": "POST",
-                                       "pathContains": "/approve"}])
-    lost = client.post(url, {"decision": "approve", "comment": "First words", "idempotency_key": key}, headers=HTMX)
+    sandbox.control(
+        "faults",
+        faults=[
+            {
+                "kind": "timeout",
+                "delay": 1.0,
+                "count": 10,
+                "method": "POST",
+                "pathContains": "/approve",
+            }
+        ],
+    )
+    lost = client.post(
+        url, {"decision": "approve", "comment": "First words", "idempotency_key": key}, headers=HTMX
+    )
     sandbox.control("faults", faults=[])
     assert "First words" in lost.content.decode() or "status-approved" in lost.content.decode()
-    edited = client.post(url, {"decision": "approve", "comment": "Edited words", "idempotency_key": key}, headers=HTMX)
+    edited = client.post(
+        url,
+        {"decision": "approve", "comment": "Edited words", "idempotency_key": key},
+        headers=HTMX,
+    )
     html = edited.content.decode()
     assert "Your first attempt reached Layers: this action is already approved" in html
     assert "try again" not in html

@@ -30,7 +30,12 @@ CORPUS = [
     f"' onmouseover='{PWN}' x='",
 ]
 LONG = "A" * 100_000
-RAW_MARKERS = ["<script>window.__pwned", "<img src=x onerror", "<svg onload", "' onmouseover='window"]
+RAW_MARKERS = [
+    "<script>window.__pwned",
+    "<img src=x onerror",
+    "<svg onload",
+    "' onmouseover='window",
+]
 
 
 def login(client, username="admin"):
@@ -43,26 +48,42 @@ def plant(sandbox, client) -> dict:
     meta = next(a["adAccountId"] for a in accounts if a["platform"] == "meta_ads")
     queued = []
     for text in CORPUS:
-        body = {"adAccountId": meta, "name": text, "outcome": "conversions", "campaignManagementMode": "draft",
-                "creativeMode": "draft", "dailyBudgetCents": 5000}
-        r = sandbox.api("POST", f"/v1/projects/{ACME}/ads/meta/campaigns", json=body,
-                        headers={"Idempotency-Key": str(uuid.uuid4())})
+        body = {
+            "adAccountId": meta,
+            "name": text,
+            "outcome": "conversions",
+            "campaignManagementMode": "draft",
+            "creativeMode": "draft",
+            "dailyBudgetCents": 5000,
+        }
+        r = sandbox.api(
+            "POST",
+            f"/v1/projects/{ACME}/ads/meta/campaigns",
+            json=body,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
         assert r.status_code in (200, 201, 202), r.text[:300]
         queued.append(r.json().get("pendingId"))
     # Reasons and comments, through the dashboard (the person's words reach Layers' audit log).
-    pending = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/pending", params={"limit": 200}).json()["items"]
+    pending = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/meta/pending", params={"limit": 200}
+    ).json()["items"]
     mine = [p for p in pending if p["pendingId"] not in queued]
     for n, text in enumerate(CORPUS[:4] + [LONG]):
         item = mine[n]
         decision, field = ("reject", "reason") if n % 2 else ("approve", "comment")
-        client.post(reverse("queue-decide", args=[ACME, "meta", item["pendingId"]]),
-                    {"decision": decision, field: text, "idempotency_key": str(uuid.uuid4())},
-                    headers={"HX-Request": "true"})
+        client.post(
+            reverse("queue-decide", args=[ACME, "meta", item["pendingId"]]),
+            {"decision": decision, field: text, "idempotency_key": str(uuid.uuid4())},
+            headers={"HX-Request": "true"},
+        )
     sandbox.control("hostile", projectId=ACME, texts=CORPUS, longText=LONG)
     from django.core.cache import cache
 
     cache.clear()  # the names the dashboard read before the planting are not kept
-    verdict = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.queued"})
+    verdict = sandbox.api(
+        "GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.queued"}
+    )
     return {"verdict": verdict.json()["items"][0]["data"]["verdictId"]}
 
 
@@ -90,7 +111,9 @@ def test_hostile_upstream_text_is_escaped_on_every_page_and_never_becomes_a_link
         assert response.status_code == 200, name
         for marker in RAW_MARKERS:
             assert marker not in html, f"{name}: {marker!r} came through unescaped"
-        assert 'href="javascript:' not in html.lower() and "href='javascript:" not in html.lower(), name
+        assert (
+            'href="javascript:' not in html.lower() and "href='javascript:" not in html.lower()
+        ), name
         assert 'href="data:' not in html.lower(), name
         assert "Traceback" not in html, name
 
@@ -107,7 +130,9 @@ def test_account_names_from_layers_are_escaped_on_the_accounts_page(planted, cli
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html or "&lt;img src=x" in html
 
 
-def test_the_audit_log_shows_hostile_reasons_and_comments_as_text_and_cuts_a_huge_one(planted, client):
+def test_the_audit_log_shows_hostile_reasons_and_comments_as_text_and_cuts_a_huge_one(
+    planted, client
+):
     html = client.get(reverse("audit", args=[ACME])).content.decode()
     assert "&lt;img src=x onerror=window.__pwned=1&gt;" in html or "&lt;script&gt;" in html
     assert "A" * 100_000 not in html
@@ -124,11 +149,15 @@ def test_the_csv_export_defuses_hostile_cells(planted, client):
 def test_the_sandbox_plants_the_corpus_in_the_fields_only_layers_sets(sandbox):
     sandbox.control("hostile", projectId=ACME, texts=CORPUS, longText=LONG)
     accounts = sandbox.api("GET", f"/v1/projects/{ACME}/ads/ad-accounts").json()["items"]
-    actions = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/pending", params={"limit": 200}).json()["items"]
+    actions = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/meta/pending", params={"limit": 200}
+    ).json()["items"]
     assert {a["name"] for a in accounts} <= set(CORPUS)
     assert any(a["rationale"] == LONG for a in actions) or any(
-        a["rationale"] == LONG for p in ("tiktok", "apple")
-        for a in sandbox.api("GET", f"/v1/projects/{ACME}/ads/{p}/pending").json()["items"])
+        a["rationale"] == LONG
+        for p in ("tiktok", "apple")
+        for a in sandbox.api("GET", f"/v1/projects/{ACME}/ads/{p}/pending").json()["items"]
+    )
     assert actions and all(a["proposedAction"]["detail"]["creativeUrl"] in CORPUS for a in actions)
     assert all(a["entityName"] in CORPUS for a in actions)
     assert sandbox.api("GET", f"/v1/projects/{ACME}").json()["name"] == CORPUS[0]

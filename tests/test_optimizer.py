@@ -17,7 +17,11 @@ def login(client, username):
 
 
 def start(client, platform="meta", dry_run=False, key=None):
-    data = {"platform": platform, "idempotency_key": key or str(uuid.uuid4()), **({"dry_run": "1"} if dry_run else {})}
+    data = {
+        "platform": platform,
+        "idempotency_key": key or str(uuid.uuid4()),
+        **({"dry_run": "1"} if dry_run else {}),
+    }
     return client.post(reverse("optimizer-start", args=[ACME]), data)
 
 
@@ -28,7 +32,9 @@ def run_url_of(response):
     return location
 
 
-def test_a_run_is_followed_through_its_stages_until_it_completes_and_links_to_the_queue(sandbox, people, client):
+def test_a_run_is_followed_through_its_stages_until_it_completes_and_links_to_the_queue(
+    sandbox, people, client
+):
     login(client, "approver")
     url = run_url_of(start(client, "meta"))
     running = client.get(url).content.decode()
@@ -42,7 +48,9 @@ def test_a_run_is_followed_through_its_stages_until_it_completes_and_links_to_th
     assert "hx-trigger" not in done  # finished: the fragment stops polling
     assert 'id="run-summary"' in done
     assert re.search(r"<strong>\d+</strong> queued for approval", done)
-    assert f'href="/projects/{ACME}/queue/?platform=meta&amp;status=pending&amp;new_since=' in done  # its proposals marked New
+    assert (
+        f'href="/projects/{ACME}/queue/?platform=meta&amp;status=pending&amp;new_since=' in done
+    )  # its proposals marked New
 
 
 def test_a_dry_run_proposes_but_queues_and_applies_nothing(sandbox, people, client):
@@ -63,7 +71,14 @@ def test_a_double_submitted_run_starts_one_run(sandbox, people, client):
     assert first == second
     assert DecisionRecord.objects.filter(idempotency_key=key).count() == 1
     stats = sandbox.control("stats")
-    assert sum(n for route, n in stats["executedByRoute"].items() if "optimizer" in route and "run" in route) == 1
+    assert (
+        sum(
+            n
+            for route, n in stats["executedByRoute"].items()
+            if "optimizer" in route and "run" in route
+        )
+        == 1
+    )
 
 
 def test_starting_while_a_run_is_going_leads_to_the_running_one(sandbox, people, client):
@@ -78,7 +93,7 @@ def test_the_campaigns_page_lists_the_runs_started_here(sandbox, people, client)
     url = run_url_of(start(client, "meta"))
     run_id = url.rstrip("/").rsplit("/", 1)[1]
     html = client.get(reverse("campaigns", args=[ACME])).content.decode()
-    assert f'>{run_id}</a>' in html
+    assert f">{run_id}</a>" in html
     assert "approver" in html
 
 
@@ -100,7 +115,10 @@ def test_an_unknown_run_is_a_sentence(sandbox, people, client):
 
 def test_an_upstream_fault_when_starting_keeps_the_page_and_says_so(sandbox, people, client):
     login(client, "approver")
-    sandbox.control("faults", faults=[{"kind": "status", "status": 500, "count": 5, "pathContains": "/optimizer/run"}])
+    sandbox.control(
+        "faults",
+        faults=[{"kind": "status", "status": 500, "count": 5, "pathContains": "/optimizer/run"}],
+    )
     response = start(client, "meta")
     assert response.status_code == 302
     html = client.get(response.headers["Location"]).content.decode()

@@ -22,7 +22,9 @@ def queue_url(**query):
 
 
 def pending_items(sandbox, platform, status="pending"):
-    response = sandbox.api("GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"status": status})
+    response = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"status": status}
+    )
     return response.json()["items"]
 
 
@@ -34,7 +36,9 @@ def login(client, username):
     assert client.login(username=username, password=PASSWORD)
 
 
-def test_the_queue_lists_pending_actions_from_every_platform_of_the_project(sandbox, people, client):
+def test_the_queue_lists_pending_actions_from_every_platform_of_the_project(
+    sandbox, people, client
+):
     login(client, "approver")
     html = client.get(queue_url()).content.decode()
     for platform in ("meta", "tiktok", "apple"):
@@ -51,7 +55,9 @@ def test_filters_live_in_the_url_and_narrow_the_queue(sandbox, people, client):
     assert '<option value="meta" selected>' in html
 
 
-def test_approving_through_htmx_rerenders_the_row_as_approved_and_announces_the_change(sandbox, people, client):
+def test_approving_through_htmx_rerenders_the_row_as_approved_and_announces_the_change(
+    sandbox, people, client
+):
     login(client, "approver")
     item = pending_items(sandbox, "meta")[0]
     response = client.post(
@@ -87,7 +93,9 @@ def test_a_double_submitted_approval_is_decided_exactly_once(sandbox, people, cl
     item = pending_items(sandbox, "meta")[0]
     form = {"decision": "approve", "idempotency_key": str(uuid.uuid4())}
     first = client.post(decide_url("meta", item["pendingId"]), form, headers={"HX-Request": "true"})
-    second = client.post(decide_url("meta", item["pendingId"]), form, headers={"HX-Request": "true"})
+    second = client.post(
+        decide_url("meta", item["pendingId"]), form, headers={"HX-Request": "true"}
+    )
     assert "status-approved" in first.content.decode()
     assert "status-approved" in second.content.decode()
     assert "Someone else decided first" not in second.content.decode()
@@ -97,11 +105,16 @@ def test_a_double_submitted_approval_is_decided_exactly_once(sandbox, people, cl
     assert approvals == 1
 
 
-def test_when_someone_else_decided_first_the_row_shows_it_and_keeps_what_was_typed(sandbox, people, client):
+def test_when_someone_else_decided_first_the_row_shows_it_and_keeps_what_was_typed(
+    sandbox, people, client
+):
     login(client, "approver")
     item = pending_items(sandbox, "meta")[0]
     path = f"/v1/projects/{ACME}/ads/meta/pending/{item['pendingId']}/reject"
-    assert sandbox.api("POST", path, key=REVIEWER_KEY, json={"reason": "Customer said no"}).status_code == 200
+    assert (
+        sandbox.api("POST", path, key=REVIEWER_KEY, json={"reason": "Customer said no"}).status_code
+        == 200
+    )
     response = client.post(
         decide_url("meta", item["pendingId"]),
         {"decision": "approve", "comment": "My careful note", "idempotency_key": str(uuid.uuid4())},
@@ -114,13 +127,20 @@ def test_when_someone_else_decided_first_the_row_shows_it_and_keeps_what_was_typ
     assert "Your comment was not sent: <q>My careful note</q>" in html
 
 
-def test_without_javascript_a_decision_redirects_back_to_the_queue_it_came_from(sandbox, people, client):
+def test_without_javascript_a_decision_redirects_back_to_the_queue_it_came_from(
+    sandbox, people, client
+):
     login(client, "approver")
     item = pending_items(sandbox, "apple")[0]
     back = queue_url(platform="apple")
     response = client.post(
         decide_url("apple", item["pendingId"]),
-        {"decision": "reject", "quick_reason": "Needs more data first", "idempotency_key": str(uuid.uuid4()), "next": back},
+        {
+            "decision": "reject",
+            "quick_reason": "Needs more data first",
+            "idempotency_key": str(uuid.uuid4()),
+            "next": back,
+        },
     )
     assert response.status_code == 302
     assert response.headers["Location"] == back
@@ -138,7 +158,10 @@ def test_a_viewer_reads_the_queue_but_gets_no_decision_forms(sandbox, people, cl
 
 def test_an_upstream_failure_keeps_the_page_and_says_what_happened(sandbox, people, client):
     login(client, "approver")
-    sandbox.control("faults", faults=[{"kind": "status", "status": 500, "count": 50, "pathContains": "/pending"}])
+    sandbox.control(
+        "faults",
+        faults=[{"kind": "status", "status": 500, "count": 50, "pathContains": "/pending"}],
+    )
     response = client.get(queue_url())
     html = response.content.decode()
     assert response.status_code == 200
@@ -147,14 +170,20 @@ def test_an_upstream_failure_keeps_the_page_and_says_what_happened(sandbox, peop
     assert "Traceback" not in html
 
 
-def test_many_people_opening_the_queue_at_once_cost_one_upstream_read_per_platform(sandbox, people, client, live_server):
+def test_many_people_opening_the_queue_at_once_cost_one_upstream_read_per_platform(
+    sandbox, people, client, live_server
+):
     login(client, "viewer")
     cookie = client.cookies["sessionid"].value
     before = sandbox.control("stats")["calls"]["GET"]
     statuses = []
 
     def open_queue():
-        statuses.append(requests.get(live_server.url + queue_url(), cookies={"sessionid": cookie}, timeout=60).status_code)
+        statuses.append(
+            requests.get(
+                live_server.url + queue_url(), cookies={"sessionid": cookie}, timeout=60
+            ).status_code
+        )
 
     threads = [threading.Thread(target=open_queue) for _ in range(12)]
     for thread in threads:
@@ -163,12 +192,18 @@ def test_many_people_opening_the_queue_at_once_cost_one_upstream_read_per_platfo
         thread.join()
     assert statuses == [200] * 12
     stats = sandbox.control("stats")
-    pending_reads = sum(n for route, n in stats["byRoute"].items() if route.startswith("GET") and "pending" in route and "count" not in route)
+    pending_reads = sum(
+        n
+        for route, n in stats["byRoute"].items()
+        if route.startswith("GET") and "pending" in route and "count" not in route
+    )
     assert pending_reads == 3  # one list per platform, shared by all twelve
     assert stats["calls"]["GET"] - before < 12
 
 
-def test_when_the_layers_key_may_not_decide_the_queue_says_so_and_offers_no_decision(sandbox, people, client, settings):
+def test_when_the_layers_key_may_not_decide_the_queue_says_so_and_offers_no_decision(
+    sandbox, people, client, settings
+):
     settings.LAYERS_API_KEY = "lp_test_READONLY00000002_sandbox-readonly-secret-not-a-real-key-0000"
     login(client, "approver")
     html = client.get(queue_url()).content.decode()
@@ -177,6 +212,7 @@ def test_when_the_layers_key_may_not_decide_the_queue_says_so_and_offers_no_deci
 
 
 # --- the live queue -------------------------------------------------------------------------
+
 
 def fresh_url(client):
     """The poll URL the queue page carries (with its since and stamp)."""
@@ -190,7 +226,9 @@ def upstream_gets(sandbox) -> int:
     return sandbox.control("stats")["calls"]["GET"]
 
 
-def test_polling_a_queue_in_which_nothing_changed_answers_204_without_asking_layers(sandbox, people, client):
+def test_polling_a_queue_in_which_nothing_changed_answers_204_without_asking_layers(
+    sandbox, people, client
+):
     assert client.login(username="approver", password=PASSWORD)
     url = fresh_url(client)
     before = upstream_gets(sandbox)
@@ -199,17 +237,27 @@ def test_polling_a_queue_in_which_nothing_changed_answers_204_without_asking_lay
     assert upstream_gets(sandbox) == before
 
 
-def test_a_webhook_saying_a_run_finished_makes_the_next_poll_announce_the_new_actions(sandbox, people, client, settings):
+def test_a_webhook_saying_a_run_finished_makes_the_next_poll_announce_the_new_actions(
+    sandbox, people, client, settings
+):
     from tests.test_webhooks import SECRET, deliver, envelope
 
     settings.LAYERS_WEBHOOK_SECRET = SECRET
     assert client.login(username="approver", password=PASSWORD)
     url = fresh_url(client)
     sandbox.control("clock", advanceSeconds=10)
-    sandbox.control("pending-bulk", projectId=ACME, platform="meta", count=2)  # proposed upstream, no webhook yet
+    sandbox.control(
+        "pending-bulk", projectId=ACME, platform="meta", count=2
+    )  # proposed upstream, no webhook yet
     assert client.get(url).status_code == 204
-    run = envelope("ads.optimizer.run.completed", runId="run_01TEST", platform="meta", dryRun=False,
-                   summary={"proposed": 2, "queued": 2, "dispatched": 0}, changes=[])
+    run = envelope(
+        "ads.optimizer.run.completed",
+        runId="run_01TEST",
+        platform="meta",
+        dryRun=False,
+        summary={"proposed": 2, "queued": 2, "dispatched": 0},
+        changes=[],
+    )
     assert deliver(client, run, SECRET).status_code == 200
     answer = client.get(url)
     assert answer.status_code == 200
@@ -226,14 +274,18 @@ def test_every_sixth_poll_looks_upstream_even_when_no_webhook_came(sandbox, peop
     assert answer.status_code == 200 and "3 new actions" in answer.content.decode()
 
 
-def test_a_decision_made_by_someone_else_here_changes_the_stamp_the_next_poll_sees(sandbox, people, client):
+def test_a_decision_made_by_someone_else_here_changes_the_stamp_the_next_poll_sees(
+    sandbox, people, client
+):
     assert client.login(username="approver", password=PASSWORD)
     url = fresh_url(client)
     other = Client()
     assert other.login(username="admin", password=PASSWORD)
     pending_id = pending_items(sandbox, "meta")[0]["pendingId"]
-    other.post(reverse("queue-decide", args=[ACME, "meta", pending_id]),
-               {"decision": "approve", "idempotency_key": str(uuid.uuid4())})
+    other.post(
+        reverse("queue-decide", args=[ACME, "meta", pending_id]),
+        {"decision": "approve", "idempotency_key": str(uuid.uuid4())},
+    )
     assert client.get(url).status_code == 200  # looked again: the page's stamp is stale
 
 
@@ -242,5 +294,7 @@ def test_pages_go_out_gzipped_but_the_sandbox_api_answers_do_not(sandbox, people
     page = client.get(reverse("queue", args=[ACME]), HTTP_ACCEPT_ENCODING="gzip")
     assert page["Content-Encoding"] == "gzip" and len(page.content) < 20_000
     # Compressing the stand-in API would weaken its ETags and blunt its "drop" fault.
-    api = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/pending", headers={"Accept-Encoding": "gzip"})
+    api = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/meta/pending", headers={"Accept-Encoding": "gzip"}
+    )
     assert api.status_code == 200 and "Content-Encoding" not in api.headers

@@ -14,7 +14,12 @@ NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 
 def test_the_countdown_reads_like_djangos_timeuntil_for_every_span_up_to_a_month_and_beyond():
     rng = random.Random(7)
-    spans = [*range(0, 3 * 86400, 59), *(rng.randint(0, 40 * 86400) for _ in range(5000)), 7 * 86400, 28 * 86400]
+    spans = [
+        *range(0, 3 * 86400, 59),
+        *(rng.randint(0, 40 * 86400) for _ in range(5000)),
+        7 * 86400,
+        28 * 86400,
+    ]
     for seconds in spans:
         when = NOW + timedelta(seconds=seconds)
         assert _until(when, NOW) == timeuntil(when, NOW), seconds
@@ -30,6 +35,6 @@ def test_times_read_like_the_date_filter_in_the_current_time_zone(settings):
         settings.TIME_ZONE = zone
         timezone.deactivate()
         for _ in range(300):
-            when = NOW + timedelta(seconds=rng.randint(-10**8, 10**8))
+            when = NOW + timedelta(seconds=rng.randint(-(10**8), 10**8))
             assert _when(when) == date_format(timezone.localtime(when), "M j, H:i")
     assert _when(None) == ""

@@ -20,7 +20,9 @@ def make_link(people, scope="queue", **kwargs):
 
 def test_an_admin_makes_a_link_on_the_share_page_and_sees_it_once(sandbox, people, client):
     assert client.login(username="admin", password=PASSWORD)
-    response = client.post(f"/projects/{ACME}/share/", {"scope": "queue", "days": "7", "label": "For Dana at CS"})
+    response = client.post(
+        f"/projects/{ACME}/share/", {"scope": "queue", "days": "7", "label": "For Dana at CS"}
+    )
     body = response.content.decode()
     assert response.status_code == 200
     url = body.split('id="new-link-url" class="mono" readonly value="')[1].split('"')[0]
@@ -65,8 +67,15 @@ def test_a_queue_link_shows_the_queue_read_only_without_signing_in(sandbox, peop
     assert response.status_code == 200
     assert body.count('class="action card') >= 1
     assert "read-only view" in body
-    for secret in ('method="post"', "idempotency_key", "csrfmiddlewaretoken", "X-CSRFToken", "Approve</button>",
-                   "Platform details", "/decide"):
+    for secret in (
+        'method="post"',
+        "idempotency_key",
+        "csrfmiddlewaretoken",
+        "X-CSRFToken",
+        "Approve</button>",
+        "Platform details",
+        "/decide",
+    ):
         assert secret not in body, secret
     assert f"/projects/{ACME}/queue/" not in body  # no way into the signed-in pages
     assert "sessionid" not in response.cookies  # a share link starts no session
@@ -139,7 +148,11 @@ def test_every_opening_is_logged_without_keeping_the_address(sandbox, people, cl
     assert uses[0].user_agent == "CS-Browser/1.0"
     assert uses[0].ip_hash and "203.0.113.9" not in uses[0].ip_hash
     assert client.login(username="admin", password=PASSWORD)
-    row = client.get(f"/projects/{ACME}/share/").content.decode().split(f'id="share-link-{link.id}"')[1]
+    row = (
+        client.get(f"/projects/{ACME}/share/")
+        .content.decode()
+        .split(f'id="share-link-{link.id}"')[1]
+    )
     assert "2 times" in row.split("</tr>")[0]
 
 

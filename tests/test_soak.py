@@ -17,13 +17,22 @@ def test_four_reviewers_work_through_forty_actions_and_nothing_is_lost_or_decide
         get_user_model().objects.create_superuser(name, f"{name}@example.com", PASSWORD)
 
     def records():
-        return list(DecisionRecord.objects.filter(action__in=("approve", "reject"))
-                    .values_list("entity_id", "action", "outcome", "verdict_id"))
+        return list(
+            DecisionRecord.objects.filter(action__in=("approve", "reject")).values_list(
+                "entity_id", "action", "outcome", "verdict_id"
+            )
+        )
 
     lines = []
     report = soak_run(
-        base=live_server.url, sandbox=Sandbox(sandbox.base_url, sandbox.control_token, sandbox.key),
-        usernames=names, actions=40, fault_rate=0.05, deadline_seconds=60, records=records, out=lines.append,
+        base=live_server.url,
+        sandbox=Sandbox(sandbox.base_url, sandbox.control_token, sandbox.key),
+        usernames=names,
+        actions=40,
+        fault_rate=0.05,
+        deadline_seconds=60,
+        records=records,
+        out=lines.append,
     )
     assert report.problems == [], "\n".join(lines)
     assert report.counts.get("pending", 0) == 0

@@ -26,7 +26,9 @@ URL = "/webhooks/layers"
 
 def sign(body: bytes, *secrets: str, t: int | None = None) -> str:
     t = int(time.time()) if t is None else t
-    macs = [hmac.new(s.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest() for s in secrets]
+    macs = [
+        hmac.new(s.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest() for s in secrets
+    ]
     return ",".join([f"t={t}"] + [f"v1={m}" for m in macs])
 
 
@@ -38,18 +40,39 @@ def envelope(event_type="ads.write.denied", event_id=None, project_id=ACME, **da
         "createdAt": "2026-11-29T03:00:00Z",
         "organizationId": "org_2481fa5c-a404-44ed-a561-565392499abc",
         "projectId": project_id,
-        "data": data or {"verdictId": "ver_01TEST", "reason": "authority_axis_off", "axis": "tactical",
-                         "platform": "meta", "entityType": "campaign", "entityId": "cmp_01TEST",
-                         "requestedChange": {"dailyBudgetCents": 9000}, "actorType": "partner"},
+        "data": data
+        or {
+            "verdictId": "ver_01TEST",
+            "reason": "authority_axis_off",
+            "axis": "tactical",
+            "platform": "meta",
+            "entityType": "campaign",
+            "entityId": "cmp_01TEST",
+            "requestedChange": {"dailyBudgetCents": 9000},
+            "actorType": "partner",
+        },
     }
 
 
-def deliver(client, event: dict, *secrets: str, t=None, body: bytes | None = None, signature: str | None = None):
+def deliver(
+    client,
+    event: dict,
+    *secrets: str,
+    t=None,
+    body: bytes | None = None,
+    signature: str | None = None,
+):
     raw = json.dumps(event).encode()
     header = signature if signature is not None else sign(raw, *(secrets or (SECRET,)), t=t)
     return client.post(
-        URL, data=body if body is not None else raw, content_type="application/json",
-        headers={"X-Layers-Signature": header, "X-Layers-Event-Id": event["id"], "X-Layers-Event-Type": event["type"]},
+        URL,
+        data=body if body is not None else raw,
+        content_type="application/json",
+        headers={
+            "X-Layers-Signature": header,
+            "X-Layers-Event-Id": event["id"],
+            "X-Layers-Event-Type": event["type"],
+        },
     )
 
 
@@ -75,7 +98,9 @@ def test_a_good_signature_is_accepted_stored_and_processed(transactional_db, cli
     assert "tactical authority was off" in notice.sentence
 
 
-def test_a_signature_made_with_another_secret_is_refused_and_nothing_is_stored(transactional_db, client, secret):
+def test_a_signature_made_with_another_secret_is_refused_and_nothing_is_stored(
+    transactional_db, client, secret
+):
     response = deliver(client, envelope(), "whsec_someone_else")
     assert response.status_code == 401
     assert WebhookEvent.objects.count() == 0 and Notice.objects.count() == 0
@@ -111,13 +136,17 @@ def test_a_missing_or_malformed_signature_header_is_a_bad_request(transactional_
     assert WebhookEvent.objects.count() == 0
 
 
-def test_without_any_secret_configured_every_delivery_is_refused(transactional_db, client, settings):
+def test_without_any_secret_configured_every_delivery_is_refused(
+    transactional_db, client, settings
+):
     settings.LAYERS_WEBHOOK_SECRET = ""
     assert deliver(client, envelope()).status_code == 401
     assert WebhookEvent.objects.count() == 0
 
 
-def test_a_replayed_event_id_is_answered_ok_but_stored_and_acted_on_once(transactional_db, client, secret):
+def test_a_replayed_event_id_is_answered_ok_but_stored_and_acted_on_once(
+    transactional_db, client, secret
+):
     event = envelope()
     first, second = deliver(client, event), deliver(client, event)
     assert first.status_code == 200 and second.status_code == 200
@@ -126,7 +155,9 @@ def test_a_replayed_event_id_is_answered_ok_but_stored_and_acted_on_once(transac
     assert Notice.objects.filter(event_id=event["id"]).count() == 1
 
 
-def test_during_a_rotation_a_header_with_two_v1_values_passes_with_either_secret(transactional_db, client, settings):
+def test_during_a_rotation_a_header_with_two_v1_values_passes_with_either_secret(
+    transactional_db, client, settings
+):
     settings.LAYERS_WEBHOOK_SECRET = SECRET  # we already switched to the new secret
     assert deliver(client, envelope(), OLD_SECRET, SECRET).status_code == 200
     settings.LAYERS_WEBHOOK_SECRET = OLD_SECRET  # we have not switched yet
@@ -137,13 +168,19 @@ def test_during_a_rotation_a_header_with_two_v1_values_passes_with_either_secret
     assert WebhookEvent.objects.count() == 3
 
 
-def test_a_secret_stored_by_the_register_command_is_accepted_too(transactional_db, client, settings):
+def test_a_secret_stored_by_the_register_command_is_accepted_too(
+    transactional_db, client, settings
+):
     settings.LAYERS_WEBHOOK_SECRET = ""
-    WebhookSecret.objects.create(url="https://dash.example/webhooks/layers", secret="whsec_registered")
+    WebhookSecret.objects.create(
+        url="https://dash.example/webhooks/layers", secret="whsec_registered"
+    )
     assert deliver(client, envelope(), "whsec_registered").status_code == 200
 
 
-def test_an_unknown_event_type_is_stored_and_marked_ignored_never_an_error(transactional_db, client, secret):
+def test_an_unknown_event_type_is_stored_and_marked_ignored_never_an_error(
+    transactional_db, client, secret
+):
     event = envelope("ads.something.new", fooBar=1)
     assert deliver(client, event).status_code == 200
     stored = WebhookEvent.objects.get(event_id=event["id"])
@@ -151,18 +188,32 @@ def test_an_unknown_event_type_is_stored_and_marked_ignored_never_an_error(trans
     assert Notice.objects.count() == 0
 
 
-def test_processing_is_idempotent_and_the_process_command_picks_up_what_was_left(transactional_db, secret):
+def test_processing_is_idempotent_and_the_process_command_picks_up_what_was_left(
+    transactional_db, secret
+):
     from dashboard.services.webhooks import webhook_event_process
 
-    event = envelope("ads.optimizer.run.completed", runId="run_01LEFT", jobId="job_01LEFT", platform="meta",
-                     dryRun=False, summary={"proposed": 4, "queued": 3, "dispatched": 1, "skipped": 0}, changes=[])
-    WebhookEvent.objects.create(event_id=event["id"], event_type=event["type"], project_id=ACME, payload=event)
+    event = envelope(
+        "ads.optimizer.run.completed",
+        runId="run_01LEFT",
+        jobId="job_01LEFT",
+        platform="meta",
+        dryRun=False,
+        summary={"proposed": 4, "queued": 3, "dispatched": 1, "skipped": 0},
+        changes=[],
+    )
+    WebhookEvent.objects.create(
+        event_id=event["id"], event_type=event["type"], project_id=ACME, payload=event
+    )
     call_command("webhooks_process")
     stored = WebhookEvent.objects.get(event_id=event["id"])
     assert stored.outcome == "processed"
     assert webhook_event_process(event["id"]) == "processed"  # again: nothing more happens
     [notice] = Notice.objects.filter(event_id=event["id"])
-    assert notice.sentence == "Optimizer run finished on Meta: 3 proposals to review, 1 applied directly."
+    assert (
+        notice.sentence
+        == "Optimizer run finished on Meta: 3 proposals to review, 1 applied directly."
+    )
     assert notice.link == reverse("queue", args=[ACME]) + "?platform=meta"
     assert notice.second_link == f"/projects/{ACME}/optimizer/runs/run_01LEFT/"
 
@@ -172,7 +223,10 @@ def test_processing_is_idempotent_and_the_process_command_picks_up_what_was_left
 
 def test_registering_says_clearly_when_the_api_has_no_webhook_endpoints(sandbox, transactional_db):
     # The sandbox has the route; a 404 on it stands in for an API that does not.
-    sandbox.control("faults", faults=[{"kind": "status", "status": 404, "pathContains": "/v1/webhook-endpoints"}])
+    sandbox.control(
+        "faults",
+        faults=[{"kind": "status", "status": 404, "pathContains": "/v1/webhook-endpoints"}],
+    )
     with pytest.raises(CommandError) as refused:
         call_command("webhooks_register", "--url", "https://dash.example/webhooks/layers")
     assert "Layers refused to register the webhook endpoint" in str(refused.value)
@@ -180,7 +234,9 @@ def test_registering_says_clearly_when_the_api_has_no_webhook_endpoints(sandbox,
     assert WebhookSecret.objects.count() == 0
 
 
-def test_registering_with_the_sandbox_stores_the_secret_and_its_test_ping_is_accepted(sandbox, transactional_db, live_server, settings):
+def test_registering_with_the_sandbox_stores_the_secret_and_its_test_ping_is_accepted(
+    sandbox, transactional_db, live_server, settings
+):
     settings.LAYERS_WEBHOOK_SECRET = ""  # only the secret the command stores can verify
     sandbox.control("tick")  # settle the seeded story first
     sandbox.control("webhooks", url=None, autoDeliver=False)
@@ -202,7 +258,9 @@ def test_registering_with_the_sandbox_stores_the_secret_and_its_test_ping_is_acc
     assert event.payload["data"]["endpointId"] == stored.endpoint_id
 
 
-@pytest.mark.parametrize("url", ["http://dash.example/webhooks/layers", "http://localhost.evil.example/webhooks/layers"])
+@pytest.mark.parametrize(
+    "url", ["http://dash.example/webhooks/layers", "http://localhost.evil.example/webhooks/layers"]
+)
 def test_registering_refuses_a_plain_http_url(transactional_db, url):
     with pytest.raises(CommandError, match="must be https"):
         call_command("webhooks_register", "--url", url)
@@ -214,16 +272,26 @@ def test_registering_refuses_a_plain_http_url(transactional_db, url):
 def listen(sandbox, live_server, settings):
     settings.LAYERS_WEBHOOK_SECRET = SECRET
     sandbox.control("tick")  # settle the seeded story before listening
-    sandbox.control("webhooks", url=live_server.url + URL, secret=SECRET, previousSecret=OLD_SECRET, autoDeliver=False)
+    sandbox.control(
+        "webhooks",
+        url=live_server.url + URL,
+        secret=SECRET,
+        previousSecret=OLD_SECRET,
+        autoDeliver=False,
+    )
 
 
 def pending_items(sandbox, platform, status="pending"):
-    response = sandbox.api("GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"status": status})
+    response = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/{platform}/pending", params={"status": status}
+    )
     return response.json()["items"]
 
 
 def campaign_id(sandbox, name):
-    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]
+    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()[
+        "items"
+    ]
     return next(c["campaignId"] for c in items if c["name"] == name)
 
 
@@ -233,17 +301,24 @@ def approve(client, platform, pending_id):
         {"decision": "approve", "comment": "Go", "idempotency_key": str(uuid.uuid4())},
         headers={"HX-Request": "true"},
     )
-    html = response.content.decode()  # the row again when the queue rendered it before, else a sentence
+    html = (
+        response.content.decode()
+    )  # the row again when the queue rendered it before, else a sentence
     assert response.status_code == 200 and ("status-approved" in html or "Approved." in html)
 
 
-def test_signed_deliveries_from_the_sandbox_update_the_queue_and_raise_notices(sandbox, people, client, live_server, settings):
+def test_signed_deliveries_from_the_sandbox_update_the_queue_and_raise_notices(
+    sandbox, people, client, live_server, settings
+):
     listen(sandbox, live_server, settings)
     assert client.login(username="approver", password=PASSWORD)
     meta = pending_items(sandbox, "meta")[0]
     refusing = campaign_id(sandbox, "Launch: Oat Milk Latte")  # the platform refuses its changes
-    oat_milk = next(i for i in pending_items(sandbox, "tiktok")
-                    if refusing in (i["entityId"], i["proposedAction"].get("detail", {}).get("campaignId")))
+    oat_milk = next(
+        i
+        for i in pending_items(sandbox, "tiktok")
+        if refusing in (i["entityId"], i["proposedAction"].get("detail", {}).get("campaignId"))
+    )
     # The queue is read (and cached) before anything happens.
     dispatched_url = reverse("queue", args=[ACME]) + "?platform=meta&status=dispatched"
     assert f'id="pa-{meta["pendingId"]}"' not in client.get(dispatched_url).content.decode()
@@ -254,11 +329,16 @@ def test_signed_deliveries_from_the_sandbox_update_the_queue_and_raise_notices(s
     ticked = sandbox.control("tick")
     assert ticked["webhooks"]["delivered"] >= 2, ticked
 
-    events = {e.payload["data"]["pendingId"]: e for e in WebhookEvent.objects.filter(event_type="approval.dispatched")}
+    events = {
+        e.payload["data"]["pendingId"]: e
+        for e in WebhookEvent.objects.filter(event_type="approval.dispatched")
+    }
     assert events[meta["pendingId"]].outcome == "processed"
     html = client.get(dispatched_url).content.decode()
     assert f'id="pa-{meta["pendingId"]}"' in html  # the cached list was dropped by the webhook
-    failed_html = client.get(reverse("queue", args=[ACME]) + "?platform=tiktok&status=dispatch_failed").content.decode()
+    failed_html = client.get(
+        reverse("queue", args=[ACME]) + "?platform=tiktok&status=dispatch_failed"
+    ).content.decode()
     assert f'id="pa-{oat_milk["pendingId"]}"' in failed_html and "refused the change" in failed_html
 
     [failure] = Notice.objects.filter(kind="dispatch_failed")
@@ -268,16 +348,25 @@ def test_signed_deliveries_from_the_sandbox_update_the_queue_and_raise_notices(s
     assert failure.sentence.replace("'", "&#x27;") in page
 
 
-def test_a_denied_write_and_a_finished_run_arrive_as_notices_linking_to_verdict_and_run(sandbox, people, client, live_server, settings):
+def test_a_denied_write_and_a_finished_run_arrive_as_notices_linking_to_verdict_and_run(
+    sandbox, people, client, live_server, settings
+):
     listen(sandbox, live_server, settings)
     assert client.login(username="approver", password=PASSWORD)
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"tactical": "off"})
     cold_brew = campaign_id(sandbox, "Q3 Prospecting — Cold Brew")
-    denied = sandbox.api("PATCH", f"/v1/projects/{ACME}/ads/meta/campaigns/{cold_brew}/budget",
-                         json={"dailyBudgetCents": 9000})
+    denied = sandbox.api(
+        "PATCH",
+        f"/v1/projects/{ACME}/ads/meta/campaigns/{cold_brew}/budget",
+        json={"dailyBudgetCents": 9000},
+    )
     verdict_id = denied.json()["error"]["details"]["verdictId"]
     layer = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/defaults").json()["layerId"]
-    run = sandbox.api("POST", f"/v1/projects/{ACME}/ads/optimizer/run", json={"layerId": layer, "platform": "meta_ads"}).json()
+    run = sandbox.api(
+        "POST",
+        f"/v1/projects/{ACME}/ads/optimizer/run",
+        json={"layerId": layer, "platform": "meta_ads"},
+    ).json()
     badge_before = client.get(reverse("notices-count")).content.decode()
 
     sandbox.control("clock", advanceSeconds=30)
@@ -298,7 +387,9 @@ def test_a_denied_write_and_a_finished_run_arrive_as_notices_linking_to_verdict_
     assert "badge-empty" in client.get(reverse("notices-count")).content.decode()
 
 
-def test_the_outsider_sees_no_notices_of_a_project_they_cannot_see(sandbox, people, client, live_server, settings):
+def test_the_outsider_sees_no_notices_of_a_project_they_cannot_see(
+    sandbox, people, client, live_server, settings
+):
     listen(sandbox, live_server, settings)
     Notice.objects.create(project_id=ACME, kind="denied", sentence="Acme only", link="/")
     assert client.login(username="outsider", password=PASSWORD)

@@ -48,7 +48,7 @@ ACTION_AXIS = {
 
 
 def _a(noun: str) -> str:
-    """"a decision", "an optimizer run": the sentences people read are English."""
+    """ "a decision", "an optimizer run": the sentences people read are English."""
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 

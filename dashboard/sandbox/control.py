@@ -299,11 +299,19 @@ def hostile(body):
     for n, action in enumerate(actions):
         text = cycle(n)
         action.entity_name = text
-        action.rationale = body.get("longText") if n == 0 and isinstance(body.get("longText"), str) else text
+        action.rationale = (
+            body.get("longText") if n == 0 and isinstance(body.get("longText"), str) else text
+        )
         detail = (action.proposed_action or {}).get("detail") or {}
-        action.proposed_action = {**(action.proposed_action or {}), "detail": {
-            **(detail if isinstance(detail, dict) else {}), "creativeUrl": text, "note": text, "headline": text,
-        }}
+        action.proposed_action = {
+            **(action.proposed_action or {}),
+            "detail": {
+                **(detail if isinstance(detail, dict) else {}),
+                "creativeUrl": text,
+                "note": text,
+                "headline": text,
+            },
+        }
         action.save(update_fields=["entity_name", "rationale", "proposed_action"])
     return {"projectId": f"prj_{project.pk}", "pendingActions": actions.count()}
 

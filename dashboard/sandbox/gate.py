@@ -61,12 +61,25 @@ def deny(
 def gate_policy(ctx, *, project, layer, authority, entity_type=None, entity_id=None, change=None):
     """A partner's authority or defaults change is a write to the layer too: the layer kill
     switch and missing consent refuse it (contract §2.4, §2.5). Returns the 403, or None."""
-    reason = "kill_switch_active" if layer.kill_switch else None if layer.consented else "partner_consent_missing"
+    reason = (
+        "kill_switch_active"
+        if layer.kill_switch
+        else None
+        if layer.consented
+        else "partner_consent_missing"
+    )
     if reason is None:
         return None
     return deny(
-        ctx, project=project, layer=layer, reason=reason, axis=None, authority=authority,
-        entity_type=entity_type, entity_id=entity_id, change=change,
+        ctx,
+        project=project,
+        layer=layer,
+        reason=reason,
+        axis=None,
+        authority=authority,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        change=change,
     )
 
 

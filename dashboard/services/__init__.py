@@ -2,6 +2,6 @@
 keyword-only arguments, check access, cache shared reads and talk to Layers through
 the client. Views import from here, never from dashboard.layers or requests."""
 
-from dashboard.layers import LayersError as UpstreamError  # noqa: F401 - re-exported for views
+from dashboard.layers import LayersError as UpstreamError
 
 __all__ = ["UpstreamError"]

@@ -55,7 +55,9 @@ def project_ids_visible(*, user) -> set[str] | None:
 def grant_list(*, user, project_id: str) -> list[ProjectGrant]:
     access_require(user=user, project_id=project_id, action="admin")
     return list(
-        ProjectGrant.objects.filter(project_id=project_id).select_related("user").order_by("user__username")
+        ProjectGrant.objects.filter(project_id=project_id)
+        .select_related("user")
+        .order_by("user__username")
     )
 
 
@@ -68,7 +70,11 @@ def grant_set(*, actor, project_id: str, username: str, role: str) -> ProjectGra
     if user is None:
         raise ValueError(f"No person with the username “{username.strip()}” has an account here.")
     with transaction.atomic():
-        grant = ProjectGrant.objects.select_for_update().filter(user=user, project_id=project_id).first()
+        grant = (
+            ProjectGrant.objects.select_for_update()
+            .filter(user=user, project_id=project_id)
+            .first()
+        )
         if grant and grant.role == Role.ADMIN and role != Role.ADMIN:
             _ensure_another_admin(project_id=project_id, leaving=user)
         grant, _ = ProjectGrant.objects.update_or_create(
@@ -80,7 +86,11 @@ def grant_set(*, actor, project_id: str, username: str, role: str) -> ProjectGra
 def grant_revoke(*, actor, project_id: str, grant_id: int) -> None:
     access_require(user=actor, project_id=project_id, action="admin")
     with transaction.atomic():
-        grant = ProjectGrant.objects.select_for_update().filter(id=grant_id, project_id=project_id).first()
+        grant = (
+            ProjectGrant.objects.select_for_update()
+            .filter(id=grant_id, project_id=project_id)
+            .first()
+        )
         if grant is None:
             raise ValueError("That person no longer has access to this project.")
         if grant.role == Role.ADMIN:
@@ -89,6 +99,8 @@ def grant_revoke(*, actor, project_id: str, grant_id: int) -> None:
 
 
 def _ensure_another_admin(*, project_id: str, leaving) -> None:
-    others = ProjectGrant.objects.filter(project_id=project_id, role=Role.ADMIN).exclude(user=leaving)
+    others = ProjectGrant.objects.filter(project_id=project_id, role=Role.ADMIN).exclude(
+        user=leaving
+    )
     if not others.exists():
         raise ValueError("A project needs at least one admin. Make someone else admin first.")

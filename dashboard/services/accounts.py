@@ -78,22 +78,40 @@ def account_list(*, user, project_id: str, highlight: str = "") -> AccountsPage:
         accounts = accounts_all(project_id)
     except LayersError as failure:
         error = failure
-    accounts = sorted(accounts, key=lambda a: (PLATFORMS.index(a.platform) if a.platform in PLATFORMS else 9,
-                                               (a.name or "").lower()))
+    accounts = sorted(
+        accounts,
+        key=lambda a: (
+            PLATFORMS.index(a.platform) if a.platform in PLATFORMS else 9,
+            (a.name or "").lower(),
+        ),
+    )
     can = access.role_allows(role, Role.ADMIN)
     return AccountsPage(
-        project=project, role=role, accounts=tuple(accounts), platforms=tuple(project_platforms(project)),
-        error=error, highlight=highlight, key=key_clean("") if can else "",
+        project=project,
+        role=role,
+        accounts=tuple(accounts),
+        platforms=tuple(project_platforms(project)),
+        error=error,
+        highlight=highlight,
+        key=key_clean("") if can else "",
         go_token=go_token_make(user=user, project_id=project_id) if can else "",
     )
 
 
 def go_token_make(*, user, project_id: str) -> str:
-    return signing.dumps({"p": project_id, "u": user.pk, "n": secrets.token_urlsafe(12)}, salt=GO_SALT)
+    return signing.dumps(
+        {"p": project_id, "u": user.pk, "n": secrets.token_urlsafe(12)}, salt=GO_SALT
+    )
 
 
 def account_connect_start(
-    *, user, project_id: str, platform: str, callback_url: str, idempotency_key: str, popup: bool = False,
+    *,
+    user,
+    project_id: str,
+    platform: str,
+    callback_url: str,
+    idempotency_key: str,
+    popup: bool = False,
     go_nonce: str = "",
 ) -> str:
     """The platform's consent URL to send the person to. Admins only."""
@@ -102,16 +120,34 @@ def account_connect_start(
         raise ValueError("Choose Meta, TikTok or Apple Ads.")
     key = key_clean(idempotency_key)
     state = signing.dumps(
-        {"p": project_id, "pl": platform, "u": user.pk, "n": secrets.token_urlsafe(16), "w": int(popup), "g": go_nonce, "k": key},
+        {
+            "p": project_id,
+            "pl": platform,
+            "u": user.pk,
+            "n": secrets.token_urlsafe(16),
+            "w": int(popup),
+            "g": go_nonce,
+            "k": key,
+        },
         salt=STATE_SALT,
     )
     oauth = layers().ad_account_oauth_url(
-        project_id=project_id, platform=platform, return_url=callback_url, state=state, idempotency_key=key,
+        project_id=project_id,
+        platform=platform,
+        return_url=callback_url,
+        state=state,
+        idempotency_key=key,
     )
     DecisionRecord.objects.get_or_create(
         idempotency_key=key,
-        defaults={"user": user, "project_id": project_id, "platform": platform, "action": "connect",
-                  "entity_id": platform, "outcome": "started"},
+        defaults={
+            "user": user,
+            "project_id": project_id,
+            "platform": platform,
+            "action": "connect",
+            "entity_id": platform,
+            "outcome": "started",
+        },
     )
     return oauth.url
 
@@ -134,8 +170,15 @@ def account_connect_go(*, token: str, project_id: str, platform: str, callback_u
         raise PermissionDenied(SENTENCES["go_used"])
     # The nonce doubles as the idempotency key: one token, one consent URL.
     key = str(uuid.uuid5(uuid.NAMESPACE_URL, data["n"]))
-    return account_connect_start(user=user, project_id=project_id, platform=platform, callback_url=callback_url,
-                                 idempotency_key=key, popup=True, go_nonce=data["n"])
+    return account_connect_start(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        callback_url=callback_url,
+        idempotency_key=key,
+        popup=True,
+        go_nonce=data["n"],
+    )
 
 
 @dataclass(frozen=True)
@@ -158,20 +201,29 @@ def account_connect_finish(*, user, query, project_id: str) -> ConnectResult:
     try:
         data = signing.loads(raw, salt=STATE_SALT, max_age=STATE_MAX_AGE)
     except signing.SignatureExpired:
-        return ConnectResult(False, SENTENCES["state_expired"], "state_expired", project_id=project_id)
+        return ConnectResult(
+            False, SENTENCES["state_expired"], "state_expired", project_id=project_id
+        )
     except signing.BadSignature:
         return ConnectResult(False, SENTENCES["forged"], "forged", project_id=project_id)
     popup = bool(data.get("w"))
     platform = data.get("pl") if data.get("pl") in PLATFORMS else ""
     if data.get("p") != project_id or not platform:
-        return ConnectResult(False, SENTENCES["forged"], "forged", project_id=project_id, popup=popup)
+        return ConnectResult(
+            False, SENTENCES["forged"], "forged", project_id=project_id, popup=popup
+        )
     if user is not None and user.is_authenticated and user.pk != data.get("u"):
-        return ConnectResult(False, SENTENCES["other_person"], "other_person", project_id=project_id, popup=popup)
+        return ConnectResult(
+            False, SENTENCES["other_person"], "other_person", project_id=project_id, popup=popup
+        )
     if not cache.add(f"oauth:state:{data['n']}", 1, timeout=STATE_MAX_AGE + 60):
-        return ConnectResult(False, SENTENCES["reused"], "reused", project_id=project_id, popup=popup)
+        return ConnectResult(
+            False, SENTENCES["reused"], "reused", project_id=project_id, popup=popup
+        )
     result = _finish(query, project_id=project_id, platform=platform, popup=popup)
     DecisionRecord.objects.filter(idempotency_key=data.get("k") or "-", action="connect").update(
-        outcome=result.code, entity_id=result.account_id or platform,
+        outcome=result.code,
+        entity_id=result.account_id or platform,
     )
     if data.get("g"):  # the iframe that opened the popup is polling for this
         cache.set(f"oauth:result:{data['g']}", result, timeout=STATE_MAX_AGE * 2)
@@ -187,15 +239,26 @@ def _finish(query, *, project_id, platform, popup) -> "ConnectResult":
         project_cache_bump(project_id)
         account = None
         try:
-            account = next((a for a in accounts_all(project_id) if a.ad_account_id == account_id), None)
+            account = next(
+                (a for a in accounts_all(project_id) if a.ad_account_id == account_id), None
+            )
         except LayersError:
             pass
-        sentence = (SENTENCES["connected"].format(name=account.name, platform=name) if account
-                    else SENTENCES["connected_unknown"].format(platform=name))
+        sentence = (
+            SENTENCES["connected"].format(name=account.name, platform=name)
+            if account
+            else SENTENCES["connected_unknown"].format(platform=name)
+        )
         return ConnectResult(True, sentence, "connected", account_id=account_id, **common)
     code = (query.get("error") or "error").strip()[:40]
-    template = SENTENCES.get(code) if code in ("access_denied", "expired", "platform_error") else SENTENCES["error"]
-    return ConnectResult(False, template.format(platform=name, code=code.replace("_", " ")), code, **common)
+    template = (
+        SENTENCES.get(code)
+        if code in ("access_denied", "expired", "platform_error")
+        else SENTENCES["error"]
+    )
+    return ConnectResult(
+        False, template.format(platform=name, code=code.replace("_", " ")), code, **common
+    )
 
 
 def connect_status(*, user, project_id: str, go_token: str) -> "ConnectResult | None":
@@ -222,6 +285,8 @@ def connect_result_sentence(*, code: str, platform: str = "") -> str:
 
 def connect_refusal(error: LayersError, platform: str) -> str:
     if error.code == "RETURN_URL_NOT_ALLOWED":
-        return ("Layers refused our return address for the consent page: this dashboard's address must be on "
-                "the Layers key's list of allowed return URLs.")
+        return (
+            "Layers refused our return address for the consent page: this dashboard's address must be on "
+            "the Layers key's list of allowed return URLs."
+        )
     return reason_sentence(error, platform)

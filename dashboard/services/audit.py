@@ -12,8 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.utils import timezone
@@ -30,9 +29,17 @@ ACTOR_TYPES = ("partner", "user", "system", "optimizer")
 DECISIONS = {"allow": "Allowed", "queue": "Queued for approval", "deny": "Denied"}
 PLATFORMS = ("meta", "tiktok", "apple")
 EVENT_TYPES = (
-    "ads.write.dispatched", "ads.write.queued", "ads.write.denied",
-    "ads.pending.approved", "ads.pending.rejected", "ads.pending.expired", "ads.pending.dispatched",
-    "ads.authority.updated", "ads.defaults.updated", "ads.kill_switch.updated", "ads.optimizer.run_started",
+    "ads.write.dispatched",
+    "ads.write.queued",
+    "ads.write.denied",
+    "ads.pending.approved",
+    "ads.pending.rejected",
+    "ads.pending.expired",
+    "ads.pending.dispatched",
+    "ads.authority.updated",
+    "ads.defaults.updated",
+    "ads.kill_switch.updated",
+    "ads.optimizer.run_started",
     "api.request",
 )
 EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,79}$")
@@ -83,7 +90,9 @@ class AuditFilters:
 
     @property
     def any(self) -> bool:
-        return bool(self.actor or self.event or self.decision or self.platform or self.since or self.until)
+        return bool(
+            self.actor or self.event or self.decision or self.platform or self.since or self.until
+        )
 
     def upstream(self) -> dict:
         """The part Layers filters on: event type and the time range, as ISO instants."""
@@ -118,7 +127,9 @@ def _instant(day: str, end_of_day: bool = False) -> str:
     """A day in the dashboard's time zone as a UTC instant (until is inclusive, to the ms)."""
     start = timezone.make_aware(datetime.strptime(day, "%Y-%m-%d"))
     moment = start + timedelta(days=1) - timedelta(milliseconds=1) if end_of_day else start
-    return moment.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def _platform(value) -> str:
@@ -126,7 +137,9 @@ def _platform(value) -> str:
 
 
 def actor_type_of(event) -> str:
-    return (event.actor_type or (event.data or {}).get("actor_type") or event.actor or "").removesuffix("_api")
+    return (
+        event.actor_type or (event.data or {}).get("actor_type") or event.actor or ""
+    ).removesuffix("_api")
 
 
 @dataclass(frozen=True)
@@ -177,7 +190,7 @@ class AuditRow:
 
 
 def event_words(event_type: str) -> str:
-    """"ads.pending.approved" -> "Pending approved"."""
+    """ "ads.pending.approved" -> "Pending approved"."""
     text = (event_type or "").removeprefix("ads.").replace(".", " ").replace("_", " ").strip()
     return text[:1].upper() + text[1:] if text else "Event"
 
@@ -219,21 +232,41 @@ def audit_log(*, user, project_id: str, filters: AuditFilters) -> AuditLog:
     except LayersError as error:
         if not rows:
             if error.status == 422 and filters.cursor:
-                error = LayersError("That “load more” link has expired; start again from the newest events.",
-                                    code=error.code, status=error.status, request_id=error.request_id)
-            return AuditLog(project=project, rows=(), filters=filters, next_cursor=None, error=error)
-        return AuditLog(project=project, rows=tuple(audit_rows_join(project_id, rows)), filters=filters,
-                        next_cursor=cursor, scanned=scanned, error=error)
-    return AuditLog(project=project, rows=tuple(audit_rows_join(project_id, rows)), filters=filters,
-                    next_cursor=cursor, scanned=scanned)
+                error = LayersError(
+                    "That “load more” link has expired; start again from the newest events.",
+                    code=error.code,
+                    status=error.status,
+                    request_id=error.request_id,
+                )
+            return AuditLog(
+                project=project, rows=(), filters=filters, next_cursor=None, error=error
+            )
+        return AuditLog(
+            project=project,
+            rows=tuple(audit_rows_join(project_id, rows)),
+            filters=filters,
+            next_cursor=cursor,
+            scanned=scanned,
+            error=error,
+        )
+    return AuditLog(
+        project=project,
+        rows=tuple(audit_rows_join(project_id, rows)),
+        filters=filters,
+        next_cursor=cursor,
+        scanned=scanned,
+    )
 
 
 def _page(project_id, filters: AuditFilters, cursor, limit):
     params = filters.upstream()
     name = "audit:" + urlencode(sorted({**params, "cursor": cursor or "", "limit": limit}.items()))
     return cached_read(
-        project_id, name,
-        lambda: layers().audit_log_list(project_id=project_id, cursor=cursor, limit=limit, **params),
+        project_id,
+        name,
+        lambda: layers().audit_log_list(
+            project_id=project_id, cursor=cursor, limit=limit, **params
+        ),
     )
 
 
@@ -329,11 +362,19 @@ def audit_export_lines(*, user, project_id: str, filters: AuditFilters, sleep=ti
     cursor, pages = None, 0
     while True:
         if pages >= EXPORT_MAX_PAGES:
-            yield writer.writerow([csv_cell(f"Export stopped after {pages * SCAN_LIMIT} rows; narrow the dates for the rest.")])
+            yield writer.writerow(
+                [
+                    csv_cell(
+                        f"Export stopped after {pages * SCAN_LIMIT} rows; narrow the dates for the rest."
+                    )
+                ]
+            )
             return
         _budget_wait(sleep)
         try:
-            page = client.audit_log_list(project_id=project_id, cursor=cursor, limit=SCAN_LIMIT, **params)
+            page = client.audit_log_list(
+                project_id=project_id, cursor=cursor, limit=SCAN_LIMIT, **params
+            )
         except RateLimited as error:
             sleep(min(error.retry_after or 5, MAX_SLEEP_SECONDS))
             continue

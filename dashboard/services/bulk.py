@@ -12,7 +12,14 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.layers import PLATFORMS, Conflict, LayersError, NotFound, RateLimited, ValidationFailed
+from dashboard.layers import (
+    PLATFORMS,
+    Conflict,
+    LayersError,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from dashboard.models import BulkDecision, BulkDecisionItem, DecisionRecord, Role
 from dashboard.services import access
 from dashboard.services.pending import decision_text, pending_matching, pending_recall
@@ -26,8 +33,14 @@ TRANSIENT_PAUSE = 0.5  # seconds, times the attempt number, after a timeout or a
 
 
 def bulk_decision_start(
-    *, user, project_id: str, decision: str, text: str, selected: list[str],
-    select_all_filters=None, bulk_key: str,
+    *,
+    user,
+    project_id: str,
+    decision: str,
+    text: str,
+    selected: list[str],
+    select_all_filters=None,
+    bulk_key: str,
 ) -> BulkDecision:
     """Records the decision and queues it. `selected` holds "platform:pendingId" values;
     with `select_all_filters` every pending action matching those filters is taken.
@@ -47,7 +60,9 @@ def bulk_decision_start(
         return existing
 
     if select_all_filters is not None:
-        actions = pending_matching(project_id=project_id, filters=select_all_filters, limit=MAX_ITEMS)
+        actions = pending_matching(
+            project_id=project_id, filters=select_all_filters, limit=MAX_ITEMS
+        )
         targets = [(a.platform, a.pending_id) for a in actions]
     else:
         targets = []
@@ -60,13 +75,18 @@ def bulk_decision_start(
         raise ValueError("Select at least one pending action.")
 
     with transaction.atomic():
-        bulk = BulkDecision.objects.create(id=bulk_id, user=user, project_id=project_id, decision=decision, text=text)
+        bulk = BulkDecision.objects.create(
+            id=bulk_id, user=user, project_id=project_id, decision=decision, text=text
+        )
         items = []
         for platform, pending_id in targets:
             action = pending_recall(project_id, pending_id)
             items.append(
                 BulkDecisionItem(
-                    bulk=bulk, platform=platform, pending_id=pending_id, idempotency_key=uuid.uuid4(),
+                    bulk=bulk,
+                    platform=platform,
+                    pending_id=pending_id,
+                    idempotency_key=uuid.uuid4(),
                     entity_name=(action.entity_name or "")[:300] if action else "",
                 )
             )
@@ -104,10 +124,14 @@ def bulk_decision_retry(*, user, project_id: str, bulk_id: str) -> BulkDecision:
         return bulk  # still running: its failed items are not final yet
     with transaction.atomic():
         again = bulk.items.filter(outcome=BulkDecisionItem.Outcome.FAILED).update(
-            outcome=BulkDecisionItem.Outcome.WAITING, sentence="", decided_at=None,
+            outcome=BulkDecisionItem.Outcome.WAITING,
+            sentence="",
+            decided_at=None,
         )
         if again:
-            BulkDecision.objects.filter(id=bulk.id).update(status=BulkDecision.Status.QUEUED, finished_at=None)
+            BulkDecision.objects.filter(id=bulk.id).update(
+                status=BulkDecision.Status.QUEUED, finished_at=None
+            )
             transaction.on_commit(lambda: _enqueue(bulk.id))
     bulk.refresh_from_db()
     return bulk
@@ -144,13 +168,21 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
         DecisionRecord.objects.get_or_create(
             idempotency_key=str(item.idempotency_key),
             defaults={
-                "user": bulk.user, "project_id": bulk.project_id, "platform": item.platform,
-                "action": bulk.decision, "entity_id": item.pending_id, "verdict_id": verdict_id,
-                "outcome": outcome if outcome != "decided" else ("approved" if bulk.decision == "approve" else "rejected"),
+                "user": bulk.user,
+                "project_id": bulk.project_id,
+                "platform": item.platform,
+                "action": bulk.decision,
+                "entity_id": item.pending_id,
+                "verdict_id": verdict_id,
+                "outcome": outcome
+                if outcome != "decided"
+                else ("approved" if bulk.decision == "approve" else "rejected"),
                 "note": bulk.text,
             },
         )
-    BulkDecision.objects.filter(id=bulk.id).update(status=BulkDecision.Status.DONE, finished_at=timezone.now())
+    BulkDecision.objects.filter(id=bulk.id).update(
+        status=BulkDecision.Status.DONE, finished_at=timezone.now()
+    )
     project_cache_bump(bulk.project_id, area="pending")
     bulk.refresh_from_db()
     return bulk
@@ -163,10 +195,17 @@ def _decide_one(client, bulk, item, text) -> tuple[str, str, str]:
         _pace()
         try:
             result = call(
-                project_id=bulk.project_id, platform=item.platform, pending_id=item.pending_id,
-                idempotency_key=str(item.idempotency_key), **argument,
+                project_id=bulk.project_id,
+                platform=item.platform,
+                pending_id=item.pending_id,
+                idempotency_key=str(item.idempotency_key),
+                **argument,
             )
-            return "decided", ("Approved." if bulk.decision == "approve" else "Rejected."), result.verdict_id or ""
+            return (
+                "decided",
+                ("Approved." if bulk.decision == "approve" else "Rejected."),
+                result.verdict_id or "",
+            )
         except Conflict as error:
             return "conflict", error.message, ""
         except (NotFound, ValidationFailed) as error:

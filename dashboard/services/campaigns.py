@@ -9,13 +9,13 @@ denied with the gate's reason, or refused before it left (validation)."""
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
+from dashboard.display import platform_name
 from dashboard.layers import (
     PLATFORMS,
     AuthorityDenied,
@@ -24,11 +24,9 @@ from dashboard.layers import (
     LayersConnectionError,
     LayersError,
     LayersTimeout,
-    NotFound,
     ValidationFailed,
 )
 from dashboard.models import DecisionRecord, Role
-from dashboard.display import platform_name
 from dashboard.money import cents_format, money_parse
 from dashboard.services import access, pending
 from dashboard.services.projects import accounts_get, campaigns_get, project_get, project_platforms
@@ -49,8 +47,14 @@ MODE_WORDS = {
 STATUSES = ("active", "paused", "archived", "deleted", "in_review", "rejected")
 OUTCOMES = ("conversions", "traffic", "app_installs", "engagement", "lead_generation")
 CREATE_MODES = {
-    "manual": ("off", "You run it by hand: partners and the optimizer cannot change it (axes off)."),
-    "draft": ("draft", "Every change is proposed and waits in the queue for a person to approve (axes draft)."),
+    "manual": (
+        "off",
+        "You run it by hand: partners and the optimizer cannot change it (axes off).",
+    ),
+    "draft": (
+        "draft",
+        "Every change is proposed and waits in the queue for a person to approve (axes draft).",
+    ),
     "autopilot": ("auto", "Changes go straight to the platform without review (axes auto)."),
 }
 OUTCOME_LABELS = (
@@ -62,7 +66,7 @@ OUTCOME_LABELS = (
 )
 WRITES = ("budget", "pause", "resume", "delete")
 CONSENT_SECONDS = 6 * 3600
-FAR_PAST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
 
 REASON_SENTENCES = {
     "authority_axis_off": "The customer has set the {axis} axis to off, so partners cannot make this change.",
@@ -87,12 +91,12 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-
-
 def reason_sentence(error: LayersError, platform: str) -> str:
     """The gate's refusal in words a person acts on."""
     if isinstance(error, ForbiddenScope):
-        scope = (error.details or {}).get("requiredScope") if isinstance(error.details, dict) else None
+        scope = (
+            (error.details or {}).get("requiredScope") if isinstance(error.details, dict) else None
+        )
         needed = f" (it needs the {scope} scope)" if scope else ""
         return f"The dashboard's Layers key is not allowed to do this{needed}. Ask Layers to add the scope to the key."
     reason = getattr(error, "reason", None)
@@ -137,8 +141,14 @@ class Outcome:
 def _record(*, user, project_id, platform, action, entity_id, key, note="") -> DecisionRecord:
     record, _ = DecisionRecord.objects.get_or_create(
         idempotency_key=key,
-        defaults={"user": user, "project_id": project_id, "platform": platform, "action": action,
-                  "entity_id": entity_id, "note": note[:1000]},
+        defaults={
+            "user": user,
+            "project_id": project_id,
+            "platform": platform,
+            "action": action,
+            "entity_id": entity_id,
+            "note": note[:1000],
+        },
     )
     return record
 
@@ -154,8 +164,10 @@ def _write_outcome(result, *, platform: str, applied: str, queued: str) -> Outco
     """A WriteResult as an Outcome: dispatched = applied, pending = queued for approval."""
     status = getattr(result, "status", "") or ""
     common = dict(
-        verdict_id=getattr(result, "verdict_id", "") or "", job_id=getattr(result, "job_id", "") or "",
-        pending_id=getattr(result, "pending_id", "") or "", campaign_id=getattr(result, "campaign_id", "") or "",
+        verdict_id=getattr(result, "verdict_id", "") or "",
+        job_id=getattr(result, "job_id", "") or "",
+        pending_id=getattr(result, "pending_id", "") or "",
+        campaign_id=getattr(result, "campaign_id", "") or "",
         platform=platform,
     )
     if status == "pending":
@@ -164,25 +176,40 @@ def _write_outcome(result, *, platform: str, applied: str, queued: str) -> Outco
         return Outcome("applied", applied, **common)
     # A status this dashboard does not know yet: say what Layers said, never claim "applied".
     said = status.replace("_", " ") or "nothing about its status"
-    return Outcome("unknown", f"Layers accepted the request but answered “{said}”, which the dashboard does not "
-                              "know; check the campaign before changing it again.", **common)
+    return Outcome(
+        "unknown",
+        f"Layers accepted the request but answered “{said}”, which the dashboard does not "
+        "know; check the campaign before changing it again.",
+        **common,
+    )
 
 
 def _refused(error: LayersError, *, project_id: str, platform: str) -> Outcome:
     """A LayersError as an Outcome; the gate's verdict id is kept for support."""
     _consent_note(project_id, platform, error)
     if isinstance(error, (AuthorityDenied, ForbiddenScope)):
-        return Outcome("denied", reason_sentence(error, platform),
-                       verdict_id=getattr(error, "verdict_id", "") or "", platform=platform)
+        return Outcome(
+            "denied",
+            reason_sentence(error, platform),
+            verdict_id=getattr(error, "verdict_id", "") or "",
+            platform=platform,
+        )
     if isinstance(error, ValidationFailed):
         return Outcome("invalid", _fields_sentence(error), platform=platform)
     if isinstance(error, (LayersTimeout, LayersConnectionError, LayersBadResponse)):
         # The answer was lost or unreadable: Layers may have applied it. The same form carries
         # the same idempotency key, so sending it again can never apply it twice.
-        return Outcome("error", f"{error.message} Layers may have received it: sending the same form again is safe, "
-                                "it is never applied twice.", platform=platform)
-    return Outcome("error", f"{error.message} Nothing was changed by this attempt; you can safely try again.",
-                   platform=platform)
+        return Outcome(
+            "error",
+            f"{error.message} Layers may have received it: sending the same form again is safe, "
+            "it is never applied twice.",
+            platform=platform,
+        )
+    return Outcome(
+        "error",
+        f"{error.message} Nothing was changed by this attempt; you can safely try again.",
+        platform=platform,
+    )
 
 
 def _fields_sentence(error: ValidationFailed) -> str:
@@ -193,10 +220,17 @@ def _fields_sentence(error: ValidationFailed) -> str:
 
 
 def _field_words(name: str) -> str:
-    return {"dailyBudgetCents": "The daily budget", "lifetimeBudgetCents": "The lifetime budget",
-            "adAccountId": "The ad account", "endTime": "The end time", "startTime": "The start time",
-            "campaignManagementMode": "The campaign management mode", "creativeMode": "The creative mode",
-            "name": "The name", "outcome": "The outcome"}.get(name, f"The field {name}")
+    return {
+        "dailyBudgetCents": "The daily budget",
+        "lifetimeBudgetCents": "The lifetime budget",
+        "adAccountId": "The ad account",
+        "endTime": "The end time",
+        "startTime": "The start time",
+        "campaignManagementMode": "The campaign management mode",
+        "creativeMode": "The creative mode",
+        "name": "The name",
+        "outcome": "The outcome",
+    }.get(name, f"The field {name}")
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -211,7 +245,10 @@ class Filters:
     def from_query(cls, query) -> "Filters":
         platform = (query.get("platform") or "").strip()
         status = (query.get("status") or "").strip()
-        return cls(platform=platform if platform in PLATFORMS else "", status=status if status in STATUSES else "")
+        return cls(
+            platform=platform if platform in PLATFORMS else "",
+            status=status if status in STATUSES else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -318,14 +355,19 @@ def campaigns_all(project_id: str) -> list:
 
 def _authority_reader(project_id, platform, campaign_id):
     return lambda: cached_read(
-        project_id, f"authority:{platform}:{campaign_id}",
-        lambda: layers().authority_get(project_id=project_id, platform=platform, campaign_id=campaign_id),
+        project_id,
+        f"authority:{platform}:{campaign_id}",
+        lambda: layers().authority_get(
+            project_id=project_id, platform=platform, campaign_id=campaign_id
+        ),
     )
 
 
 def _defaults_reader(project_id, platform):
     return lambda: cached_read(
-        project_id, f"defaults:{platform}", lambda: layers().defaults_get(project_id=project_id, platform=platform)
+        project_id,
+        f"defaults:{platform}",
+        lambda: layers().defaults_get(project_id=project_id, platform=platform),
     )
 
 
@@ -346,11 +388,14 @@ def _panels(project_id, platforms, results) -> tuple:
     panels = []
     for platform in platforms:
         defaults = results.get(f"defaults:{platform}")
-        panels.append(PlatformPanel(
-            platform=platform, defaults=_ok(defaults, None),
-            consent_missing=consent_missing(project_id, platform),
-            error=defaults if isinstance(defaults, LayersError) else None,
-        ))
+        panels.append(
+            PlatformPanel(
+                platform=platform,
+                defaults=_ok(defaults, None),
+                consent_missing=consent_missing(project_id, platform),
+                error=defaults if isinstance(defaults, LayersError) else None,
+            )
+        )
     return tuple(panels)
 
 
@@ -358,53 +403,84 @@ def campaign_list(*, user, project_id: str, filters: Filters) -> CampaignList:
     role = access.access_require(user=user, project_id=project_id)
     project = project_get(user=user, project_id=project_id)
     platforms = project_platforms(project)
-    calls = {"accounts": lambda: accounts_all(project_id), "campaigns": lambda: campaigns_all(project_id)}
+    calls = {
+        "accounts": lambda: accounts_all(project_id),
+        "campaigns": lambda: campaigns_all(project_id),
+    }
     for platform in platforms:
         calls[f"defaults:{platform}"] = _defaults_reader(project_id, platform)
     results = fan_out(calls)
     errors = [r for r in results.values() if isinstance(r, LayersError)]
     accounts = {a.ad_account_id: a for a in _ok(results["accounts"], [])}
     campaigns = [
-        c for c in _ok(results["campaigns"], [])
-        if (not filters.platform or c.platform == filters.platform) and (not filters.status or c.status == filters.status)
+        c
+        for c in _ok(results["campaigns"], [])
+        if (not filters.platform or c.platform == filters.platform)
+        and (not filters.status or c.status == filters.status)
     ]
-    campaigns.sort(key=lambda c: (c.status == "deleted", PLATFORMS.index(c.platform) if c.platform in PLATFORMS else 9,
-                                  c.name.lower()))
-    authorities = fan_out({
-        c.campaign_id: _authority_reader(project_id, c.platform, c.campaign_id) for c in campaigns if c.status != "deleted"
-    })
+    campaigns.sort(
+        key=lambda c: (
+            c.status == "deleted",
+            PLATFORMS.index(c.platform) if c.platform in PLATFORMS else 9,
+            c.name.lower(),
+        )
+    )
+    authorities = fan_out(
+        {
+            c.campaign_id: _authority_reader(project_id, c.platform, c.campaign_id)
+            for c in campaigns
+            if c.status != "deleted"
+        }
+    )
     rows = []
     for c in campaigns:
         found = authorities.get(c.campaign_id)
-        rows.append(CampaignRow(
-            campaign=c, account=accounts.get(c.ad_account_id),
-            authority=authority_block(_ok(found, None)) if found is not None else None,
-            authority_error=found if isinstance(found, LayersError) else None,
-        ))
+        rows.append(
+            CampaignRow(
+                campaign=c,
+                account=accounts.get(c.ad_account_id),
+                authority=authority_block(_ok(found, None)) if found is not None else None,
+                authority_error=found if isinstance(found, LayersError) else None,
+            )
+        )
     from dashboard.services.optimizer import optimizer_recent_runs
 
     return CampaignList(
-        project=project, role=role, rows=tuple(rows), panels=_panels(project_id, platforms, results),
-        filters=filters, errors=tuple(dict.fromkeys(errors)), runs=tuple(optimizer_recent_runs(project_id=project_id)),
+        project=project,
+        role=role,
+        rows=tuple(rows),
+        panels=_panels(project_id, platforms, results),
+        filters=filters,
+        errors=tuple(dict.fromkeys(errors)),
+        runs=tuple(optimizer_recent_runs(project_id=project_id)),
     )
 
 
 def campaign_row(*, user, project_id: str, platform: str, campaign_id: str, **extra) -> CampaignRow:
     """One campaign's row (for the fragment an authority change returns)."""
     access.access_require(user=user, project_id=project_id)
-    results = fan_out({
-        "campaign": lambda: layers().campaign_get(project_id=project_id, platform=platform, campaign_id=campaign_id),
-        "authority": _authority_reader(project_id, platform, campaign_id),
-        "accounts": lambda: accounts_all(project_id),
-    })
+    results = fan_out(
+        {
+            "campaign": lambda: layers().campaign_get(
+                project_id=project_id, platform=platform, campaign_id=campaign_id
+            ),
+            "authority": _authority_reader(project_id, platform, campaign_id),
+            "accounts": lambda: accounts_all(project_id),
+        }
+    )
     campaign = results["campaign"]
     if isinstance(campaign, LayersError):
         raise campaign
-    account = next((a for a in _ok(results["accounts"], []) if a.ad_account_id == campaign.ad_account_id), None)
+    account = next(
+        (a for a in _ok(results["accounts"], []) if a.ad_account_id == campaign.ad_account_id), None
+    )
     found = results["authority"]
     return CampaignRow(
-        campaign=campaign, account=account, authority=authority_block(_ok(found, None)),
-        authority_error=found if isinstance(found, LayersError) else None, **extra,
+        campaign=campaign,
+        account=account,
+        authority=authority_block(_ok(found, None)),
+        authority_error=found if isinstance(found, LayersError) else None,
+        **extra,
     )
 
 
@@ -435,38 +511,64 @@ class CampaignPage:
         return (self.panel,)
 
 
-def campaign_page(*, user, project_id: str, platform: str, campaign_id: str, **extra) -> CampaignPage:
+def campaign_page(
+    *, user, project_id: str, platform: str, campaign_id: str, **extra
+) -> CampaignPage:
     role = access.access_require(user=user, project_id=project_id)
     if platform not in PLATFORMS:
         raise Http404("There is no such ad platform.")
     project = project_get(user=user, project_id=project_id)
-    results = fan_out({
-        "campaign": lambda: layers().campaign_get(project_id=project_id, platform=platform, campaign_id=campaign_id),
-        "authority": _authority_reader(project_id, platform, campaign_id),
-        "accounts": lambda: accounts_all(project_id),
-        f"defaults:{platform}": _defaults_reader(project_id, platform),
-        "audit": lambda: cached_read(
-            project_id, "recent-audit", lambda: layers().audit_log_list(project_id=project_id, limit=50)
-        ),
-    })
+    results = fan_out(
+        {
+            "campaign": lambda: layers().campaign_get(
+                project_id=project_id, platform=platform, campaign_id=campaign_id
+            ),
+            "authority": _authority_reader(project_id, platform, campaign_id),
+            "accounts": lambda: accounts_all(project_id),
+            f"defaults:{platform}": _defaults_reader(project_id, platform),
+            "audit": lambda: cached_read(
+                project_id,
+                "recent-audit",
+                lambda: layers().audit_log_list(project_id=project_id, limit=50),
+            ),
+        }
+    )
     campaign = results["campaign"]
     if isinstance(campaign, LayersError):
         raise campaign  # the middleware turns it into a sentence page (404 for an unknown id)
     errors = [r for r in results.values() if isinstance(r, LayersError)]
-    account = next((a for a in _ok(results["accounts"], []) if a.ad_account_id == campaign.ad_account_id), None)
+    account = next(
+        (a for a in _ok(results["accounts"], []) if a.ad_account_id == campaign.ad_account_id), None
+    )
     found = results["authority"]
-    row = CampaignRow(campaign=campaign, account=account, authority=authority_block(_ok(found, None)),
-                      authority_error=found if isinstance(found, LayersError) else None)
+    row = CampaignRow(
+        campaign=campaign,
+        account=account,
+        authority=authority_block(_ok(found, None)),
+        authority_error=found if isinstance(found, LayersError) else None,
+    )
     queue = pending.pending_queue(
-        user=user, project_id=project_id,
+        user=user,
+        project_id=project_id,
         filters=pending.QueueFilters(platform=platform, campaign=campaign_id),
     )
-    audit = tuple(e for e in getattr(_ok(results["audit"], None), "items", []) or [] if _audit_entity(e) == campaign_id)[:10]
+    audit = tuple(
+        e
+        for e in getattr(_ok(results["audit"], None), "items", []) or []
+        if _audit_entity(e) == campaign_id
+    )[:10]
     keys = {name: new_key() for name in WRITES}
     keys.update(extra.pop("keys", {}))
     return CampaignPage(
-        project=project, role=role, row=row, panel=_panels(project_id, [platform], results)[0], queue=queue,
-        audit=audit, errors=tuple(dict.fromkeys(errors)), keys=keys, **extra,
+        project=project,
+        role=role,
+        row=row,
+        panel=_panels(project_id, [platform], results)[0],
+        queue=queue,
+        audit=audit,
+        errors=tuple(dict.fromkeys(errors)),
+        keys=keys,
+        **extra,
     )
 
 
@@ -480,7 +582,7 @@ def _audit_entity(event) -> str | None:
 
 
 def audit_words(event) -> str:
-    """"ads.write.denied" -> "write denied"."""
+    """ "ads.write.denied" -> "write denied"."""
     kind = getattr(event, "event_type", "") or ""
     return kind.removeprefix("ads.").replace(".", " ").replace("_", " ")
 
@@ -489,14 +591,22 @@ def audit_words(event) -> str:
 
 
 def campaign_authority_set(
-    *, user, project_id: str, platform: str, campaign_id: str, wanted: dict,
-    confirmed: bool, idempotency_key: str,
+    *,
+    user,
+    project_id: str,
+    platform: str,
+    campaign_id: str,
+    wanted: dict,
+    confirmed: bool,
+    idempotency_key: str,
 ) -> CampaignRow:
     """Sets the axes that differ from the real values now. Raising any axis to auto asks
     first; a refusal leaves the real values in place and says why beside the control."""
     access.access_require(user=user, project_id=project_id, action="write")
     key = key_clean(idempotency_key)
-    row = campaign_row(user=user, project_id=project_id, platform=platform, campaign_id=campaign_id, key=key)
+    row = campaign_row(
+        user=user, project_id=project_id, platform=platform, campaign_id=campaign_id, key=key
+    )
     wanted = {axis: mode for axis, mode in (wanted or {}).items() if axis in AXES}
     if platform not in PLATFORMS or any(mode not in MODES for mode in wanted.values()):
         bad = Outcome("invalid", "Choose off, draft or auto for each axis.", platform=platform)
@@ -504,34 +614,69 @@ def campaign_authority_set(
     current = row.authority.values if row.authority else {}
     changes = {axis: mode for axis, mode in wanted.items() if current.get(axis) != mode}
     if not changes:
-        same = Outcome("same", "Nothing to change: the authority is already set that way.", platform=platform)
+        same = Outcome(
+            "same", "Nothing to change: the authority is already set that way.", platform=platform
+        )
         return dataclasses.replace(row, outcome=same if wanted else None, key=new_key())
     raised = [axis for axis, mode in changes.items() if mode == "auto"]
     if raised and not confirmed:
-        ask = Outcome("confirm", f"Auto lets {_and(raised)} changes reach the platform unreviewed. Confirm?",
-                      platform=platform)
+        ask = Outcome(
+            "confirm",
+            f"Auto lets {_and(raised)} changes reach the platform unreviewed. Confirm?",
+            platform=platform,
+        )
         return dataclasses.replace(row, outcome=ask, confirm=tuple(sorted(changes.items())))
-    note = ", ".join(f"{axis}: {current.get(axis, '?')} -> {mode}" for axis, mode in changes.items())
-    record = _record(user=user, project_id=project_id, platform=platform, action="authority",
-                     entity_id=campaign_id, key=key, note=note)
+    note = ", ".join(
+        f"{axis}: {current.get(axis, '?')} -> {mode}" for axis, mode in changes.items()
+    )
+    record = _record(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        action="authority",
+        entity_id=campaign_id,
+        key=key,
+        note=note,
+    )
     try:
         result = layers().authority_update(
-            project_id=project_id, platform=platform, campaign_id=campaign_id, authority=changes, idempotency_key=key,
+            project_id=project_id,
+            platform=platform,
+            campaign_id=campaign_id,
+            authority=changes,
+            idempotency_key=key,
         )
     except LayersError as error:
         outcome = _record_outcome(record, _refused(error, project_id=project_id, platform=platform))
         project_cache_bump(project_id)  # the real value is read again, never assumed
-        fresh = campaign_row(user=user, project_id=project_id, platform=platform, campaign_id=campaign_id)
-        keep = key if outcome.kind == "error" else new_key()  # a retry after a timeout reuses the key
+        fresh = campaign_row(
+            user=user, project_id=project_id, platform=platform, campaign_id=campaign_id
+        )
+        keep = (
+            key if outcome.kind == "error" else new_key()
+        )  # a retry after a timeout reuses the key
         return dataclasses.replace(fresh, outcome=outcome, key=keep)
     _consent_note(project_id, platform, None)
-    done = ", ".join(f"{axis} is now {getattr(result.authority, axis, mode)}" for axis, mode in changes.items())
-    outcome = _record_outcome(record, Outcome(
-        "applied", f"Saved: {done}.", verdict_id=getattr(result, "verdict_id", "") or "", platform=platform,
-    ))
+    done = ", ".join(
+        f"{axis} is now {getattr(result.authority, axis, mode)}" for axis, mode in changes.items()
+    )
+    outcome = _record_outcome(
+        record,
+        Outcome(
+            "applied",
+            f"Saved: {done}.",
+            verdict_id=getattr(result, "verdict_id", "") or "",
+            platform=platform,
+        ),
+    )
     project_cache_bump(project_id)
-    return dataclasses.replace(row, authority=authority_block(result) or row.authority, outcome=outcome,
-                               confirm=None, key=new_key())
+    return dataclasses.replace(
+        row,
+        authority=authority_block(result) or row.authority,
+        outcome=outcome,
+        confirm=None,
+        key=new_key(),
+    )
 
 
 def _and(words) -> str:
@@ -540,15 +685,24 @@ def _and(words) -> str:
 
 
 def campaign_write(
-    *, user, project_id: str, platform: str, campaign_id: str, action: str, amount: str = "",
-    confirmed: bool = False, idempotency_key: str,
+    *,
+    user,
+    project_id: str,
+    platform: str,
+    campaign_id: str,
+    action: str,
+    amount: str = "",
+    confirmed: bool = False,
+    idempotency_key: str,
 ) -> tuple[Outcome, dict]:
     """Budget, pause, resume or delete. Returns the outcome and what the person typed."""
     access.access_require(user=user, project_id=project_id, action="write")
     key = key_clean(idempotency_key)
     typed = {"amount": (amount or "").strip()[:40]}
     if action not in WRITES or platform not in PLATFORMS:
-        return Outcome("invalid", "That change could not be understood; reload the page.", platform=platform), typed
+        return Outcome(
+            "invalid", "That change could not be understood; reload the page.", platform=platform
+        ), typed
     cents = None
     if action == "budget":
         try:
@@ -556,14 +710,26 @@ def campaign_write(
         except ValueError as error:
             return Outcome("invalid", str(error), platform=platform), typed
     if action == "delete" and not confirmed:
-        return Outcome("confirm", "Delete this campaign? It stops spending and cannot be restarted from here.",
-                       platform=platform), typed
+        return Outcome(
+            "confirm",
+            "Delete this campaign? It stops spending and cannot be restarted from here.",
+            platform=platform,
+        ), typed
     currency = _currency_of(project_id, platform, campaign_id)
     note = cents_format(cents, currency) if cents is not None else ""
-    record = _record(user=user, project_id=project_id, platform=platform, action=action, entity_id=campaign_id,
-                     key=key, note=note)
+    record = _record(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        action=action,
+        entity_id=campaign_id,
+        key=key,
+        note=note,
+    )
     client = layers()
-    ids = dict(project_id=project_id, platform=platform, campaign_id=campaign_id, idempotency_key=key)
+    ids = dict(
+        project_id=project_id, platform=platform, campaign_id=campaign_id, idempotency_key=key
+    )
     try:
         if action == "budget":
             result = client.campaign_budget_update(daily_budget_cents=cents, **ids)
@@ -576,25 +742,34 @@ def campaign_write(
     except LayersError as error:
         outcome = _refused(error, project_id=project_id, platform=platform)
         if outcome.kind == "invalid" and action == "budget":
-            outcome = dataclasses.replace(outcome, sentence=outcome.sentence.replace("cents", "(in cents)"))
+            outcome = dataclasses.replace(
+                outcome, sentence=outcome.sentence.replace("cents", "(in cents)")
+            )
         return _record_outcome(record, outcome), typed
     _consent_note(project_id, platform, None)
     project_cache_bump(project_id)
     what = {
-        "budget": (f"Daily budget set to {note}.", f"The new daily budget of {note} is queued for approval."),
+        "budget": (
+            f"Daily budget set to {note}.",
+            f"The new daily budget of {note} is queued for approval.",
+        ),
         "pause": ("Paused.", "Pausing is queued for approval."),
         "resume": ("Resumed.", "Resuming is queued for approval."),
         "delete": ("Deleted.", "Deleting is queued for approval."),
     }[action]
     outcome = _write_outcome(result, platform=platform, applied=what[0], queued=what[1])
     outcome = dataclasses.replace(outcome, campaign_id=outcome.campaign_id or campaign_id)
-    job_remember_campaign(project_id=project_id, job_id=outcome.job_id, campaign_id=campaign_id, platform=platform)
+    job_remember_campaign(
+        project_id=project_id, job_id=outcome.job_id, campaign_id=campaign_id, platform=platform
+    )
     return _record_outcome(record, outcome), {}
 
 
 def _currency_of(project_id, platform, campaign_id) -> str:
     try:
-        campaign = next((c for c in campaigns_all(project_id) if c.campaign_id == campaign_id), None)
+        campaign = next(
+            (c for c in campaigns_all(project_id) if c.campaign_id == campaign_id), None
+        )
         accounts = accounts_all(project_id)
     except LayersError:
         return "USD"
@@ -608,12 +783,27 @@ def _currency_of(project_id, platform, campaign_id) -> str:
 # --- create ------------------------------------------------------------------------------------
 
 
-CREATE_FIELDS = ("ad_account", "name", "outcome", "budget_kind", "budget", "campaign_management_mode",
-                 "creative_mode", "end_time")
+CREATE_FIELDS = (
+    "ad_account",
+    "name",
+    "outcome",
+    "budget_kind",
+    "budget",
+    "campaign_management_mode",
+    "creative_mode",
+    "end_time",
+)
 UPSTREAM_FIELD = {
-    "adAccountId": "ad_account", "name": "name", "outcome": "outcome", "dailyBudgetCents": "budget",
-    "lifetimeBudgetCents": "budget", "campaignManagementMode": "campaign_management_mode",
-    "creativeMode": "creative_mode", "endTime": "end_time", "startTime": "end_time", "bidStrategy": "outcome",
+    "adAccountId": "ad_account",
+    "name": "name",
+    "outcome": "outcome",
+    "dailyBudgetCents": "budget",
+    "lifetimeBudgetCents": "budget",
+    "campaignManagementMode": "campaign_management_mode",
+    "creativeMode": "creative_mode",
+    "endTime": "end_time",
+    "startTime": "end_time",
+    "bidStrategy": "outcome",
 }
 
 
@@ -638,7 +828,9 @@ class CreateForm:
         return OUTCOME_LABELS
 
 
-def campaign_create_form(*, user, project_id: str, typed=None, errors=None, outcome=None, key=None) -> CreateForm:
+def campaign_create_form(
+    *, user, project_id: str, typed=None, errors=None, outcome=None, key=None
+) -> CreateForm:
     role = access.access_require(user=user, project_id=project_id, action="write")
     project = project_get(user=user, project_id=project_id)
     platforms = project_platforms(project)
@@ -647,22 +839,31 @@ def campaign_create_form(*, user, project_id: str, typed=None, errors=None, outc
         calls[f"defaults:{platform}"] = _defaults_reader(project_id, platform)
     results = fan_out(calls)
     accounts = results["accounts"]
-    typed = {"budget_kind": "daily", "campaign_management_mode": "draft", "creative_mode": "draft", **(typed or {})}
+    typed = {
+        "budget_kind": "daily",
+        "campaign_management_mode": "draft",
+        "creative_mode": "draft",
+        **(typed or {}),
+    }
     return CreateForm(
-        project=project, role=role,
+        project=project,
+        role=role,
         accounts=tuple(a for a in _ok(accounts, []) if a.platform in PLATFORMS),
-        typed=typed, errors=errors or {}, outcome=outcome, key=key or new_key(),
+        typed=typed,
+        errors=errors or {},
+        outcome=outcome,
+        key=key or new_key(),
         accounts_error=accounts if isinstance(accounts, LayersError) else None,
         panels=_panels(project_id, platforms, results),
     )
 
 
 def _end_time_parse(text: str) -> datetime:
-    """"2026-12-31T18:00" (a datetime-local input, read as UTC) or "2026-12-31"."""
+    """ "2026-12-31T18:00" (a datetime-local input, read as UTC) or "2026-12-31"."""
     text = text.strip()
     for pattern in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, pattern).replace(tzinfo=dt_timezone.utc)
+            return datetime.strptime(text, pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise ValueError("Enter the end time as a date and time, for example 2026-12-31 18:00.")
@@ -705,48 +906,98 @@ def campaign_create(*, user, project_id: str, data, idempotency_key: str) -> Cre
             if end_time <= timezone.now() + timedelta(minutes=5):
                 errors["end_time"] = "The end time must be in the future."
     platform = account.platform if account else ""
-    if platform == "tiktok" and typed["budget_kind"] == "lifetime" and not typed["end_time"] and "end_time" not in errors:
+    if (
+        platform == "tiktok"
+        and typed["budget_kind"] == "lifetime"
+        and not typed["end_time"]
+        and "end_time" not in errors
+    ):
         errors["end_time"] = "TikTok needs an end time for a lifetime budget."
     if errors:
-        return campaign_create_form(user=user, project_id=project_id, typed=typed, errors=errors, key=key,
-                                    outcome=Outcome("invalid", "Check the highlighted fields.", platform=platform))
-    record = _record(user=user, project_id=project_id, platform=platform, action="create",
-                     entity_id=f"new:{typed['name'][:70]}", key=key,
-                     note=f"{typed['name']} · {cents_format(cents, account.currency)} {typed['budget_kind']}")
-    budget = {"daily_budget_cents": cents} if typed["budget_kind"] == "daily" else {"lifetime_budget_cents": cents}
+        return campaign_create_form(
+            user=user,
+            project_id=project_id,
+            typed=typed,
+            errors=errors,
+            key=key,
+            outcome=Outcome("invalid", "Check the highlighted fields.", platform=platform),
+        )
+    record = _record(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        action="create",
+        entity_id=f"new:{typed['name'][:70]}",
+        key=key,
+        note=f"{typed['name']} · {cents_format(cents, account.currency)} {typed['budget_kind']}",
+    )
+    budget = (
+        {"daily_budget_cents": cents}
+        if typed["budget_kind"] == "daily"
+        else {"lifetime_budget_cents": cents}
+    )
     try:
         result = layers().campaign_create(
-            project_id=project_id, platform=platform, ad_account_id=account.ad_account_id, name=typed["name"],
-            outcome=typed["outcome"], campaign_management_mode=typed["campaign_management_mode"],
+            project_id=project_id,
+            platform=platform,
+            ad_account_id=account.ad_account_id,
+            name=typed["name"],
+            outcome=typed["outcome"],
+            campaign_management_mode=typed["campaign_management_mode"],
             creative_mode=typed["creative_mode"],
             end_time=end_time.isoformat().replace("+00:00", "Z") if end_time else None,
-            idempotency_key=key, **budget,
+            idempotency_key=key,
+            **budget,
         )
     except ValidationFailed as error:
         mapped = {}
         for name, message in (getattr(error, "fields", None) or {}).items():
-            mapped.setdefault(UPSTREAM_FIELD.get(name, "name"), f"Layers says: {_field_words(name).lower()} {message}.")
-        outcome = _record_outcome(record, Outcome("invalid", "Layers did not accept the campaign: check the highlighted fields.",
-                                                  platform=platform))
-        return campaign_create_form(user=user, project_id=project_id, typed=typed, errors=mapped, key=key, outcome=outcome)
+            mapped.setdefault(
+                UPSTREAM_FIELD.get(name, "name"),
+                f"Layers says: {_field_words(name).lower()} {message}.",
+            )
+        outcome = _record_outcome(
+            record,
+            Outcome(
+                "invalid",
+                "Layers did not accept the campaign: check the highlighted fields.",
+                platform=platform,
+            ),
+        )
+        return campaign_create_form(
+            user=user, project_id=project_id, typed=typed, errors=mapped, key=key, outcome=outcome
+        )
     except LayersError as error:
         outcome = _record_outcome(record, _refused(error, project_id=project_id, platform=platform))
         keep = key if outcome.kind == "error" else new_key()
-        return campaign_create_form(user=user, project_id=project_id, typed=typed, key=keep, outcome=outcome)
+        return campaign_create_form(
+            user=user, project_id=project_id, typed=typed, key=keep, outcome=outcome
+        )
     _consent_note(project_id, platform, None)
     project_cache_bump(project_id)
     outcome = _write_outcome(
-        result, platform=platform, applied=f"Campaign “{typed['name']}” is being created.",
+        result,
+        platform=platform,
+        applied=f"Campaign “{typed['name']}” is being created.",
         queued=f"Creating “{typed['name']}” is queued for approval.",
     )
     if outcome.campaign_id:
         record.entity_id = outcome.campaign_id
         record.save(update_fields=["entity_id"])
         if outcome.job_id:
-            job_remember_campaign(project_id=project_id, job_id=outcome.job_id, campaign_id=outcome.campaign_id,
-                                  platform=platform)
-    return campaign_create_form(user=user, project_id=project_id, typed={}, key=new_key(),
-                                outcome=_record_outcome(record, outcome))
+            job_remember_campaign(
+                project_id=project_id,
+                job_id=outcome.job_id,
+                campaign_id=outcome.campaign_id,
+                platform=platform,
+            )
+    return campaign_create_form(
+        user=user,
+        project_id=project_id,
+        typed={},
+        key=new_key(),
+        outcome=_record_outcome(record, outcome),
+    )
 
 
 # --- jobs --------------------------------------------------------------------------------------
@@ -785,7 +1036,9 @@ def job_follow(*, user, project_id: str, job_id: str) -> JobView:
     campaign_id, platform = job_campaign(job_id)
     campaign_id = campaign_id or _job_campaign(job)
     if campaign_id and not platform:
-        platform = next((c.platform for c in _safe_campaigns(project_id) if c.campaign_id == campaign_id), "")
+        platform = next(
+            (c.platform for c in _safe_campaigns(project_id) if c.campaign_id == campaign_id), ""
+        )
     return JobView(job=job, campaign_id=campaign_id, platform=platform)
 
 

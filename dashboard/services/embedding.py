@@ -44,7 +44,9 @@ class EmbedRefused(Exception):
         self.sentence = sentence
         # The claimed parent, when it is on the allow-list: the refusal page may then be
         # shown inside that partner's frame instead of a blank "refused to connect".
-        self.parent_origin = parent_origin if parent_origin in settings.EMBED_ALLOWED_ORIGINS else None
+        self.parent_origin = (
+            parent_origin if parent_origin in settings.EMBED_ALLOWED_ORIGINS else None
+        )
 
 
 SENTENCES = {
@@ -92,16 +94,32 @@ def _claimed_origin(token: str) -> str | None:
 
 
 def embed_token_mint(
-    *, issuer: str, subject: str, name: str, role: str, projects: list[str], parent_origin: str,
-    next_path: str = "", lifetime: int = 300, audience: str = AUDIENCE, secret: str | None = None,
+    *,
+    issuer: str,
+    subject: str,
+    name: str,
+    role: str,
+    projects: list[str],
+    parent_origin: str,
+    next_path: str = "",
+    lifetime: int = 300,
+    audience: str = AUDIENCE,
+    secret: str | None = None,
     now: float | None = None,
 ) -> str:
     """What a partner backend does (the demo portal and the tests use it)."""
     now = time.time() if now is None else now
     claims = {
-        "iss": issuer, "aud": audience, "sub": subject, "name": name, "role": role,
-        "projects": list(projects), "iat": int(now), "exp": int(now + lifetime),
-        "jti": secrets.token_urlsafe(16), "parent_origin": parent_origin,
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "name": name,
+        "role": role,
+        "projects": list(projects),
+        "iat": int(now),
+        "exp": int(now + lifetime),
+        "jti": secrets.token_urlsafe(16),
+        "parent_origin": parent_origin,
     }
     if next_path:
         claims["next"] = next_path
@@ -117,8 +135,12 @@ def embed_token_verify(*, token: str) -> EmbedClaims:
     claimed = _claimed_origin(token)
     try:
         data = jwt.decode(
-            token, settings.EMBED_SECRET, algorithms=[ALGORITHM], audience=AUDIENCE,
-            leeway=LEEWAY_SECONDS, options={"require": ["exp", "aud", "iss", "sub", "jti"]},
+            token,
+            settings.EMBED_SECRET,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "aud", "iss", "sub", "jti"]},
         )
     except jwt.ExpiredSignatureError:
         raise _refuse("expired", claimed) from None
@@ -136,21 +158,31 @@ def embed_token_verify(*, token: str) -> EmbedClaims:
     exp = data["exp"]
     longest = settings.EMBED_TOKEN_MAX_SECONDS + LEEWAY_SECONDS
     iat = data.get("iat")
-    if exp - now > longest or (isinstance(iat, (int, float)) and exp - iat > settings.EMBED_TOKEN_MAX_SECONDS):
+    if exp - now > longest or (
+        isinstance(iat, (int, float)) and exp - iat > settings.EMBED_TOKEN_MAX_SECONDS
+    ):
         raise _refuse("too_long", origin)
     if data.get("role") not in EMBED_ROLES:
         raise _refuse("role", origin)
     projects = data.get("projects")
     issuer, subject, jti = str(data["iss"]), str(data["sub"]), str(data["jti"])
     if (
-        not isinstance(projects, list) or not projects or len(projects) > MAX_PROJECTS
+        not isinstance(projects, list)
+        or not projects
+        or len(projects) > MAX_PROJECTS
         or not all(isinstance(p, str) and 0 < len(p) <= 80 for p in projects)
-        or not (0 < len(issuer) <= MAX_ID_LENGTH and 0 < len(subject) <= MAX_ID_LENGTH and 0 < len(jti) <= 200)
+        or not (
+            0 < len(issuer) <= MAX_ID_LENGTH
+            and 0 < len(subject) <= MAX_ID_LENGTH
+            and 0 < len(jti) <= 200
+        )
     ):
         raise _refuse("incomplete", origin)
     next_path = data.get("next") or reverse("queue", args=[projects[0]])
-    if not isinstance(next_path, str) or not next_path.startswith("/") or not url_has_allowed_host_and_scheme(
-        next_path, allowed_hosts=None
+    if (
+        not isinstance(next_path, str)
+        or not next_path.startswith("/")
+        or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None)
     ):
         raise _refuse("next", origin)
 
@@ -159,8 +191,14 @@ def embed_token_verify(*, token: str) -> EmbedClaims:
     if not cache.add(f"embed:jti:{jti}", 1, timeout=int(max(exp - now, 0)) + 2 * LEEWAY_SECONDS):
         raise _refuse("reused", origin)
     return EmbedClaims(
-        issuer=issuer, subject=subject, name=str(data.get("name") or subject)[:150], role=data["role"],
-        projects=tuple(dict.fromkeys(projects)), parent_origin=origin, next_path=next_path, expires_at=int(exp),
+        issuer=issuer,
+        subject=subject,
+        name=str(data.get("name") or subject)[:150],
+        role=data["role"],
+        projects=tuple(dict.fromkeys(projects)),
+        parent_origin=origin,
+        next_path=next_path,
+        expires_at=int(exp),
     )
 
 
@@ -176,7 +214,9 @@ def embed_user_sync(*, claims: EmbedClaims):
             user.save()
         ProjectGrant.objects.filter(user=user).exclude(project_id__in=claims.projects).delete()
         for project_id in claims.projects:
-            ProjectGrant.objects.update_or_create(user=user, project_id=project_id, defaults={"role": claims.role})
+            ProjectGrant.objects.update_or_create(
+                user=user, project_id=project_id, defaults={"role": claims.role}
+            )
     return user
 
 
@@ -185,7 +225,10 @@ def embed_session_mark(*, session, claims: EmbedClaims) -> None:
     from dashboard.cookies import EMBED_SESSION_KEY
 
     session[EMBED_SESSION_KEY] = {
-        "parent_origin": claims.parent_origin, "iss": claims.issuer, "sub": claims.subject, "name": claims.name,
+        "parent_origin": claims.parent_origin,
+        "iss": claims.issuer,
+        "sub": claims.subject,
+        "name": claims.name,
     }
     session.set_expiry(settings.EMBED_SESSION_SECONDS)
 
@@ -225,14 +268,21 @@ def demo_projects() -> list[tuple[str, str]]:
     return sorted(((p.id, p.name) for p in projects), key=lambda pair: pair[1].lower())
 
 
-def demo_token_mint(*, person: str, role: str, project_id: str, variant: str = "good", next_path: str = "") -> str:
+def demo_token_mint(
+    *, person: str, role: str, project_id: str, variant: str = "good", next_path: str = ""
+) -> str:
     """A token as the demo portal's backend would make it, or a deliberately bad one.
     `next_path` (the page to open) is kept only inside the token's project."""
     if not next_path.startswith(f"/projects/{project_id}/"):
         next_path = ""
     kwargs = dict(
-        issuer=DEMO_ISSUER, subject=person, name=DEMO_PEOPLE.get(person, person), role=role,
-        projects=[project_id], parent_origin=settings.EMBED_DEMO_PORTAL_ORIGIN, next_path=next_path,
+        issuer=DEMO_ISSUER,
+        subject=person,
+        name=DEMO_PEOPLE.get(person, person),
+        role=role,
+        projects=[project_id],
+        parent_origin=settings.EMBED_DEMO_PORTAL_ORIGIN,
+        next_path=next_path,
     )
     if variant == "expired":
         return embed_token_mint(**kwargs, now=time.time() - 3600)
@@ -241,7 +291,9 @@ def demo_token_mint(*, person: str, role: str, project_id: str, variant: str = "
     if variant == "too_long":
         return embed_token_mint(**kwargs, lifetime=3600)
     if variant == "elsewhere":  # a good token, but this page is not the parent it names
-        others = [o for o in settings.EMBED_ALLOWED_ORIGINS if o != settings.EMBED_DEMO_PORTAL_ORIGIN]
+        others = [
+            o for o in settings.EMBED_ALLOWED_ORIGINS if o != settings.EMBED_DEMO_PORTAL_ORIGIN
+        ]
         kwargs["parent_origin"] = others[0] if others else "https://portal.partner.example"
     token = embed_token_mint(**kwargs)
     if variant == "tampered":

@@ -94,13 +94,20 @@ def notices_page(*, user) -> NoticesPage:
     read_until = _read_until(user)
     notices = Notice.objects.filter(_visible(user)).order_by("-created_at")[:LIST_SIZE]
     rows = tuple(
-        NoticeRow(notice=n, project_name=names.get(n.project_id, n.project_id),
-                  unread=read_until is None or n.created_at > read_until)
+        NoticeRow(
+            notice=n,
+            project_name=names.get(n.project_id, n.project_id),
+            unread=read_until is None or n.created_at > read_until,
+        )
         for n in notices
     )
     expiring, expiring_errors = _expiring(projects)
-    return NoticesPage(rows=rows, expiring=expiring, unread=sum(r.unread for r in rows),
-                       errors=tuple(dict.fromkeys(errors + expiring_errors)))
+    return NoticesPage(
+        rows=rows,
+        expiring=expiring,
+        unread=sum(r.unread for r in rows),
+        errors=tuple(dict.fromkeys(errors + expiring_errors)),
+    )
 
 
 def _expiring(projects) -> tuple[tuple[Expiring, ...], list]:
@@ -113,7 +120,11 @@ def _expiring(projects) -> tuple[tuple[Expiring, ...], list]:
             continue
         found.extend(value)
     now = timezone.now()
-    return tuple(sorted((e for e in found if e.expires_at and e.expires_at > now), key=lambda e: e.expires_at)), errors
+    return tuple(
+        sorted(
+            (e for e in found if e.expires_at and e.expires_at > now), key=lambda e: e.expires_at
+        )
+    ), errors
 
 
 def _expiring_reader(project):
@@ -127,24 +138,40 @@ def _expiring_reader(project):
         value = []
         for platform in project_platforms(project):
             for action in client.iter_pages(
-                client.pending_list, project_id=project.id, platform=platform, statuses=["pending"],
-                limit=200, max_pages=5,
+                client.pending_list,
+                project_id=project.id,
+                platform=platform,
+                statuses=["pending"],
+                limit=200,
+                max_pages=5,
             ):
-                if action.status == "pending" and action.expires_at and action.expires_at <= horizon:
+                if (
+                    action.status == "pending"
+                    and action.expires_at
+                    and action.expires_at <= horizon
+                ):
                     query = urlencode({"platform": platform, "sort": "expiring"})
-                    value.append(Expiring(
-                        project_id=project.id, project_name=project.name, platform=platform,
-                        pending_id=action.pending_id, what=(action.action_type or "change").replace("_", " "),
-                        entity_name=action.entity_name or action.entity_id or "",
-                        expires_at=action.expires_at,
-                        link=f"{reverse('queue', args=[project.id])}?{query}#pa-{action.pending_id}",
-                    ))
+                    value.append(
+                        Expiring(
+                            project_id=project.id,
+                            project_name=project.name,
+                            platform=platform,
+                            pending_id=action.pending_id,
+                            what=(action.action_type or "change").replace("_", " "),
+                            entity_name=action.entity_name or action.entity_id or "",
+                            expires_at=action.expires_at,
+                            link=f"{reverse('queue', args=[project.id])}?{query}#pa-{action.pending_id}",
+                        )
+                    )
         return value
 
     def read():
         value = cached_read(project.id, "expiring-soon", fetch, ttl=EXPIRING_SECONDS)
-        cache.set(f"notices:expiring:{project.id}", [(e.pending_id, e.expires_at) for e in value],
-                  timeout=EXPIRING_SECONDS)
+        cache.set(
+            f"notices:expiring:{project.id}",
+            [(e.pending_id, e.expires_at) for e in value],
+            timeout=EXPIRING_SECONDS,
+        )
         return value
 
     return read

@@ -45,7 +45,9 @@ class RunStart:
     outcome: Outcome | None = None
 
 
-def optimizer_start(*, user, project_id: str, platform: str, dry_run: bool, idempotency_key: str) -> RunStart:
+def optimizer_start(
+    *, user, project_id: str, platform: str, dry_run: bool, idempotency_key: str
+) -> RunStart:
     """Starts a run; the same form key never starts two (Layers replays the first answer)."""
     access.access_require(user=user, project_id=project_id, action="write")
     if platform not in PLATFORMS:
@@ -56,23 +58,51 @@ def optimizer_start(*, user, project_id: str, platform: str, dry_run: bool, idem
         return RunStart(run_id=previous.entity_id)
     client = layers()
     try:
-        defaults = cached_read(project_id, f"defaults:{platform}",
-                               lambda: client.defaults_get(project_id=project_id, platform=platform))
-        start = client.optimizer_run(project_id=project_id, layer_id=defaults.layer_id, platform=platform,
-                                     dry_run=dry_run, idempotency_key=key)
+        defaults = cached_read(
+            project_id,
+            f"defaults:{platform}",
+            lambda: client.defaults_get(project_id=project_id, platform=platform),
+        )
+        start = client.optimizer_run(
+            project_id=project_id,
+            layer_id=defaults.layer_id,
+            platform=platform,
+            dry_run=dry_run,
+            idempotency_key=key,
+        )
     except Conflict as error:
         running = (error.details or {}).get("runId") if isinstance(error.details, dict) else None
         if running:
-            _remember(user=user, project_id=project_id, platform=platform, run_id=running, key=key,
-                      dry_run=dry_run, outcome="already_running")
-            return RunStart(run_id=running, outcome=Outcome(
-                "same", f"A run was already going for {platform_name(platform)}; here it is.", platform=platform))
+            _remember(
+                user=user,
+                project_id=project_id,
+                platform=platform,
+                run_id=running,
+                key=key,
+                dry_run=dry_run,
+                outcome="already_running",
+            )
+            return RunStart(
+                run_id=running,
+                outcome=Outcome(
+                    "same",
+                    f"A run was already going for {platform_name(platform)}; here it is.",
+                    platform=platform,
+                ),
+            )
         return RunStart(outcome=Outcome("error", error.message, platform=platform))
     except LayersError as error:
         return RunStart(outcome=_refused(error, project_id=project_id, platform=platform))
     _consent_note(project_id, platform, None)
-    _remember(user=user, project_id=project_id, platform=platform, run_id=start.run_id, key=key, dry_run=dry_run,
-              outcome=start.status or "running")
+    _remember(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        run_id=start.run_id,
+        key=key,
+        dry_run=dry_run,
+        outcome=start.status or "running",
+    )
     job_remember_project(project_id=project_id, job_id=start.job_id or "")
     return RunStart(run_id=start.run_id)
 
@@ -80,8 +110,15 @@ def optimizer_start(*, user, project_id: str, platform: str, dry_run: bool, idem
 def _remember(*, user, project_id, platform, run_id, key, dry_run, outcome):
     DecisionRecord.objects.update_or_create(
         idempotency_key=key,
-        defaults={"user": user, "project_id": project_id, "platform": platform, "action": "optimizer",
-                  "entity_id": run_id, "outcome": outcome, "note": "dry run" if dry_run else "run"},
+        defaults={
+            "user": user,
+            "project_id": project_id,
+            "platform": platform,
+            "action": "optimizer",
+            "entity_id": run_id,
+            "outcome": outcome,
+            "note": "dry run" if dry_run else "run",
+        },
     )
 
 
@@ -103,13 +140,17 @@ class RunView:
     @property
     def stage_rows(self):
         """Every stage with done / current / todo, in order."""
-        reached = {getattr(s, "stage", None) or (s.get("stage") if isinstance(s, dict) else None): s
-                   for s in (getattr(self.run, "stages", None) or ())}
+        reached = {
+            getattr(s, "stage", None) or (s.get("stage") if isinstance(s, dict) else None): s
+            for s in (getattr(self.run, "stages", None) or ())
+        }
         current = getattr(self.run, "stage", "")
         rows = []
         for stage in STAGES:
             entered = reached.get(stage)
-            at = getattr(entered, "entered_at", None) or (entered.get("enteredAt") if isinstance(entered, dict) else None)
+            at = getattr(entered, "entered_at", None) or (
+                entered.get("enteredAt") if isinstance(entered, dict) else None
+            )
             if stage == current and self.running:
                 state = "current"
             elif entered is not None:
@@ -155,6 +196,9 @@ def optimizer_run_get(*, user, project_id: str, run_id: str) -> RunView:
 
 def optimizer_recent_runs(*, project_id: str) -> list[DecisionRecord]:
     return list(
-        DecisionRecord.objects.filter(project_id=project_id, action="optimizer", entity_id__startswith="run_")
-        .select_related("user").order_by("-created_at")[:RECENT]
+        DecisionRecord.objects.filter(
+            project_id=project_id, action="optimizer", entity_id__startswith="run_"
+        )
+        .select_related("user")
+        .order_by("-created_at")[:RECENT]
     )

@@ -16,17 +16,42 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard.layers import PLATFORMS, Conflict, IdempotencyConflict, LayersError, NotFound, ValidationFailed
+from dashboard.layers import (
+    PLATFORMS,
+    Conflict,
+    IdempotencyConflict,
+    LayersError,
+    NotFound,
+    ValidationFailed,
+)
 from dashboard.models import DecisionRecord, Role
 from dashboard.money import cents_format
 from dashboard.services import access
-from dashboard.services.projects import accounts_get, campaigns_get, project_get, project_platforms, whoami_get
-from dashboard.services.upstream import cached_read, fan_out, layers, project_cache_bump, project_stamp
+from dashboard.services.projects import (
+    accounts_get,
+    campaigns_get,
+    project_get,
+    project_platforms,
+    whoami_get,
+)
+from dashboard.services.upstream import (
+    cached_read,
+    fan_out,
+    layers,
+    project_cache_bump,
+    project_stamp,
+)
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
 ACTION_TYPES = (
-    "update_budget", "pause_ad", "pause_adset", "push_creative", "replace_creative",
-    "prune_creative", "update_targeting", "update_schedule",
+    "update_budget",
+    "pause_ad",
+    "pause_adset",
+    "push_creative",
+    "replace_creative",
+    "prune_creative",
+    "update_targeting",
+    "update_schedule",
 )
 SORTS = {"newest": "Newest first", "expiring": "Expiring soonest", "money": "Largest money change"}
 REJECT_REASONS = (
@@ -99,7 +124,11 @@ class QueueRow:
     @property
     def expires_soon(self) -> bool:
         expires = self.action.expires_at
-        return bool(expires and self.action.status == "pending" and expires - timezone.now() < timedelta(hours=24))
+        return bool(
+            expires
+            and self.action.status == "pending"
+            and expires - timezone.now() < timedelta(hours=24)
+        )
 
     @property
     def detail_json(self) -> str:
@@ -151,7 +180,9 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     for platform in platforms:
         if filters.cursor and platform not in cursors:
             continue  # this platform's list is exhausted
-        calls[f"list:{platform}"] = _list_reader(project_id, platform, filters, cursors.get(platform))
+        calls[f"list:{platform}"] = _list_reader(
+            project_id, platform, filters, cursors.get(platform)
+        )
     results = fan_out(calls)
 
     errors = [r for r in results.values() if isinstance(r, LayersError)]
@@ -180,7 +211,8 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         campaigns=tuple(sorted(campaigns, key=lambda c: c.name.lower())),
         errors=tuple(errors),
         role=role,
-        key_may_decide=isinstance(results["whoami"], LayersError) or results["whoami"].has_scope("ads:write:pending"),
+        key_may_decide=isinstance(results["whoami"], LayersError)
+        or results["whoami"].has_scope("ads:write:pending"),
     )
 
 
@@ -202,7 +234,8 @@ def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) ->
         for page in results.values()
         if not isinstance(page, LayersError)
         for action in page.items
-        if action.created_at and action.created_at > since
+        if action.created_at
+        and action.created_at > since
         and (not filters.campaign or _campaign_of(action) == filters.campaign)
     )
 
@@ -223,13 +256,21 @@ class DecisionOutcome:
 
 
 def pending_decide(
-    *, user, project_id: str, platform: str, pending_id: str, decision: str,
-    text: str = "", idempotency_key: str,
+    *,
+    user,
+    project_id: str,
+    platform: str,
+    pending_id: str,
+    decision: str,
+    text: str = "",
+    idempotency_key: str,
 ) -> DecisionOutcome:
     """Approve or reject one action. Never decides twice for one idempotency key."""
     access.access_require(user=user, project_id=project_id, action="decide")
     if decision not in ("approve", "reject") or platform not in PLATFORMS:
-        return DecisionOutcome(row=None, sentence="That decision could not be understood; reload the queue.", ok=False)
+        return DecisionOutcome(
+            row=None, sentence="That decision could not be understood; reload the queue.", ok=False
+        )
     try:
         idempotency_key = str(uuid.UUID(idempotency_key))
     except ValueError:
@@ -246,21 +287,33 @@ def pending_decide(
         return again("Say why you are rejecting it: the reason is shown to the customer.")
     record, _ = DecisionRecord.objects.get_or_create(
         idempotency_key=idempotency_key,
-        defaults={"user": user, "project_id": project_id, "platform": platform, "action": decision,
-                  "entity_id": pending_id, "note": text},
+        defaults={
+            "user": user,
+            "project_id": project_id,
+            "platform": platform,
+            "action": decision,
+            "entity_id": pending_id,
+            "note": text,
+        },
     )
     client = layers()
     signed = decision_text(text, person=user.get_username())
     try:
         if decision == "approve":
             result = client.pending_approve(
-                project_id=project_id, platform=platform, pending_id=pending_id,
-                comment=signed, idempotency_key=idempotency_key,
+                project_id=project_id,
+                platform=platform,
+                pending_id=pending_id,
+                comment=signed,
+                idempotency_key=idempotency_key,
             )
         else:
             result = client.pending_reject(
-                project_id=project_id, platform=platform, pending_id=pending_id,
-                reason=signed, idempotency_key=idempotency_key,
+                project_id=project_id,
+                platform=platform,
+                pending_id=pending_id,
+                reason=signed,
+                idempotency_key=idempotency_key,
             )
     except Conflict as error:
         record.outcome = "conflict"
@@ -274,12 +327,20 @@ def pending_decide(
         project_cache_bump(project_id, area="pending")
         fresh = _find(project_id, platform, pending_id)
         if fresh is None or fresh.status == "pending":
-            return again("Layers is still working on the first time this form was sent; reload the queue in a moment.")
+            return again(
+                "Layers is still working on the first time this form was sent; reload the queue in a moment."
+            )
         record.outcome = fresh.status
         record.save(update_fields=["outcome"])
-        sentence = (f"Your first attempt reached Layers: this action is already {fresh.status.replace('_', ' ')}. "
-                    "The edited words were not sent.")
-        return DecisionOutcome(row=_row_for(project_id, fresh, conflict=sentence, typed=typed), sentence=sentence, ok=False)
+        sentence = (
+            f"Your first attempt reached Layers: this action is already {fresh.status.replace('_', ' ')}. "
+            "The edited words were not sent."
+        )
+        return DecisionOutcome(
+            row=_row_for(project_id, fresh, conflict=sentence, typed=typed),
+            sentence=sentence,
+            ok=False,
+        )
     except (NotFound, ValidationFailed) as error:
         return again(error.message)
     except LayersError as error:
@@ -289,12 +350,17 @@ def pending_decide(
     record.outcome = result.status
     record.save(update_fields=["verdict_id", "outcome"])
     project_cache_bump(project_id, area="pending")
-    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id, (result.status, *STATUSES))
+    action = _recall(project_id, pending_id) or _find(
+        project_id, platform, pending_id, (result.status, *STATUSES)
+    )
     row = None
     if action is not None:
         action = dataclasses.replace(
-            action, status=result.status, dispatched_at=result.dispatched_at,
-            decided_at=timezone.now(), decided_by={"actorType": "partner", "username": user.get_username()},
+            action,
+            status=result.status,
+            dispatched_at=result.dispatched_at,
+            decided_at=timezone.now(),
+            decided_by={"actorType": "partner", "username": user.get_username()},
         )
         _remember(project_id, action)
         row = _row_for(project_id, action)
@@ -344,7 +410,10 @@ class _RowContext:
         if campaign is None:
             return None
         assumed = action.current_value or {}
-        if "dailyBudgetCents" in assumed and assumed["dailyBudgetCents"] != campaign.daily_budget_cents:
+        if (
+            "dailyBudgetCents" in assumed
+            and assumed["dailyBudgetCents"] != campaign.daily_budget_cents
+        ):
             return f"daily budget is {cents_format(campaign.daily_budget_cents, currency)} now"
         if "status" in assumed and assumed["status"] != campaign.status:
             return f"status is {campaign.status} now"
@@ -369,7 +438,14 @@ def _changes(action, currency) -> tuple[tuple[Change, ...], int, int]:
             percent = round((after - before) * 100 / before, 1) if before else None
             delta += abs(after - before)
             signed += after - before
-            changes.append(Change(_label(key), cents_format(before, currency), cents_format(after, currency), percent))
+            changes.append(
+                Change(
+                    _label(key),
+                    cents_format(before, currency),
+                    cents_format(after, currency),
+                    percent,
+                )
+            )
         else:
             changes.append(Change(_label(key), _plain(before), _plain(after)))
     return tuple(changes), delta, signed
@@ -406,7 +482,11 @@ def _http_links(detail, depth=0):
     else:
         return
     for value in values:
-        if isinstance(value, str) and value.lower().startswith(("https://", "http://")) and len(value) < 2048:
+        if (
+            isinstance(value, str)
+            and value.lower().startswith(("https://", "http://"))
+            and len(value) < 2048
+        ):
             yield value
         elif isinstance(value, (dict, list)):
             yield from _http_links(value, depth + 1)
@@ -428,7 +508,8 @@ def _ok(value, default):
 
 def _count_reader(project_id, platform):
     return lambda: cached_read(
-        project_id, f"pending-count:{platform}",
+        project_id,
+        f"pending-count:{platform}",
         lambda: layers().pending_count(project_id=project_id, platform=platform),
     )
 
@@ -438,8 +519,12 @@ def _list_reader(project_id, platform, filters, cursor):
 
     def fetch():
         page = layers().pending_list(
-            project_id=project_id, platform=platform, statuses=[filters.status],
-            action_type=filters.action_type or None, cursor=cursor, limit=PAGE_SIZE,
+            project_id=project_id,
+            platform=platform,
+            statuses=[filters.status],
+            action_type=filters.action_type or None,
+            cursor=cursor,
+            limit=PAGE_SIZE,
         )
         _remember_many(project_id, page.items)  # once per fetch, not on every page view
         return page
@@ -460,7 +545,11 @@ def _cursor_decode(text: str) -> dict:
         value = json.loads(base64.urlsafe_b64decode(text.encode()))
     except (ValueError, binascii.Error):
         return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(value, dict) else {}
+    return (
+        {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(value, dict)
+        else {}
+    )
 
 
 def decision_text(text: str, *, person: str) -> str:
@@ -478,8 +567,13 @@ def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> l
     found = []
     for platform in platforms:
         for action in client.iter_pages(
-            client.pending_list, project_id=project_id, platform=platform, statuses=[filters.status],
-            action_type=filters.action_type or None, limit=100, max_pages=limit // 100 + 1,
+            client.pending_list,
+            project_id=project_id,
+            platform=platform,
+            statuses=[filters.status],
+            action_type=filters.action_type or None,
+            limit=100,
+            max_pages=limit // 100 + 1,
         ):
             if filters.campaign and _campaign_of(action) != filters.campaign:
                 continue
@@ -502,7 +596,9 @@ def _remember(project_id, action):
 
 
 def _remember_many(project_id, actions):
-    cache.set_many({f"pending:record:{project_id}:{a.pending_id}": a for a in actions}, timeout=RECORD_SECONDS)
+    cache.set_many(
+        {f"pending:record:{project_id}:{a.pending_id}": a for a in actions}, timeout=RECORD_SECONDS
+    )
 
 
 def _recall(project_id, pending_id):
@@ -520,11 +616,15 @@ def _row_for(project_id, action, **extra) -> QueueRow:
 
 def _row_again(project_id, platform, pending_id, *, typed, keys) -> QueueRow | None:
     """The same row, its form keeping its idempotency key and what the person typed."""
-    action = _recall(project_id, pending_id) or _find(project_id, platform, pending_id, ("pending", *STATUSES))
+    action = _recall(project_id, pending_id) or _find(
+        project_id, platform, pending_id, ("pending", *STATUSES)
+    )
     return _row_for(project_id, action, typed=typed, **keys) if action else None
 
 
-def _row_after_conflict(project_id, platform, pending_id, error: Conflict, typed) -> QueueRow | None:
+def _row_after_conflict(
+    project_id, platform, pending_id, error: Conflict, typed
+) -> QueueRow | None:
     fresh = _find(project_id, platform, pending_id, (error.current_status, *STATUSES))
     status = error.current_status or (fresh.status if fresh else "decided")
     who = ""
@@ -549,8 +649,12 @@ def _find(project_id, platform, pending_id, statuses=STATUSES):
     client = layers()
     for status in dict.fromkeys(s for s in statuses if s):
         for action in client.iter_pages(
-            client.pending_list, project_id=project_id, platform=platform, statuses=[status],
-            limit=200, max_pages=10,
+            client.pending_list,
+            project_id=project_id,
+            platform=platform,
+            statuses=[status],
+            limit=200,
+            max_pages=10,
         ):
             if action.pending_id == pending_id:
                 _remember(project_id, action)

@@ -56,14 +56,18 @@ class Overview:
 
 def whoami_get():
     """The key's identity and scopes, shared by everyone; they change rarely."""
-    return cached_read(ORG_CACHE, "whoami", lambda: layers().whoami(), ttl=settings.LAYERS_PROJECT_CACHE_SECONDS)
+    return cached_read(
+        ORG_CACHE, "whoami", lambda: layers().whoami(), ttl=settings.LAYERS_PROJECT_CACHE_SECONDS
+    )
 
 
 def accounts_get(project_id: str) -> list:
     """The project's connected ad accounts. They change rarely and only through a connection,
     which bumps the project's cache, so they are kept as long as the project record."""
     return cached_read(
-        project_id, "accounts", lambda: layers().ad_accounts_list(project_id=project_id),
+        project_id,
+        "accounts",
+        lambda: layers().ad_accounts_list(project_id=project_id),
         ttl=settings.LAYERS_PROJECT_CACHE_SECONDS,
     )
 
@@ -73,7 +77,9 @@ def campaigns_get(project_id: str) -> list:
 
     def fetch():
         client = layers()
-        return list(client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20))
+        return list(
+            client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20)
+        )
 
     return cached_read(project_id, "campaigns", fetch)
 
@@ -97,7 +103,9 @@ def project_get(*, user, project_id: str):
     # longer than the lists, and outside the project's write generation, so a page can
     # start its fan-out without waiting for it.
     return cached_read(
-        ORG_CACHE, f"project:{project_id}", lambda: layers().project_get(project_id=project_id),
+        ORG_CACHE,
+        f"project:{project_id}",
+        lambda: layers().project_get(project_id=project_id),
         ttl=settings.LAYERS_PROJECT_CACHE_SECONDS,
     )
 
@@ -117,7 +125,9 @@ def project_overview(*, user, project_id: str) -> Overview:
         "accounts": lambda: accounts_get(project_id),
         "campaigns": lambda: len(campaigns_get(project_id)),
         "audit": lambda: cached_read(
-            project_id, "recent-audit", lambda: layers().audit_log_list(project_id=project_id, limit=50)
+            project_id,
+            "recent-audit",
+            lambda: layers().audit_log_list(project_id=project_id, limit=50),
         ),
     }
     for platform in platforms:
@@ -141,7 +151,9 @@ def project_overview(*, user, project_id: str) -> Overview:
             )
         )
     audit = results["audit"]
-    verdicts = () if isinstance(audit, LayersError) else tuple(e for e in audit.items if e.verdict_id)[:8]
+    verdicts = (
+        () if isinstance(audit, LayersError) else tuple(e for e in audit.items if e.verdict_id)[:8]
+    )
     campaigns = results["campaigns"]
     whoami = results["whoami"]
     return Overview(
@@ -157,7 +169,9 @@ def project_overview(*, user, project_id: str) -> Overview:
 
 def _defaults_reader(project_id: str, platform: str):
     return lambda: cached_read(
-        project_id, f"defaults:{platform}", lambda: layers().defaults_get(project_id=project_id, platform=platform)
+        project_id,
+        f"defaults:{platform}",
+        lambda: layers().defaults_get(project_id=project_id, platform=platform),
     )
 
 

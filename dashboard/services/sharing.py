@@ -41,7 +41,13 @@ def token_hash(token: str) -> str:
 
 
 def share_link_create(
-    *, actor, project_id: str, scope: str, target: str = "", days: int | None = None, label: str = ""
+    *,
+    actor,
+    project_id: str,
+    scope: str,
+    target: str = "",
+    days: int | None = None,
+    label: str = "",
 ) -> tuple[ShareLink, str]:
     """Makes a link; returns it and its token (the only time the token exists in clear)."""
     access.access_require(user=actor, project_id=project_id, action="admin")
@@ -61,8 +67,13 @@ def share_link_create(
         raise ValueError(f"A link lasts between 1 and {settings.SHARE_LINK_MAX_DAYS} days.")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = ShareLink.objects.create(
-        token_hash=token_hash(token), project_id=project_id, scope=scope, target=target,
-        label=(label or "").strip()[:120], expires_at=timezone.now() + timedelta(days=days), created_by=actor,
+        token_hash=token_hash(token),
+        project_id=project_id,
+        scope=scope,
+        target=target,
+        label=(label or "").strip()[:120],
+        expires_at=timezone.now() + timedelta(days=days),
+        created_by=actor,
     )
     return link, token
 
@@ -80,7 +91,9 @@ def share_link_list(*, actor, project_id: str) -> list[ShareLink]:
 def share_link_revoke(*, actor, project_id: str, link_id: int) -> ShareLink:
     access.access_require(user=actor, project_id=project_id, action="admin")
     with transaction.atomic():
-        link = ShareLink.objects.select_for_update().filter(id=link_id, project_id=project_id).first()
+        link = (
+            ShareLink.objects.select_for_update().filter(id=link_id, project_id=project_id).first()
+        )
         if link is None:
             raise ValueError("That link does not exist on this project.")
         if link.revoked_at is None:
@@ -99,15 +112,23 @@ def share_link_state(link: ShareLink) -> str:
 
 
 def _ip_hash(ip: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), (ip or "").encode(), hashlib.sha256).hexdigest() if ip else ""
+    return (
+        hmac.new(settings.SECRET_KEY.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+        if ip
+        else ""
+    )
 
 
-def share_link_open(*, token: str, ip: str = "", user_agent: str = "", path: str = "") -> ShareLink | None:
+def share_link_open(
+    *, token: str, ip: str = "", user_agent: str = "", path: str = ""
+) -> ShareLink | None:
     """The link a token opens, logging the use; None when no such link; ShareLinkGone when
     it was revoked, has expired, or its maker no longer administers the project."""
     if not token or len(token) > 200:
         return None
-    link = ShareLink.objects.filter(token_hash=token_hash(token)).select_related("created_by").first()
+    link = (
+        ShareLink.objects.filter(token_hash=token_hash(token)).select_related("created_by").first()
+    )
     if link is None:
         return None
     state = share_link_state(link)
@@ -115,15 +136,22 @@ def share_link_open(*, token: str, ip: str = "", user_agent: str = "", path: str
         access.role_get(user=link.created_by, project_id=link.project_id), Role.ADMIN
     )
     ShareLinkUse.objects.create(
-        link=link, ip_hash=_ip_hash(ip), user_agent=(user_agent or "")[:200], path=(path or "")[:300],
+        link=link,
+        ip_hash=_ip_hash(ip),
+        user_agent=(user_agent or "")[:200],
+        path=(path or "")[:300],
         allowed=state == "active" and maker_ok,
     )
     if state == "revoked":
-        raise ShareLinkGone("This link was turned off by the people who shared it. Ask them for a new one.")
+        raise ShareLinkGone(
+            "This link was turned off by the people who shared it. Ask them for a new one."
+        )
     if state == "expired":
         raise ShareLinkGone("This link has expired. Ask the people who shared it for a new one.")
     if not maker_ok:
-        raise ShareLinkGone("This link no longer works: the person who made it no longer manages this project.")
+        raise ShareLinkGone(
+            "This link no longer works: the person who made it no longer manages this project."
+        )
     return link
 
 
@@ -131,7 +159,9 @@ def _row_read_only(row: pending.QueueRow) -> pending.QueueRow:
     action = row.action
     if dataclasses.is_dataclass(action):
         action = dataclasses.replace(action, detail={})  # raw platform payload stays private
-    return dataclasses.replace(row, action=action, links=(), typed={}, approve_key="", reject_key="")
+    return dataclasses.replace(
+        row, action=action, links=(), typed={}, approve_key="", reject_key=""
+    )
 
 
 def share_queue(*, link: ShareLink, filters: pending.QueueFilters) -> pending.Queue:
@@ -139,7 +169,9 @@ def share_queue(*, link: ShareLink, filters: pending.QueueFilters) -> pending.Qu
     if link.scope == ShareLink.Scope.CAMPAIGN:
         filters = dataclasses.replace(filters, campaign=link.target)
     queue = pending.pending_queue(user=link.created_by, project_id=link.project_id, filters=filters)
-    return dataclasses.replace(queue, rows=tuple(_row_read_only(r) for r in queue.rows), role=Role.VIEWER.value)
+    return dataclasses.replace(
+        queue, rows=tuple(_row_read_only(r) for r in queue.rows), role=Role.VIEWER.value
+    )
 
 
 def share_project(*, link: ShareLink):
@@ -150,7 +182,8 @@ def share_audit(*, link: ShareLink) -> list:
     """The project's most recent audit rows (what happened, not the raw request data)."""
     access.access_require(user=link.created_by, project_id=link.project_id)
     page = cached_read(
-        link.project_id, f"share-audit:{AUDIT_ROWS}",
+        link.project_id,
+        f"share-audit:{AUDIT_ROWS}",
         lambda: layers().audit_log_list(project_id=link.project_id, limit=AUDIT_ROWS),
     )
     return list(getattr(page, "items", page))
@@ -158,7 +191,11 @@ def share_audit(*, link: ShareLink) -> list:
 
 def share_link_uses(*, actor, project_id: str, link_id: int, limit: int = 50) -> list[ShareLinkUse]:
     access.access_require(user=actor, project_id=project_id, action="admin")
-    return list(ShareLinkUse.objects.filter(link_id=link_id, link__project_id=project_id).order_by("-at")[:limit])
+    return list(
+        ShareLinkUse.objects.filter(link_id=link_id, link__project_id=project_id).order_by("-at")[
+            :limit
+        ]
+    )
 
 
 def share_campaign_choices(*, actor, project_id: str) -> list[tuple[str, str]]:
@@ -169,7 +206,9 @@ def share_campaign_choices(*, actor, project_id: str) -> list[tuple[str, str]]:
 
     def fetch():
         client = layers()
-        return list(client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20))
+        return list(
+            client.iter_pages(client.campaigns_list, project_id=project_id, limit=200, max_pages=20)
+        )
 
     try:
         campaigns = cached_read(project_id, "campaigns", fetch)
@@ -179,7 +218,9 @@ def share_campaign_choices(*, actor, project_id: str) -> list[tuple[str, str]]:
 
 
 def share_campaign_name(*, link: ShareLink) -> str:
-    for campaign_id, name in share_campaign_choices(actor=link.created_by, project_id=link.project_id):
+    for campaign_id, name in share_campaign_choices(
+        actor=link.created_by, project_id=link.project_id
+    ):
         if campaign_id == link.target:
             return name
     return link.target

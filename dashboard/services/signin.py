@@ -14,15 +14,20 @@ from django.core.cache import cache
 
 def _keys(username: str, address: str) -> tuple[str, str]:
     name = hashlib.sha256(f"{username.strip().lower()}|{address}".encode()).hexdigest()[:32]
-    return f"signin:fail:{name}", f"signin:fail-addr:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
+    return (
+        f"signin:fail:{name}",
+        f"signin:fail-addr:{hashlib.sha256(address.encode()).hexdigest()[:32]}",
+    )
 
 
 def signin_throttled(*, username: str, address: str) -> bool:
     """True when this address has failed too often, for this username or at all."""
     by_name, by_address = _keys(username, address)
     counts = cache.get_many([by_name, by_address])
-    return (counts.get(by_name, 0) >= settings.SIGNIN_FAILURES_PER_NAME
-            or counts.get(by_address, 0) >= settings.SIGNIN_FAILURES_PER_ADDRESS)
+    return (
+        counts.get(by_name, 0) >= settings.SIGNIN_FAILURES_PER_NAME
+        or counts.get(by_address, 0) >= settings.SIGNIN_FAILURES_PER_ADDRESS
+    )
 
 
 def signin_failure_record(*, username: str, address: str) -> None:

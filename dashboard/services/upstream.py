@@ -5,8 +5,9 @@ Everything here is shared by every web worker through the configured cache, so N
 looking at the same page cost one upstream call, and the key's budget is seen by all."""
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -73,7 +74,9 @@ def project_cache_bump(project_id: str, area: str | None = None) -> None:
         cache.set(key, 2, timeout=None)
 
 
-def cached_read(project_id: str, name: str, fetch: Callable[[], Any], ttl: int | None = None) -> Any:
+def cached_read(
+    project_id: str, name: str, fetch: Callable[[], Any], ttl: int | None = None
+) -> Any:
     """fetch() once per cache window for everyone; concurrent callers wait for the one
     that is already fetching instead of asking Layers again (single-flight)."""
     ttl = settings.LAYERS_CACHE_SECONDS if ttl is None else ttl

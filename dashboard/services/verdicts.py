@@ -34,7 +34,9 @@ REASON_SENTENCES = {
     "expired": "Nobody decided within 7 days, so the action expired.",
 }
 # Anything that looks like a credential is never shown, whatever Layers echoes back.
-SECRET_KEY_PATTERN = re.compile(r"key|secret|token|password|passwd|authorization|signature|credential|cookie", re.I)
+SECRET_KEY_PATTERN = re.compile(
+    r"key|secret|token|password|passwd|authorization|signature|credential|cookie", re.I
+)
 TIMELINE_PAGES = 3  # the entity's history is looked for in the latest 600 audit rows
 
 
@@ -84,7 +86,9 @@ class VerdictPage:
 
     @property
     def decision_sentence(self) -> str:
-        return DECISION_WORDS.get(self.verdict.decision or "", f"Decision: {self.verdict.decision or 'unknown'}.")
+        return DECISION_WORDS.get(
+            self.verdict.decision or "", f"Decision: {self.verdict.decision or 'unknown'}."
+        )
 
     @property
     def reason_sentence(self) -> str:
@@ -97,12 +101,19 @@ class VerdictPage:
         authority = self.verdict.authority
         if authority is None:
             return []
-        return [(axis, mode or "—", axis == self.verdict.axis) for axis, mode in authority.values.items()]
+        return [
+            (axis, mode or "—", axis == self.verdict.axis)
+            for axis, mode in authority.values.items()
+        ]
 
     @property
     def request_body_json(self) -> str:
         body = self.request.get("body")
-        return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) if body not in (None, {}, []) else ""
+        return (
+            json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)
+            if body not in (None, {}, [])
+            else ""
+        )
 
     @property
     def platform_name(self) -> str:
@@ -118,19 +129,29 @@ def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
     project = project_get(user=user, project_id=project_id)
     try:
         verdict = cached_read(
-            project_id, f"verdict:{verdict_id}",
-            lambda: layers().verdict_get(project_id=project_id, verdict_id=verdict_id), ttl=300,
+            project_id,
+            f"verdict:{verdict_id}",
+            lambda: layers().verdict_get(project_id=project_id, verdict_id=verdict_id),
+            ttl=300,
         )
     except NotFound:
         return VerdictPage(project=project, verdict_id=verdict_id)
     records = tuple(
-        DecisionRecord.objects.filter(project_id=project_id, verdict_id=verdict_id).select_related("user")
+        DecisionRecord.objects.filter(project_id=project_id, verdict_id=verdict_id).select_related(
+            "user"
+        )
     )
     timeline, scanned, error = _timeline(project_id, verdict)
     return VerdictPage(
-        project=project, verdict_id=verdict_id, verdict=verdict, records=records,
-        timeline=tuple(timeline), timeline_scanned=scanned, timeline_error=error,
-        links=tuple(_links(project_id, verdict, timeline)), request=sanitised(verdict.request or {}),
+        project=project,
+        verdict_id=verdict_id,
+        verdict=verdict,
+        records=records,
+        timeline=tuple(timeline),
+        timeline_scanned=scanned,
+        timeline_error=error,
+        links=tuple(_links(project_id, verdict, timeline)),
+        request=sanitised(verdict.request or {}),
     )
 
 
@@ -143,15 +164,19 @@ def _timeline(project_id, verdict):
     def about(event) -> bool:
         data = event.data or {}
         return bool(
-            {event.entity_id, event.verdict_id, data.get("pendingId"), data.get("campaignId")} & (wanted | {verdict.verdict_id})
+            {event.entity_id, event.verdict_id, data.get("pendingId"), data.get("campaignId")}
+            & (wanted | {verdict.verdict_id})
         )
 
     found, scanned, cursor = [], 0, None
     try:
         for _ in range(TIMELINE_PAGES):
             page = cached_read(
-                project_id, f"audit-scan:{cursor or ''}",
-                lambda c=cursor: layers().audit_log_list(project_id=project_id, cursor=c, limit=SCAN_LIMIT),
+                project_id,
+                f"audit-scan:{cursor or ''}",
+                lambda c=cursor: layers().audit_log_list(
+                    project_id=project_id, cursor=c, limit=SCAN_LIMIT
+                ),
             )
             scanned += len(page.items)
             found.extend(e for e in page.items if about(e))
@@ -187,11 +212,46 @@ def _links(project_id, verdict, timeline):
                 status = kind.rsplit(".", 1)[1]
             elif kind == "ads.pending.expired":
                 status = "rejected"
-        query = urlencode({k: v for k, v in {"platform": platform, "status": status, "campaign": campaign_id or ""}.items() if v})
-        links.append(("The pending action in the queue", f"{_path('queue', project_id)}?{query}#pa-{verdict.pending_id}"))
+        query = urlencode(
+            {
+                k: v
+                for k, v in {
+                    "platform": platform,
+                    "status": status,
+                    "campaign": campaign_id or "",
+                }.items()
+                if v
+            }
+        )
+        links.append(
+            (
+                "The pending action in the queue",
+                f"{_path('queue', project_id)}?{query}#pa-{verdict.pending_id}",
+            )
+        )
     if verdict.job_id:
-        links.append(("The job", _path("job", project_id, verdict.job_id, fallback=f"/projects/{project_id}/jobs/{verdict.job_id}/")))
+        links.append(
+            (
+                "The job",
+                _path(
+                    "job",
+                    project_id,
+                    verdict.job_id,
+                    fallback=f"/projects/{project_id}/jobs/{verdict.job_id}/",
+                ),
+            )
+        )
     if campaign_id and platform in PLATFORM_NAMES:
-        links.append(("The campaign", _path("campaign", project_id, platform, campaign_id,
-                                            fallback=f"/projects/{project_id}/campaigns/{platform}/{campaign_id}/")))
+        links.append(
+            (
+                "The campaign",
+                _path(
+                    "campaign",
+                    project_id,
+                    platform,
+                    campaign_id,
+                    fallback=f"/projects/{project_id}/campaigns/{platform}/{campaign_id}/",
+                ),
+            )
+        )
     return links

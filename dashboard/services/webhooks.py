@@ -31,8 +31,14 @@ log = logging.getLogger("dashboard.webhooks")
 
 TOLERANCE_SECONDS = 300  # contract §6.1: reject when more than 5 minutes from our clock
 MAX_BODY_BYTES = 1_000_000
-EVENTS = ("approval.dispatched", "ads.optimizer.run.completed", "ads.write.denied",
-          "job.completed", "job.failed", "job.canceled")  # what HANDLERS below act on
+EVENTS = (
+    "approval.dispatched",
+    "ads.optimizer.run.completed",
+    "ads.write.denied",
+    "job.completed",
+    "job.failed",
+    "job.canceled",
+)  # what HANDLERS below act on
 PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
 
 
@@ -43,7 +49,9 @@ def webhook_secrets() -> list[str]:
     """Every secret a delivery may be signed with right now."""
     configured = [s.strip() for s in (settings.LAYERS_WEBHOOK_SECRET or "").split(",") if s.strip()]
     stored = list(
-        WebhookSecret.objects.filter(retired_at__isnull=True).order_by("-created_at").values_list("secret", flat=True)
+        WebhookSecret.objects.filter(retired_at__isnull=True)
+        .order_by("-created_at")
+        .values_list("secret", flat=True)
     )
     return list(dict.fromkeys(configured + stored))
 
@@ -55,7 +63,9 @@ class Verification:
     reason: str = ""
 
 
-def signature_verify(*, raw_body: bytes, header: str, secrets: list[str], now: float | None = None) -> Verification:
+def signature_verify(
+    *, raw_body: bytes, header: str, secrets: list[str], now: float | None = None
+) -> Verification:
     """`X-Layers-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`: HMAC-SHA256 over "<t>.<raw body>"
     with any of our secrets must equal any v1 value, and t must be within 5 minutes of now."""
     timestamp, macs = None, []
@@ -75,7 +85,9 @@ def signature_verify(*, raw_body: bytes, header: str, secrets: list[str], now: f
         return Verification(False, 401, "no webhook signing secret is configured")
     now = time.time() if now is None else now
     if abs(now - t) > TOLERANCE_SECONDS:
-        return Verification(False, 401, "the signature timestamp is more than 5 minutes from our clock")
+        return Verification(
+            False, 401, "the signature timestamp is more than 5 minutes from our clock"
+        )
     signed = f"{t}.".encode() + raw_body
     for secret in secrets:
         expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
@@ -119,7 +131,10 @@ def webhook_receive(*, raw_body: bytes, headers) -> Receipt:
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(
-                event_id=event_id[:80], event_type=event_type[:80], project_id=project_id[:80], payload=envelope
+                event_id=event_id[:80],
+                event_type=event_type[:80],
+                project_id=project_id[:80],
+                payload=envelope,
             )
             transaction.on_commit(lambda: _process_quietly(event_id[:80]))
     except IntegrityError:
@@ -154,8 +169,13 @@ def webhook_event_process(event_id: str) -> str:
                 with transaction.atomic():
                     handler(event, _data(event))
             except Exception as error:  # kept unprocessed with its error, retried by the command
-                log.exception("webhook %s (%s) could not be processed", event.event_id, event.event_type)
-                event.outcome, event.error = WebhookEvent.Outcome.FAILED, f"{type(error).__name__}: {error}"[:2000]
+                log.exception(
+                    "webhook %s (%s) could not be processed", event.event_id, event.event_type
+                )
+                event.outcome, event.error = (
+                    WebhookEvent.Outcome.FAILED,
+                    f"{type(error).__name__}: {error}"[:2000],
+                )
             else:
                 event.outcome, event.error = WebhookEvent.Outcome.PROCESSED, ""
                 event.processed_at = timezone.now()
@@ -166,9 +186,11 @@ def webhook_event_process(event_id: str) -> str:
 def webhooks_process_pending(limit: int = 500) -> dict:
     """Processes stored events that are not processed yet (oldest first)."""
     counts: dict[str, int] = {}
-    ids = WebhookEvent.objects.filter(processed_at__isnull=True).order_by("received_at").values_list(
-        "event_id", flat=True
-    )[:limit]
+    ids = (
+        WebhookEvent.objects.filter(processed_at__isnull=True)
+        .order_by("received_at")
+        .values_list("event_id", flat=True)[:limit]
+    )
     for event_id in list(ids):
         outcome = webhook_event_process(event_id)
         counts[outcome] = counts.get(outcome, 0) + 1
@@ -201,7 +223,14 @@ def _path(name: str, *args, fallback: str = "", query: dict | None = None, ancho
     return path + (f"#{anchor}" if anchor else "")
 
 
-def _notice(event: WebhookEvent, kind: str, sentence: str, link: str, second_link: str = "", second_label: str = ""):
+def _notice(
+    event: WebhookEvent,
+    kind: str,
+    sentence: str,
+    link: str,
+    second_link: str = "",
+    second_label: str = "",
+):
     Notice.objects.get_or_create(
         event_id=event.event_id,
         kind=kind,
@@ -231,10 +260,24 @@ def _approval_dispatched(event: WebhookEvent, data: dict) -> None:
         f"An approved {_words(data.get('actionType')) or 'change'} on {PLATFORM_NAMES.get(platform, platform or 'the platform')} "
         f"could not be applied: {_words(reason)}."
     )
-    link = _path("queue", project_id, fallback=f"/projects/{project_id}/queue/",
-                 query={"platform": platform, "status": "dispatch_failed"}, anchor=f"pa-{pending_id}" if pending_id else "")
+    link = _path(
+        "queue",
+        project_id,
+        fallback=f"/projects/{project_id}/queue/",
+        query={"platform": platform, "status": "dispatch_failed"},
+        anchor=f"pa-{pending_id}" if pending_id else "",
+    )
     verdict_id = data.get("verdictId")
-    second = _path("verdict", project_id, verdict_id, fallback=f"/projects/{project_id}/verdicts/{verdict_id}/") if verdict_id else ""
+    second = (
+        _path(
+            "verdict",
+            project_id,
+            verdict_id,
+            fallback=f"/projects/{project_id}/verdicts/{verdict_id}/",
+        )
+        if verdict_id
+        else ""
+    )
     _notice(event, Notice.Kind.DISPATCH_FAILED, sentence, link, second, "Verdict" if second else "")
 
 
@@ -273,14 +316,27 @@ def _run_completed(event: WebhookEvent, data: dict) -> None:
     dispatched = summary.get("dispatched") if isinstance(summary.get("dispatched"), int) else 0
     where = PLATFORM_NAMES.get(platform, platform or "a platform")
     if data.get("dryRun"):
-        proposed = summary.get("proposed") if isinstance(summary.get("proposed"), int) else len(changes)
+        proposed = (
+            summary.get("proposed") if isinstance(summary.get("proposed"), int) else len(changes)
+        )
         sentence = f"Optimizer dry run finished on {where}: {proposed} change{'s' if proposed != 1 else ''} proposed, nothing applied."
     else:
         sentence = f"Optimizer run finished on {where}: {queued} proposal{'s' if queued != 1 else ''} to review"
         sentence += f", {dispatched} applied directly." if dispatched else "."
     run_id = str(data.get("runId") or "")
-    queue = _path("queue", project_id, fallback=f"/projects/{project_id}/queue/", query={"platform": platform})
-    run = _path("optimizer-run", project_id, run_id, fallback=f"/projects/{project_id}/optimizer/runs/{run_id}/") if run_id else ""
+    queue = _path(
+        "queue", project_id, fallback=f"/projects/{project_id}/queue/", query={"platform": platform}
+    )
+    run = (
+        _path(
+            "optimizer-run",
+            project_id,
+            run_id,
+            fallback=f"/projects/{project_id}/optimizer/runs/{run_id}/",
+        )
+        if run_id
+        else ""
+    )
     _notice(event, Notice.Kind.RUN_COMPLETED, sentence, queue, run, "The run" if run else "")
 
 
@@ -297,7 +353,16 @@ def _write_denied(event: WebhookEvent, data: dict) -> None:
         f"{reason_sentence(data.get('reason'), axis=data.get('axis'), platform=platform)}"
     )
     verdict_id = str(data.get("verdictId") or "")
-    link = _path("verdict", project_id, verdict_id, fallback=f"/projects/{project_id}/verdicts/{verdict_id}/") if verdict_id else ""
+    link = (
+        _path(
+            "verdict",
+            project_id,
+            verdict_id,
+            fallback=f"/projects/{project_id}/verdicts/{verdict_id}/",
+        )
+        if verdict_id
+        else ""
+    )
     _notice(event, Notice.Kind.DENIED, sentence, link)
 
 
@@ -340,11 +405,19 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
     from dashboard.services.upstream import layers
 
     parts = urlsplit(url)
-    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))):
-        return Registration(False, "The receiver's URL must be https:// (http://localhost only while developing).")
+    if not (
+        parts.scheme == "https"
+        or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))
+    ):
+        return Registration(
+            False, "The receiver's URL must be https:// (http://localhost only while developing)."
+        )
     try:
         endpoint = layers().webhook_endpoint_create(
-            url=url, events=list(events), project_id=project_id, description="Layers Partner Dashboard",
+            url=url,
+            events=list(events),
+            project_id=project_id,
+            description="Layers Partner Dashboard",
             idempotency_key=str(uuid.uuid4()),
         )
     except LayersError as error:
@@ -355,14 +428,28 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
                 " point its deliveries at the receiver another way and put their signing secret"
                 " in LAYERS_WEBHOOK_SECRET."
             )
-        return Registration(False, f"Layers refused to register the webhook endpoint: {error.message}{hint}")
+        return Registration(
+            False, f"Layers refused to register the webhook endpoint: {error.message}{hint}"
+        )
     secret = getattr(endpoint, "signing_secret", None) or getattr(endpoint, "secret", None) or ""
     endpoint_id = getattr(endpoint, "endpoint_id", None) or getattr(endpoint, "id", None) or ""
     if not secret:
-        return Registration(False, "Layers created the endpoint but sent no signing secret; rotate its secret in Layers.",
-                            endpoint_id)
+        return Registration(
+            False,
+            "Layers created the endpoint but sent no signing secret; rotate its secret in Layers.",
+            endpoint_id,
+        )
     WebhookSecret.objects.create(endpoint_id=endpoint_id, url=url, secret=secret)
-    keep = list(WebhookSecret.objects.filter(retired_at__isnull=True).order_by("-created_at").values_list("id", flat=True)[:2])
-    WebhookSecret.objects.filter(retired_at__isnull=True).exclude(id__in=keep).update(retired_at=timezone.now())
-    return Registration(True, f"Registered {url} with Layers as endpoint {endpoint_id or '(no id)'}; its signing secret is stored.",
-                        endpoint_id)
+    keep = list(
+        WebhookSecret.objects.filter(retired_at__isnull=True)
+        .order_by("-created_at")
+        .values_list("id", flat=True)[:2]
+    )
+    WebhookSecret.objects.filter(retired_at__isnull=True).exclude(id__in=keep).update(
+        retired_at=timezone.now()
+    )
+    return Registration(
+        True,
+        f"Registered {url} with Layers as endpoint {endpoint_id or '(no id)'}; its signing secret is stored.",
+        endpoint_id,
+    )

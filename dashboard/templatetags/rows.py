@@ -23,8 +23,11 @@ from dashboard.display import platform_name
 register = template.Library()
 
 STATUS_PILL = {
-    "pending": " pill-warn", "approved": " pill-ok", "dispatched": " pill-ok",
-    "rejected": " pill-bad", "dispatch_failed": " pill-bad",
+    "pending": " pill-warn",
+    "approved": " pill-ok",
+    "dispatched": " pill-ok",
+    "rejected": " pill-bad",
+    "dispatch_failed": " pill-bad",
 }
 RATIONALE_FOLD = 240  # longer rationales are collapsed behind a 200-character summary
 
@@ -50,7 +53,12 @@ def _words(value) -> str:
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # timeuntil's units up to a month; a pending action expires within days, and longer spans
 # go to Django's own (calendar-aware) timeuntil.
-UNITS = (("week", "weeks", 7 * 86400), ("day", "days", 86400), ("hour", "hours", 3600), ("minute", "minutes", 60))
+UNITS = (
+    ("week", "weeks", 7 * 86400),
+    ("day", "days", 86400),
+    ("hour", "hours", 3600),
+    ("minute", "minutes", 60),
+)
 
 
 def _when(value) -> str:
@@ -99,7 +107,9 @@ def _row(row, context, outcome, can_decide) -> str:
         )
     out.append(f'<span class="action-type">{_words(a.action_type)}</span>')
     if a.axis:
-        out.append(f' <span class="pill axis-pill" title="Authority axis">{escape(a.axis)} axis</span>')
+        out.append(
+            f' <span class="pill axis-pill" title="Authority axis">{escape(a.axis)} axis</span>'
+        )
     out.append(f' <span class="pill">{escape(platform_name(a.platform))}</span>')
     new_since = context.get("new_since")
     if new_since and a.created_at and a.created_at > new_since:
@@ -139,7 +149,9 @@ def _row(row, context, outcome, can_decide) -> str:
         out.append(f'<pre class="mono">{escape(row.detail_json)}</pre></details>')
     out.append(_times(row))
     if a.dispatch_failure_reason:
-        out.append(f'<p class="error">The platform refused it: {escape(a.dispatch_failure_reason)}</p>')
+        out.append(
+            f'<p class="error">The platform refused it: {escape(a.dispatch_failure_reason)}</p>'
+        )
     if deciding:
         out.append(_forms(row, context))
     out.append("</article>")
@@ -157,7 +169,9 @@ def _queue_url(context) -> str:
 def _notes(row, outcome) -> str:
     out = []
     if row.conflict:
-        out.append(f'<div class="banner banner-warning conflict" role="alert"><p>{escape(row.conflict)}</p>')
+        out.append(
+            f'<div class="banner banner-warning conflict" role="alert"><p>{escape(row.conflict)}</p>'
+        )
         if row.typed.get("comment"):
             out.append(f"<p>Your comment was not sent: <q>{escape(row.typed['comment'])}</q></p>")
         if row.typed.get("reason"):
@@ -176,7 +190,9 @@ def _changes(row) -> str:
         delta = ""
         if change.percent is not None:
             sign, kind = ("+", "up") if change.percent > 0 else ("", "down")
-            delta = f' <span class="delta {kind}">({sign}{formats.localize(change.percent)}%)</span>'
+            delta = (
+                f' <span class="delta {kind}">({sign}{formats.localize(change.percent)}%)</span>'
+            )
         cells.append(
             f'<tr><th scope="row">{escape(change.label)}</th><td class="mono">{escape(change.current)}</td>'
             f'<td class="mono">{escape(change.new)}{delta}</td></tr>'
@@ -203,7 +219,7 @@ def _times(row) -> str:
         soon = row.expires_soon
         out.append(
             f' · <span class="{"expiring" if soon else ""}">expires {_until(a.expires_at)} from now'
-            f'{" — decide today" if soon else ""}</span>'
+            f"{' — decide today' if soon else ''}</span>"
         )
     if a.decided_at:
         decided_by = a.decided_by if isinstance(a.decided_by, dict) else {}
@@ -217,7 +233,9 @@ def _times(row) -> str:
 
 def _forms(row, context) -> str:
     a = row.action
-    url = escape(reverse("queue-decide", args=[context.get("project_id"), a.platform, a.pending_id]))
+    url = escape(
+        reverse("queue-decide", args=[context.get("project_id"), a.platform, a.pending_id])
+    )
     token = context.get("csrf_token")
     csrf = ""
     if token and str(token) != "NOTPROVIDED":  # as {% csrf_token %} does

@@ -14,7 +14,7 @@ def money(cents, currency="USD"):
 
 @register.filter
 def words(value):
-    """"dispatch_failed" -> "dispatch failed": enum values read as words."""
+    """ "dispatch_failed" -> "dispatch failed": enum values read as words."""
     return str(value or "").replace("_", " ")
 
 

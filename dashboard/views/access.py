@@ -16,14 +16,26 @@ def access_page(request, project_id):
         typed = {"username": request.POST.get("username", ""), "role": request.POST.get("role", "")}
         try:
             if "revoke" in request.POST:
-                access.grant_revoke(actor=request.user, project_id=project_id, grant_id=int(request.POST["revoke"]))
+                access.grant_revoke(
+                    actor=request.user, project_id=project_id, grant_id=int(request.POST["revoke"])
+                )
                 messages.success(request, "Access removed.")
             else:
                 grant = access.grant_set(actor=request.user, project_id=project_id, **typed)
-                messages.success(request, f"{grant.user.username} is now {grant.get_role_display().lower()}.")
+                messages.success(
+                    request, f"{grant.user.username} is now {grant.get_role_display().lower()}."
+                )
             return redirect("project-access", project_id=project_id)
         except (ValueError, KeyError) as error:
-            form_error = str(error) if isinstance(error, ValueError) else "Choose a person to remove."
+            form_error = (
+                str(error) if isinstance(error, ValueError) else "Choose a person to remove."
+            )
     project = projects.project_get(user=request.user, project_id=project_id)
-    context = {"project": project, "grants": grants, "roles": Role.choices, "form_error": form_error, "typed": typed}
+    context = {
+        "project": project,
+        "grants": grants,
+        "roles": Role.choices,
+        "form_error": form_error,
+        "typed": typed,
+    }
     return render(request, "projects/access.html", context, status=422 if form_error else 200)

@@ -13,8 +13,14 @@ from dashboard.services import audit
 def audit_page(request, project_id):
     filters = audit.AuditFilters.from_query(request.GET)
     log = audit.audit_log(user=request.user, project_id=project_id, filters=filters)
-    context = {"log": log, "project": log.project, "actor_types": audit.ACTOR_TYPES,
-               "decisions": audit.DECISIONS, "event_types": audit.EVENT_TYPES, "platforms": audit.PLATFORMS}
+    context = {
+        "log": log,
+        "project": log.project,
+        "actor_types": audit.ACTOR_TYPES,
+        "decisions": audit.DECISIONS,
+        "event_types": audit.EVENT_TYPES,
+        "platforms": audit.PLATFORMS,
+    }
     if request.htmx and filters.cursor:
         return render(request, "audit/_rows.html", context)  # "load more"
     return render(request, "audit/page.html", context)
@@ -30,6 +36,8 @@ def audit_export(request, project_id):
         audit.audit_export_lines(user=request.user, project_id=project_id, filters=filters),
         content_type="text/csv; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="{audit.export_filename(project_id, filters)}"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{audit.export_filename(project_id, filters)}"'
+    )
     response["Cache-Control"] = "no-store"
     return response

@@ -19,8 +19,11 @@ OUTCOME_SESSION_KEY = "campaign-outcome"
 def campaign_list(request, project_id):
     filters = campaigns.Filters.from_query(request.GET)
     page = campaigns.campaign_list(user=request.user, project_id=project_id, filters=filters)
-    return render(request, "campaigns/list.html", {"page": page, "project": page.project,
-                                                   "statuses": campaigns.STATUSES})
+    return render(
+        request,
+        "campaigns/list.html",
+        {"page": page, "project": page.project, "statuses": campaigns.STATUSES},
+    )
 
 
 @login_required
@@ -28,16 +31,32 @@ def campaign_list(request, project_id):
 def authority(request, project_id, platform, campaign_id):
     """One campaign's authority block: htmx swaps the fragment, a plain post comes back."""
     if request.POST.get("cancel"):
-        row = campaigns.campaign_row(user=request.user, project_id=project_id, platform=platform, campaign_id=campaign_id)
+        row = campaigns.campaign_row(
+            user=request.user, project_id=project_id, platform=platform, campaign_id=campaign_id
+        )
     else:
         wanted = {axis: request.POST.get(axis) for axis in campaigns.AXES if request.POST.get(axis)}
         row = campaigns.campaign_authority_set(
-            user=request.user, project_id=project_id, platform=platform, campaign_id=campaign_id, wanted=wanted,
-            confirmed=request.POST.get("confirm") == "1", idempotency_key=request.POST.get("idempotency_key", ""),
+            user=request.user,
+            project_id=project_id,
+            platform=platform,
+            campaign_id=campaign_id,
+            wanted=wanted,
+            confirmed=request.POST.get("confirm") == "1",
+            idempotency_key=request.POST.get("idempotency_key", ""),
         )
-    context = {"row": row, "project_id": project_id, "can_write": True, "next": request.POST.get("next", "")}
+    context = {
+        "row": row,
+        "project_id": project_id,
+        "can_write": True,
+        "next": request.POST.get("next", ""),
+    }
     if request.htmx or (row.outcome and row.outcome.kind == "confirm"):
-        return render(request, "campaigns/_authority.html" if request.htmx else "campaigns/authority_confirm.html", context)
+        return render(
+            request,
+            "campaigns/_authority.html" if request.htmx else "campaigns/authority_confirm.html",
+            context,
+        )
     if row.outcome:
         (messages.success if row.outcome.ok else messages.error)(request, row.outcome.sentence)
     return redirect(_next(request, reverse("campaign", args=[project_id, platform, campaign_id])))
@@ -45,7 +64,9 @@ def authority(request, project_id, platform, campaign_id):
 
 def _next(request, default):
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/"):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ) and target.startswith("/"):
         return target
     return default
 
@@ -55,13 +76,23 @@ def _next(request, default):
 def campaign_page(request, project_id, platform, campaign_id):
     stashed = request.session.pop(f"{OUTCOME_SESSION_KEY}:{campaign_id}", None)
     outcome = campaigns.Outcome(**stashed) if stashed else None
-    page = campaigns.campaign_page(user=request.user, project_id=project_id, platform=platform,
-                                   campaign_id=campaign_id, outcome=outcome)
+    page = campaigns.campaign_page(
+        user=request.user,
+        project_id=project_id,
+        platform=platform,
+        campaign_id=campaign_id,
+        outcome=outcome,
+    )
     return render(request, "campaigns/detail.html", _detail_context(page))
 
 
 def _detail_context(page):
-    return {"page": page, "project": page.project, "row": page.row, "reject_reasons": pending.REJECT_REASONS}
+    return {
+        "page": page,
+        "project": page.project,
+        "row": page.row,
+        "reject_reasons": pending.REJECT_REASONS,
+    }
 
 
 @login_required
@@ -72,14 +103,25 @@ def campaign_write(request, project_id, platform, campaign_id):
     action = request.POST.get("action", "")
     key = request.POST.get("idempotency_key", "")
     outcome, typed = campaigns.campaign_write(
-        user=request.user, project_id=project_id, platform=platform, campaign_id=campaign_id, action=action,
-        amount=request.POST.get("amount", ""), confirmed=request.POST.get("confirm") == "1", idempotency_key=key,
+        user=request.user,
+        project_id=project_id,
+        platform=platform,
+        campaign_id=campaign_id,
+        action=action,
+        amount=request.POST.get("amount", ""),
+        confirmed=request.POST.get("confirm") == "1",
+        idempotency_key=key,
     )
     if outcome.kind in ("confirm", "invalid", "error"):
         page = campaigns.campaign_page(
-            user=request.user, project_id=project_id, platform=platform, campaign_id=campaign_id, outcome=outcome,
+            user=request.user,
+            project_id=project_id,
+            platform=platform,
+            campaign_id=campaign_id,
+            outcome=outcome,
             keys={action: campaigns.key_clean(key)} if action in campaigns.WRITES else {},
-            confirm=action if outcome.kind == "confirm" else "", typed={**typed, "action": action},
+            confirm=action if outcome.kind == "confirm" else "",
+            typed={**typed, "action": action},
         )
         status = {"confirm": 200, "invalid": 422, "error": 502}[outcome.kind]
         return render(request, "campaigns/detail.html", _detail_context(page), status=status)
@@ -93,10 +135,16 @@ def campaign_new(request, project_id):
     if request.method == "GET":
         form = campaigns.campaign_create_form(user=request.user, project_id=project_id)
         return render(request, "campaigns/new.html", {"form": form, "project": form.project})
-    form = campaigns.campaign_create(user=request.user, project_id=project_id, data=request.POST,
-                                     idempotency_key=request.POST.get("idempotency_key", ""))
+    form = campaigns.campaign_create(
+        user=request.user,
+        project_id=project_id,
+        data=request.POST,
+        idempotency_key=request.POST.get("idempotency_key", ""),
+    )
     status = 422 if form.outcome and form.outcome.kind == "invalid" else 200
-    return render(request, "campaigns/new.html", {"form": form, "project": form.project}, status=status)
+    return render(
+        request, "campaigns/new.html", {"form": form, "project": form.project}, status=status
+    )
 
 
 @login_required

@@ -19,7 +19,11 @@ def notices_page(request):
 def notices_read(request):
     notices.notices_mark_read(user=request.user)
     if request.htmx:
-        return render(request, "notices/_badge.html", {"count": notices.notices_unread_count(user=request.user)})
+        return render(
+            request,
+            "notices/_badge.html",
+            {"count": notices.notices_unread_count(user=request.user)},
+        )
     messages.success(request, "Every notice is marked as read.")
     return redirect("notices")
 
@@ -29,4 +33,6 @@ def notices_read(request):
 @require_GET
 def notices_count(request):
     """The badge alone, for the navigation's 30-second refresh."""
-    return render(request, "notices/_badge.html", {"count": notices.notices_unread_count(user=request.user)})
+    return render(
+        request, "notices/_badge.html", {"count": notices.notices_unread_count(user=request.user)}
+    )

@@ -11,8 +11,11 @@ from dashboard.services import optimizer
 @require_POST
 def run_start(request, project_id):
     start = optimizer.optimizer_start(
-        user=request.user, project_id=project_id, platform=request.POST.get("platform", ""),
-        dry_run=request.POST.get("dry_run") == "1", idempotency_key=request.POST.get("idempotency_key", ""),
+        user=request.user,
+        project_id=project_id,
+        platform=request.POST.get("platform", ""),
+        dry_run=request.POST.get("dry_run") == "1",
+        idempotency_key=request.POST.get("idempotency_key", ""),
     )
     if start.outcome is not None:
         (messages.info if start.outcome.ok else messages.error)(request, start.outcome.sentence)

@@ -21,10 +21,17 @@ def queue(request, project_id):
     filters = pending.QueueFilters.from_query(request.GET)
     stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # before the reads
     queue = pending.pending_queue(user=request.user, project_id=project_id, filters=filters)
-    context = {"queue": queue, "stamp": stamp, "project": pending.project_get(user=request.user, project_id=project_id),
-               "sorts": pending.SORTS, "statuses": pending.STATUSES, "action_types": pending.ACTION_TYPES,
-               "reject_reasons": pending.REJECT_REASONS, "opened_at": timezone.now(),
-               "new_since": parse_datetime(request.GET.get("new_since", ""))}
+    context = {
+        "queue": queue,
+        "stamp": stamp,
+        "project": pending.project_get(user=request.user, project_id=project_id),
+        "sorts": pending.SORTS,
+        "statuses": pending.STATUSES,
+        "action_types": pending.ACTION_TYPES,
+        "reject_reasons": pending.REJECT_REASONS,
+        "opened_at": timezone.now(),
+        "new_since": parse_datetime(request.GET.get("new_since", "")),
+    }
     if request.htmx and filters.cursor:
         return render(request, "pending/_page.html", context)  # "load more"
     return render(request, "pending/queue.html", context)
@@ -42,11 +49,20 @@ def fresh(request, project_id):
         return HttpResponse(status=204)
     filters = pending.QueueFilters.from_query(request.GET)
     since = parse_datetime(request.GET.get("since", "")) or timezone.now()
-    count = pending.pending_new_count(user=request.user, project_id=project_id, filters=filters, since=since)
-    context = {"count": count, "since": since, "query": urlencode(filters.query()), "project_id": project_id,
-               "stamp": stamp}
+    count = pending.pending_new_count(
+        user=request.user, project_id=project_id, filters=filters, since=since
+    )
+    context = {
+        "count": count,
+        "since": since,
+        "query": urlencode(filters.query()),
+        "project_id": project_id,
+        "stamp": stamp,
+    }
     response = render(request, "pending/_fresh.html", context)
-    return trigger_client_event(response, "queue-changed") if count else response  # the counts follow
+    return (
+        trigger_client_event(response, "queue-changed") if count else response
+    )  # the counts follow
 
 
 @login_required
@@ -60,23 +76,42 @@ def counts(request, project_id):
 @require_POST
 def decide(request, project_id, platform, pending_id):
     decision = request.POST.get("decision", "")
-    text = request.POST.get("comment") if decision == "approve" else (
-        request.POST.get("quick_reason") or request.POST.get("reason"))
+    text = (
+        request.POST.get("comment")
+        if decision == "approve"
+        else (request.POST.get("quick_reason") or request.POST.get("reason"))
+    )
     outcome = pending.pending_decide(
-        user=request.user, project_id=project_id, platform=platform, pending_id=pending_id,
-        decision=decision, text=text or "", idempotency_key=request.POST.get("idempotency_key", ""),
+        user=request.user,
+        project_id=project_id,
+        platform=platform,
+        pending_id=pending_id,
+        decision=decision,
+        text=text or "",
+        idempotency_key=request.POST.get("idempotency_key", ""),
     )
     # Without JavaScript, go back to the queue the form was on (its filters included).
     back = request.POST.get("next") or request.headers.get("Referer", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("queue", args=[project_id])
-    context = {"row": outcome.row, "outcome": outcome, "project_id": project_id, "can_decide": True,
-               "reject_reasons": pending.REJECT_REASONS, "back": back}
+    context = {
+        "row": outcome.row,
+        "outcome": outcome,
+        "project_id": project_id,
+        "can_decide": True,
+        "reject_reasons": pending.REJECT_REASONS,
+        "back": back,
+    }
     if request.htmx:
         response = render(request, "pending/_row.html", context)
         return trigger_client_event(response, "queue-changed") if outcome.ok else response
     if not outcome.ok:
-        return render(request, "pending/decide.html", context, status=409 if outcome.row and outcome.row.conflict else 422)
+        return render(
+            request,
+            "pending/decide.html",
+            context,
+            status=409 if outcome.row and outcome.row.conflict else 422,
+        )
     messages.success(request, outcome.sentence)
     return redirect(back)
 
@@ -87,15 +122,22 @@ def bulk_start(request, project_id):
     select_all = request.POST.get("select_all") == "1"
     try:
         bulk = bulk_service.bulk_decision_start(
-            user=request.user, project_id=project_id, decision=request.POST.get("decision", ""),
-            text=request.POST.get("text", ""), selected=request.POST.getlist("selected"),
-            select_all_filters=pending.QueueFilters.from_query(request.POST) if select_all else None,
+            user=request.user,
+            project_id=project_id,
+            decision=request.POST.get("decision", ""),
+            text=request.POST.get("text", ""),
+            selected=request.POST.getlist("selected"),
+            select_all_filters=pending.QueueFilters.from_query(request.POST)
+            if select_all
+            else None,
             bulk_key=request.POST.get("bulk_key", ""),
         )
     except ValueError as error:
         messages.error(request, str(error))
         query = pending.QueueFilters.from_query(request.POST).query()
-        return redirect(reverse("queue", args=[project_id]) + ("?" + urlencode(query) if query else ""))
+        return redirect(
+            reverse("queue", args=[project_id]) + ("?" + urlencode(query) if query else "")
+        )
     return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
 
 
@@ -103,9 +145,13 @@ def bulk_start(request, project_id):
 @require_GET
 def bulk_page(request, project_id, bulk_id):
     bulk = _bulk_or_404(bulk_service.bulk_decision_get, request, project_id, bulk_id)
-    context = {"bulk": bulk, "progress": bulk_service.bulk_progress(bulk), "items": bulk.items.all(),
-               "project": pending.project_get(user=request.user, project_id=project_id),
-               "can_decide": bulk_service.bulk_may_decide(user=request.user, project_id=project_id)}
+    context = {
+        "bulk": bulk,
+        "progress": bulk_service.bulk_progress(bulk),
+        "items": bulk.items.all(),
+        "project": pending.project_get(user=request.user, project_id=project_id),
+        "can_decide": bulk_service.bulk_may_decide(user=request.user, project_id=project_id),
+    }
     template = "pending/_bulk_progress.html" if request.htmx else "pending/bulk.html"
     return render(request, template, context)
 

@@ -23,17 +23,25 @@ def share_manage(request, project_id):
     if request.method == "POST":
         typed = {k: request.POST.get(k, "") for k in ("scope", "target", "days", "label")}
         try:
-            link, token = sharing.share_link_create(actor=request.user, project_id=project_id, **typed)
+            link, token = sharing.share_link_create(
+                actor=request.user, project_id=project_id, **typed
+            )
             new_url = request.build_absolute_uri(reverse("share", args=[token]))
             links = sharing.share_link_list(actor=request.user, project_id=project_id)
             typed = {}
         except ValueError as error:
             form_error = str(error)
     context = {
-        "project": project_get(user=request.user, project_id=project_id), "links": links, "typed": typed,
-        "form_error": form_error, "new_url": new_url, "scopes": ShareLink.Scope.choices, "now": timezone.now(),
+        "project": project_get(user=request.user, project_id=project_id),
+        "links": links,
+        "typed": typed,
+        "form_error": form_error,
+        "new_url": new_url,
+        "scopes": ShareLink.Scope.choices,
+        "now": timezone.now(),
         "campaigns": sharing.share_campaign_choices(actor=request.user, project_id=project_id),
-        "default_days": settings.SHARE_LINK_DAYS, "max_days": settings.SHARE_LINK_MAX_DAYS,
+        "default_days": settings.SHARE_LINK_DAYS,
+        "max_days": settings.SHARE_LINK_MAX_DAYS,
     }
     response = render(request, "sharing/manage.html", context, status=422 if form_error else 200)
     if new_url:
@@ -46,7 +54,9 @@ def share_manage(request, project_id):
 def share_revoke(request, project_id, link_id):
     try:
         sharing.share_link_revoke(actor=request.user, project_id=project_id, link_id=link_id)
-        messages.success(request, "Link turned off. Anyone who opens it now sees that it was revoked.")
+        messages.success(
+            request, "Link turned off. Anyone who opens it now sees that it was revoked."
+        )
     except ValueError as error:
         messages.error(request, str(error))
     return redirect("project-share", project_id=project_id)
@@ -59,24 +69,46 @@ def share_open(request, token):
     """What a share link shows, to anyone holding it, read-only."""
     request.share_link = token  # the embed middleware never frames a share page
     if request.method not in ("GET", "HEAD"):
-        return _share_page(request, "sharing/refused.html", {"sentence": sharing.READ_ONLY_SENTENCE, "heading": "Read-only link"}, 403)
+        return _share_page(
+            request,
+            "sharing/refused.html",
+            {"sentence": sharing.READ_ONLY_SENTENCE, "heading": "Read-only link"},
+            403,
+        )
     try:
         link = sharing.share_link_open(
-            token=token, ip=request.META.get("REMOTE_ADDR", ""),
-            user_agent=request.headers.get("User-Agent", ""), path=request.path,
+            token=token,
+            ip=request.META.get("REMOTE_ADDR", ""),
+            user_agent=request.headers.get("User-Agent", ""),
+            path=request.path,
         )
     except sharing.ShareLinkGone as gone:
         return _share_page(request, "sharing/refused.html", {"sentence": gone.sentence}, 410)
     if link is None:
-        return _share_page(request, "sharing/refused.html", {"sentence": "There is no share link at this address. Check that it was copied whole."}, 404)
-    context = {"link": link, "project": sharing.share_project(link=link), "expires_at": link.expires_at}
+        return _share_page(
+            request,
+            "sharing/refused.html",
+            {"sentence": "There is no share link at this address. Check that it was copied whole."},
+            404,
+        )
+    context = {
+        "link": link,
+        "project": sharing.share_project(link=link),
+        "expires_at": link.expires_at,
+    }
     if link.scope == ShareLink.Scope.AUDIT:
         context["events"] = sharing.share_audit(link=link)
         return _share_page(request, "sharing/audit.html", context)
     filters = pending.QueueFilters.from_query(request.GET)
-    context.update(queue=sharing.share_queue(link=link, filters=filters), statuses=pending.STATUSES,
-                   sorts=pending.SORTS, action_types=pending.ACTION_TYPES, campaign_name=(
-                       sharing.share_campaign_name(link=link) if link.scope == ShareLink.Scope.CAMPAIGN else ""))
+    context.update(
+        queue=sharing.share_queue(link=link, filters=filters),
+        statuses=pending.STATUSES,
+        sorts=pending.SORTS,
+        action_types=pending.ACTION_TYPES,
+        campaign_name=(
+            sharing.share_campaign_name(link=link) if link.scope == ShareLink.Scope.CAMPAIGN else ""
+        ),
+    )
     if request.htmx and filters.cursor:
         return _share_page(request, "pending/_page.html", context)  # "load more"
     return _share_page(request, "sharing/queue.html", context)

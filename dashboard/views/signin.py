@@ -23,10 +23,15 @@ class LoginView(auth_views.LoginView):
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        who = {"username": request.POST.get("username", "")[:150], "address": request.META.get("REMOTE_ADDR", "")}
+        who = {
+            "username": request.POST.get("username", "")[:150],
+            "address": request.META.get("REMOTE_ADDR", ""),
+        }
         if signin.signin_throttled(**who):
             wait = settings.SIGNIN_WINDOW_SECONDS
-            context = self.get_context_data(form=self.get_form(), throttled=True, wait_minutes=max(1, wait // 60))
+            context = self.get_context_data(
+                form=self.get_form(), throttled=True, wait_minutes=max(1, wait // 60)
+            )
             response = self.render_to_response(context, status=429)
             response["Retry-After"] = str(wait)
             return response

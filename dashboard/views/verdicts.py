@@ -10,4 +10,6 @@ from dashboard.services import verdicts
 def verdict_page(request, project_id, verdict_id):
     page = verdicts.verdict_page(user=request.user, project_id=project_id, verdict_id=verdict_id)
     status = 200 if page.found else 404
-    return render(request, "verdicts/page.html", {"page": page, "project": page.project}, status=status)
+    return render(
+        request, "verdicts/page.html", {"page": page, "project": page.project}, status=status
+    )

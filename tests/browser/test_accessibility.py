@@ -24,8 +24,12 @@ def severe_violations(page) -> list[str]:
 
 
 def campaign_and_verdict(sandbox):
-    campaigns = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]
-    audit = sandbox.api("GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.denied"}).json()
+    campaigns = sandbox.api(
+        "GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}
+    ).json()["items"]
+    audit = sandbox.api(
+        "GET", "/v1/audit-log", params={"projectId": ACME, "eventType": "ads.write.denied"}
+    ).json()
     return campaigns[0], audit["items"][0]["data"]["verdictId"]
 
 

@@ -6,7 +6,9 @@ from tests.conftest import ACME, browser_login, screenshot
 pytestmark = pytest.mark.browser
 
 
-def test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page(sandbox, people, live_server, page):
+def test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "viewer")
     page.goto(f"{live_server.url}/projects/{ACME}/audit/")
     page.wait_for_selector("#audit-table")
@@ -28,23 +30,39 @@ def test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page(sandbox,
     page.wait_for_selector("#verdict-decision")
     assert verdict_id in page.locator("h1").inner_text()
     assert "Denied" in page.locator("#verdict-decision").inner_text()
-    assert page.locator("#verdict-authority").is_visible() and page.locator("#verdict-timeline").is_visible()
+    assert (
+        page.locator("#verdict-authority").is_visible()
+        and page.locator("#verdict-timeline").is_visible()
+    )
     screenshot(page, "verdict")
 
 
 def test_an_unknown_verdict_shows_a_clear_not_found_page(sandbox, people, live_server, page):
     browser_login(page, live_server, "viewer")
-    response = page.goto(f"{live_server.url}/projects/{ACME}/verdicts/ver_01NOSUCHVERDICT0000000000/")
+    response = page.goto(
+        f"{live_server.url}/projects/{ACME}/verdicts/ver_01NOSUCHVERDICT0000000000/"
+    )
     assert response.status == 404
     assert page.get_by_role("heading", name="No such verdict").is_visible()
 
 
-def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(sandbox, people, live_server, page):
-    Notice.objects.create(project_id=ACME, kind="denied", link=f"/projects/{ACME}/audit/?decision=deny",
-                          sentence="Layers refused a change to a campaign on Meta: The tactical authority was off, so partners may not make this kind of change.")
-    Notice.objects.create(project_id=ACME, kind="run_completed", link=f"/projects/{ACME}/queue/?platform=meta",
-                          second_link=f"/projects/{ACME}/queue/", second_label="The run",
-                          sentence="Optimizer run finished on Meta: 3 proposals to review.")
+def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(
+    sandbox, people, live_server, page
+):
+    Notice.objects.create(
+        project_id=ACME,
+        kind="denied",
+        link=f"/projects/{ACME}/audit/?decision=deny",
+        sentence="Layers refused a change to a campaign on Meta: The tactical authority was off, so partners may not make this kind of change.",
+    )
+    Notice.objects.create(
+        project_id=ACME,
+        kind="run_completed",
+        link=f"/projects/{ACME}/queue/?platform=meta",
+        second_link=f"/projects/{ACME}/queue/",
+        second_label="The run",
+        sentence="Optimizer run finished on Meta: 3 proposals to review.",
+    )
     browser_login(page, live_server, "approver")
     badge = page.locator("#nav-notices .badge")
     assert badge.inner_text().split()[0] == "2"  # the expiring actions join in once they were read

@@ -13,11 +13,15 @@ pytestmark = pytest.mark.browser
 
 
 def campaign_id(sandbox, name, project=ACME):
-    items = sandbox.api("GET", f"/v1/projects/{project}/ads/campaigns", params={"limit": 200}).json()["items"]
+    items = sandbox.api(
+        "GET", f"/v1/projects/{project}/ads/campaigns", params={"limit": 200}
+    ).json()["items"]
     return next(c["campaignId"] for c in items if c["name"] == name)
 
 
-def test_an_admin_connects_an_ad_account_through_the_consent_page(sandbox, people, live_server, page):
+def test_an_admin_connects_an_ad_account_through_the_consent_page(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "admin")
     page.goto(f"{live_server.url}/projects/{ACME}/")
     page.get_by_role("link", name="Accounts").click()
@@ -43,8 +47,12 @@ def test_a_denied_consent_says_nothing_was_connected(sandbox, people, live_serve
     assert "nothing was connected" in page.locator("#messages").inner_text()
 
 
-def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_control(sandbox, people, live_server, page):
-    browser_login(page, live_server, "outsider")  # admin of Nordlicht Outdoor, whose customer froze Meta
+def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_control(
+    sandbox, people, live_server, page
+):
+    browser_login(
+        page, live_server, "outsider"
+    )  # admin of Nordlicht Outdoor, whose customer froze Meta
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/campaigns/?platform=meta")
     assert page.locator("#kill-switch-meta").is_visible()
     cid = campaign_id(sandbox, "Herbst Kollektion — Prospecting", NORDLICHT)
@@ -57,10 +65,14 @@ def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_con
     screenshot(page, "campaigns-kill-switch")
 
 
-def test_raising_an_axis_above_the_customers_setting_shows_the_refusal_and_the_real_value(sandbox, people, live_server, page):
+def test_raising_an_axis_above_the_customers_setting_shows_the_refusal_and_the_real_value(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "approver")
     page.goto(f"{live_server.url}/projects/{ACME}/campaigns/?platform=meta")
-    cid = campaign_id(sandbox, "Q3 Prospecting — Cold Brew")  # the Meta layer allows tactical draft at most
+    cid = campaign_id(
+        sandbox, "Q3 Prospecting — Cold Brew"
+    )  # the Meta layer allows tactical draft at most
     page.locator(f"#authority-{cid} label[for='a-{cid}-tactical-auto']").click()
     page.get_by_role("button", name="Yes, set to auto").click()
     refusal = page.locator(f"#authority-{cid} .outcome-denied")
@@ -81,7 +93,9 @@ def test_raising_an_axis_to_auto_asks_first_then_saves(sandbox, people, live_ser
     page.locator(f"#authority-{cid} label[for='a-{cid}-tactical-auto']").click()
     confirm = page.get_by_role("button", name="Yes, set to auto")
     confirm.wait_for()
-    assert "reach the platform unreviewed" in page.locator(f"#authority-{cid} .confirm").inner_text()
+    assert (
+        "reach the platform unreviewed" in page.locator(f"#authority-{cid} .confirm").inner_text()
+    )
     screenshot(page, "authority-confirm")
     confirm.click()
     page.locator(f"#authority-{cid} .outcome-applied").wait_for()
@@ -89,7 +103,9 @@ def test_raising_an_axis_to_auto_asks_first_then_saves(sandbox, people, live_ser
     screenshot(page, "campaigns")
 
 
-def test_a_new_campaign_is_created_and_its_job_followed_to_the_end(sandbox, people, live_server, page):
+def test_a_new_campaign_is_created_and_its_job_followed_to_the_end(
+    sandbox, people, live_server, page
+):
     sandbox.control("defaults", projectId=ACME, platform="meta", defaults={"structural": "auto"})
     browser_login(page, live_server, "approver")
     page.goto(f"{live_server.url}/projects/{ACME}/campaigns/")
@@ -111,7 +127,9 @@ def test_a_new_campaign_is_created_and_its_job_followed_to_the_end(sandbox, peop
     screenshot(page, "campaign")
 
 
-def test_a_budget_change_under_the_kill_switch_is_denied_with_the_reason(sandbox, people, live_server, page):
+def test_a_budget_change_under_the_kill_switch_is_denied_with_the_reason(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "outsider")
     cid = campaign_id(sandbox, "Herbst Kollektion — Prospecting", NORDLICHT)
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/campaigns/meta/{cid}/")
@@ -121,7 +139,9 @@ def test_a_budget_change_under_the_kill_switch_is_denied_with_the_reason(sandbox
     screenshot(page, "campaign-denied")
 
 
-def test_the_optimizer_runs_to_completion_and_its_proposals_are_in_the_queue(sandbox, people, live_server, page):
+def test_the_optimizer_runs_to_completion_and_its_proposals_are_in_the_queue(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "approver")
     page.goto(f"{live_server.url}/projects/{ACME}/campaigns/")
     page.locator("#layer-meta").get_by_role("button", name="Run the optimizer on Meta").click()
@@ -132,7 +152,9 @@ def test_the_optimizer_runs_to_completion_and_its_proposals_are_in_the_queue(san
     page.locator("#review-proposals").wait_for(timeout=15_000)  # the 2 s poll saw it finish
     assert page.locator("#run-state").inner_text() == "completed"
     screenshot(page, "optimizer-run")
-    queued = int(re.search(r"\((\d+) new from this run\)", page.locator("#run-status").inner_text()).group(1))
+    queued = int(
+        re.search(r"\((\d+) new from this run\)", page.locator("#run-status").inner_text()).group(1)
+    )
     page.locator("#review-proposals").click()
     page.wait_for_url(re.compile(rf".*/projects/{ACME}/queue/\?platform=meta.*"))
     assert page.locator("article.action.status-pending").count() > 0
@@ -151,7 +173,9 @@ def test_the_campaign_pages_fit_a_360_pixel_iframe(sandbox, people, live_server,
         (f"/projects/{ACME}/accounts/", "accounts-360"),
     ):
         page.goto(f"{live_server.url}{path}")
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         screenshot(page, name)
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
 
@@ -160,7 +184,11 @@ def test_pages_have_no_console_errors_or_csp_violations(sandbox, people, live_se
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     browser_login(page, live_server, "approver")
-    for path in (f"/projects/{ACME}/campaigns/", f"/projects/{ACME}/accounts/", f"/projects/{ACME}/campaigns/new"):
+    for path in (
+        f"/projects/{ACME}/campaigns/",
+        f"/projects/{ACME}/accounts/",
+        f"/projects/{ACME}/campaigns/new",
+    ):
         page.goto(f"{live_server.url}{path}")
     assert problems == []
     assert requests.get(f"{live_server.url}/static/js/connect.js", timeout=10).status_code == 200

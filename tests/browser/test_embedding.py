@@ -71,7 +71,9 @@ def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hea
     assert cookies[0].get("partitionKey") == "http://localhost"  # the portal's site
 
     # The height message reached the parent, from the right origin, and sized the frame.
-    page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:resize')")
+    page.wait_for_function(
+        "document.getElementById('last-message').textContent.includes('layers:resize')"
+    )
     height = int(page.locator("#dashboard-frame").get_attribute("data-height"))
     assert height > 300
 
@@ -105,10 +107,14 @@ def test_when_the_embed_session_ends_the_frame_says_so_and_the_portal_reopens_wh
     # first time the frame keeps the page for us to see.
     page.evaluate("window.sessionStorage.setItem('layers-renewed', String(Date.now()))")
     end_every_session()
-    frame.locator("select[name=status]").select_option("approved")  # an htmx request, now signed out
+    frame.locator("select[name=status]").select_option(
+        "approved"
+    )  # an htmx request, now signed out
     frame.locator("#embed-ended").wait_for()
     assert "session here has ended" in frame.locator("#embed-ended").inner_text()
-    page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:session-ended')")
+    page.wait_for_function(
+        "document.getElementById('last-message').textContent.includes('layers:session-ended')"
+    )
     assert where in page.locator("#last-message").inner_text()
     screenshot_whole(page, "embed-session-ended")
 
@@ -123,18 +129,26 @@ def test_when_the_embed_session_ends_the_frame_says_so_and_the_portal_reopens_wh
 
 def test_the_embedded_queue_fits_a_360_pixel_frame(sandbox, origins, page):
     portal, _ = origins
-    page.set_viewport_size({"width": 394, "height": 900})  # the portal's padding leaves a 360 px frame
+    page.set_viewport_size(
+        {"width": 394, "height": 900}
+    )  # the portal's padding leaves a 360 px frame
     frame = open_portal(page, portal)
     frame.locator("article.action").first.wait_for()
     width = page.locator("#dashboard-frame").bounding_box()["width"]
     assert 355 <= width <= 362
-    page.wait_for_function("document.getElementById('last-message').textContent.includes('layers:resize')")
-    overflow = child_frame(page).evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    page.wait_for_function(
+        "document.getElementById('last-message').textContent.includes('layers:resize')"
+    )
+    overflow = child_frame(page).evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     screenshot_whole(page, "embed-360")
     assert overflow <= 0
 
 
-def test_a_portal_whose_origin_is_not_allowed_gets_no_dashboard_in_its_frame(sandbox, origins, page, settings):
+def test_a_portal_whose_origin_is_not_allowed_gets_no_dashboard_in_its_frame(
+    sandbox, origins, page, settings
+):
     portal, dashboard = origins
     settings.EMBED_ALLOWED_ORIGINS = ["https://portal.partner.example"]
     console = []
@@ -159,16 +173,23 @@ def test_a_good_token_meant_for_another_portal_does_not_let_this_page_frame_the_
     page.wait_for_timeout(800)
     assert not frame.url.startswith(dashboard)
     assert frame.locator("article.action").count() == 0
-    assert any("frame-ancestors https://portal.partner.example" in text for text in console), console
+    assert any("frame-ancestors https://portal.partner.example" in text for text in console), (
+        console
+    )
 
 
-@pytest.mark.parametrize(("variant", "sentence"), [
-    ("expired", "has expired"),
-    ("tampered", "signature does not match"),
-    ("audience", "different application"),
-    ("too_long", "more than 10 minutes"),
-])
-def test_a_bad_token_shows_a_clear_refusal_inside_the_frame(sandbox, origins, page, variant, sentence):
+@pytest.mark.parametrize(
+    ("variant", "sentence"),
+    [
+        ("expired", "has expired"),
+        ("tampered", "signature does not match"),
+        ("audience", "different application"),
+        ("too_long", "more than 10 minutes"),
+    ],
+)
+def test_a_bad_token_shows_a_clear_refusal_inside_the_frame(
+    sandbox, origins, page, variant, sentence
+):
     portal, _ = origins
     frame = open_portal(page, portal, variant=variant)
     refusal = frame.locator("#embed-refused")
@@ -188,7 +209,9 @@ def test_a_token_opened_a_second_time_is_refused_inside_the_frame(sandbox, origi
     assert "already used" in refusal.inner_text()
 
 
-def test_an_admin_shares_the_queue_and_a_stranger_reads_it_without_any_controls(sandbox, people, live_server, page, browser):
+def test_an_admin_shares_the_queue_and_a_stranger_reads_it_without_any_controls(
+    sandbox, people, live_server, page, browser
+):
     from tests.conftest import browser_login
 
     browser_login(page, live_server, "admin")
@@ -207,7 +230,12 @@ def test_an_admin_shares_the_queue_and_a_stranger_reads_it_without_any_controls(
         assert shared.locator("article.action").count() >= 1
         assert shared.locator("form[method=post]").count() == 0
         assert shared.locator("button", has_text="Approve").count() == 0
-        assert shared.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+        assert (
+            shared.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            <= 0
+        )
         assert not [c for c in stranger.cookies() if c["name"] == "sessionid"]
         screenshot(shared, "share-queue-360")
     finally:

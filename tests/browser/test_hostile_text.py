@@ -11,12 +11,19 @@ from tests.test_hostile_text import pages, plant
 pytestmark = pytest.mark.browser
 
 
-def test_no_injected_script_runs_no_bad_link_exists_and_the_layout_holds(sandbox, people, client, live_server, page):
+def test_no_injected_script_runs_no_bad_link_exists_and_the_layout_holds(
+    sandbox, people, client, live_server, page
+):
     assert client.login(username="admin", password="correct-horse-battery")
     ids = plant(sandbox, client)
-    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()["items"]
+    items = sandbox.api("GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}).json()[
+        "items"
+    ]
     first = next(c for c in items if c["platform"] == "meta_ads")
-    urls = {**pages(ids), "campaign page": reverse("campaign", args=[ACME, "meta", first["campaignId"]])}
+    urls = {
+        **pages(ids),
+        "campaign page": reverse("campaign", args=[ACME, "meta", first["campaignId"]]),
+    }
     browser_login(page, live_server, "admin")
     for name, url in urls.items():
         page.goto(f"{live_server.url}{url}")

@@ -18,7 +18,9 @@ def test_a_person_logs_in_picks_a_project_and_sees_its_overview(sandbox, people,
     screenshot(page, "overview")
 
 
-def test_the_project_picker_shows_only_the_projects_granted_to_the_person(sandbox, people, live_server, page):
+def test_the_project_picker_shows_only_the_projects_granted_to_the_person(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "outsider")
     names = page.locator("#project-list .card-title").all_inner_texts()
     assert names == ["Nordlicht Outdoor"]
@@ -30,21 +32,29 @@ def test_a_wrong_password_shows_a_clear_error(sandbox, people, live_server, page
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("alert").inner_text().startswith("Your username and password didn't match")
+    assert (
+        page.get_by_role("alert").inner_text().startswith("Your username and password didn't match")
+    )
     screenshot(page, "login-error")
 
 
-def test_the_overview_says_when_a_platform_is_frozen_or_lacks_consent(sandbox, people, live_server, page):
+def test_the_overview_says_when_a_platform_is_frozen_or_lacks_consent(
+    sandbox, people, live_server, page
+):
+    from dashboard.models import ProjectGrant
     from tests.conftest import BRIGHTSIDE, NORDLICHT
 
-    from dashboard.models import ProjectGrant
-
     for project in (NORDLICHT, BRIGHTSIDE):
-        ProjectGrant.objects.get_or_create(user=people["admin"], project_id=project, defaults={"role": "admin"})
+        ProjectGrant.objects.get_or_create(
+            user=people["admin"], project_id=project, defaults={"role": "admin"}
+        )
     browser_login(page, live_server, "admin")
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/")
     assert "Kill switch on" in page.locator("#platform-meta").inner_text()
     assert "switched off partner writes for Meta" in page.locator("main").inner_text()
     page.goto(f"{live_server.url}/projects/{BRIGHTSIDE}/")
-    assert "has not yet consented to partner changes on Meta" in page.locator("#platform-meta").inner_text()
+    assert (
+        "has not yet consented to partner changes on Meta"
+        in page.locator("#platform-meta").inner_text()
+    )
     screenshot(page, "overview-no-consent")

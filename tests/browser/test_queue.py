@@ -10,7 +10,9 @@ def open_queue(page, live_server, query=""):
     page.wait_for_selector("#queue-list")
 
 
-def test_an_approver_approves_and_rejects_in_place_and_the_counts_follow(sandbox, people, live_server, page):
+def test_an_approver_approves_and_rejects_in_place_and_the_counts_follow(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "approver")
     open_queue(page, live_server, "?platform=meta")
     counts_before = page.locator("#queue-counts").inner_text()
@@ -45,14 +47,20 @@ def test_rejecting_without_a_reason_keeps_the_row_and_says_why(sandbox, people, 
     assert page.locator(f"#{row_id}.status-pending").count() == 1
 
 
-def test_filters_are_kept_in_the_address_so_a_view_can_be_shared(sandbox, people, live_server, page):
+def test_filters_are_kept_in_the_address_so_a_view_can_be_shared(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "viewer")
     open_queue(page, live_server)
     page.get_by_label("Platform").select_option("tiktok")
     page.wait_for_url("**platform=tiktok**")
     page.reload()
     assert page.get_by_label("Platform").input_value() == "tiktok"
-    platforms = set(page.locator("article.action").evaluate_all("els => els.map(e => e.querySelector('header .pill:not(.axis-pill)').innerText)"))
+    platforms = set(
+        page.locator("article.action").evaluate_all(
+            "els => els.map(e => e.querySelector('header .pill:not(.axis-pill)').innerText)"
+        )
+    )
     assert platforms <= {"TikTok"}
 
 
@@ -60,12 +68,16 @@ def test_the_queue_fits_a_narrow_360_pixel_frame(sandbox, people, live_server, p
     page.set_viewport_size({"width": 360, "height": 800})
     browser_login(page, live_server, "approver")
     open_queue(page, live_server)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     screenshot(page, "queue-360")
     assert overflow <= 0
 
 
-def test_a_reviewer_works_through_the_queue_with_the_keyboard_only(sandbox, people, live_server, page):
+def test_a_reviewer_works_through_the_queue_with_the_keyboard_only(
+    sandbox, people, live_server, page
+):
     browser_login(page, live_server, "approver")
     open_queue(page, live_server, "?platform=meta")
     cards = page.locator("article.action")
@@ -83,7 +95,9 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard_only(sandbox, peop
     page.locator(f"#{first_id} .status-pill", has_text="rejected").wait_for()
 
 
-def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(sandbox, people, live_server, browser):
+def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(
+    sandbox, people, live_server, browser
+):
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
     first, second = (context.new_page() for context in contexts)
     try:
@@ -95,7 +109,9 @@ def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(
         first.locator(f"#{row_id}").get_by_role("button", name="Approve", exact=True).click()
         first.locator(f"#{row_id} .status-pill", has_text="approved").wait_for()
 
-        second.locator(f"#{row_id}").get_by_placeholder("Reason (required to reject)").fill("Too aggressive")
+        second.locator(f"#{row_id}").get_by_placeholder("Reason (required to reject)").fill(
+            "Too aggressive"
+        )
         second.locator(f"#{row_id}").get_by_role("button", name="Reject", exact=True).click()
         banner = second.locator(f"#{row_id} .conflict")
         banner.wait_for()
@@ -107,14 +123,24 @@ def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(
             context.close()
 
 
-def test_a_bulk_approval_of_fifty_actions_shows_its_progress_and_a_result_per_row(sandbox, people, live_server, page):
+def test_a_bulk_approval_of_fifty_actions_shows_its_progress_and_a_result_per_row(
+    sandbox, people, live_server, page
+):
     import threading
 
     from django_tasks_db.management.commands.db_worker import Worker
 
     sandbox.control("pending-bulk", projectId=ACME, platform="apple", count=50)
-    worker = Worker(queue_names=["default"], interval=0.1, batch=False, backend_name="default",
-                    startup_delay=False, max_tasks=1, worker_id="browser-test", excluded_queue_names=[])
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="browser-test",
+        excluded_queue_names=[],
+    )
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
@@ -145,8 +171,16 @@ def test_a_bulk_approval_that_failed_while_layers_was_down_is_tried_again_from_i
     monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
 
     def work_once():
-        worker = Worker(queue_names=["default"], interval=0.1, batch=False, backend_name="default",
-                        startup_delay=False, max_tasks=1, worker_id="browser-test", excluded_queue_names=[])
+        worker = Worker(
+            queue_names=["default"],
+            interval=0.1,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=1,
+            worker_id="browser-test",
+            excluded_queue_names=[],
+        )
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()
         return thread
@@ -156,8 +190,18 @@ def test_a_bulk_approval_that_failed_while_layers_was_down_is_tried_again_from_i
     page.locator("input.select").nth(0).check()
     page.locator("input.select").nth(1).check()
     page.locator("#bulk-text").fill("Agreed on the call")
-    sandbox.control("faults", faults=[{"kind": "status", "status": 503, "count": 100, "method": "POST",
-                                       "pathContains": "/approve"}])
+    sandbox.control(
+        "faults",
+        faults=[
+            {
+                "kind": "status",
+                "status": 503,
+                "count": 100,
+                "method": "POST",
+                "pathContains": "/approve",
+            }
+        ],
+    )
     thread = work_once()
     page.get_by_role("button", name="Approve selected").click()
     page.wait_for_url("**/queue/bulk/**")
@@ -193,15 +237,23 @@ def test_the_open_queue_announces_new_actions_within_seconds_of_a_webhook_and_ke
 
     sandbox.control("clock", advanceSeconds=10)
     sandbox.control("pending-bulk", projectId=ACME, platform="meta", count=2)
-    run = envelope("ads.optimizer.run.completed", runId="run_01BROWSER", platform="meta", dryRun=False,
-                   summary={"proposed": 2, "queued": 2, "dispatched": 0}, changes=[])
+    run = envelope(
+        "ads.optimizer.run.completed",
+        runId="run_01BROWSER",
+        platform="meta",
+        dryRun=False,
+        summary={"proposed": 2, "queued": 2, "dispatched": 0},
+        changes=[],
+    )
     assert deliver(Client(), run, SECRET).status_code == 200
 
     notice = page.locator("#queue-fresh .banner")
     notice.wait_for(timeout=15_000)  # the page polls every 5 s
     assert "2 new actions" in notice.inner_text()
     page.locator("#queue-counts", has_text="Meta 7").wait_for()  # the counts follow
-    assert first.get_by_placeholder("Reason (required to reject)").input_value() == "Half-typed reason"
+    assert (
+        first.get_by_placeholder("Reason (required to reject)").input_value() == "Half-typed reason"
+    )
     assert first.locator("input.select").is_checked()
     screenshot(page, "queue-new-actions")
     notice.get_by_role("link", name="Show them").click()

@@ -3,8 +3,8 @@ never a duplicated write, and the right error class for everything else."""
 
 import logging
 import socket
-from datetime import datetime
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 

@@ -76,56 +76,107 @@ class Stack:
         self.control_token = "bench-control"
 
     def env(self, db: str, cache_db: int, **extra) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CACHE_URL"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CACHE_URL"))
+        }
         env.update(
-            DJANGO_DEBUG="false", DJANGO_SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SECURE_SSL_REDIRECT="false",
-            DJANGO_SECURE_COOKIES="false", DJANGO_STATIC_ROOT=str(self.dir / "static"),
-            DATABASE_URL=f"sqlite:///{self.dir / db}", SANDBOX_CONTROL_TOKEN=self.control_token,
-            CACHE_URL=f"redis://127.0.0.1:6379/{cache_db}" if self.shared_cache else "locmemcache://bench",
-            DASHBOARD_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+            DJANGO_DEBUG="false",
+            DJANGO_SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            DJANGO_SECURE_COOKIES="false",
+            DJANGO_STATIC_ROOT=str(self.dir / "static"),
+            DATABASE_URL=f"sqlite:///{self.dir / db}",
+            SANDBOX_CONTROL_TOKEN=self.control_token,
+            CACHE_URL=f"redis://127.0.0.1:6379/{cache_db}"
+            if self.shared_cache
+            else "locmemcache://bench",
+            DASHBOARD_LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
         )
         env.update(extra)
         return env
 
     def manage(self, env, *args):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def spawn(self, env, *args, name):
         log = open(self.dir / f"{name}.log", "w")
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append(proc)
         return proc
 
     def gunicorn(self, env, port, name, workers=None, threads="8"):
         return self.spawn(
-            env, sys.executable, "-m", "gunicorn", "dashboard.wsgi", "-b", f"127.0.0.1:{port}",
-            "-w", workers or self.workers, "-k", "gthread", "--threads", threads, "--timeout", "120",
+            env,
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "dashboard.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            workers or self.workers,
+            "-k",
+            "gthread",
+            "--threads",
+            threads,
+            "--timeout",
+            "120",
             name=name,
         )
 
     def start(self):
-        self.sandbox_env = self.env("sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off")
+        self.sandbox_env = self.env(
+            "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
+        )
         self.manage(self.sandbox_env, "migrate", "--noinput")
         self.manage(self.sandbox_env, "sandbox_seed")
-        common = dict(SANDBOX_ENABLED="false", LAYERS_API_BASE_URL=self.sandbox, LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY)
+        common = dict(
+            SANDBOX_ENABLED="false",
+            LAYERS_API_BASE_URL=self.sandbox,
+            LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY,
+        )
         self.cold_env = self.env("dashboard.db", 14, LAYERS_CACHE_SECONDS="0", **common)
         self.warm_env = self.env("dashboard.db", 15, **common)
         self.manage(self.warm_env, "migrate", "--noinput")
         self.manage(self.warm_env, "collectstatic", "--noinput")
-        self.manage(self.warm_env, "shell", "-c",
-                    "from django.contrib.auth.models import User; "
-                    f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')")
+        self.manage(
+            self.warm_env,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')",
+        )
         if self.shared_cache:
             import redis
 
             for db in (13, 14, 15):
                 redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
-        self.sandbox_proc = self.gunicorn(self.sandbox_env, self.sandbox_port, "sandbox", workers="2", threads="24")
+        self.sandbox_proc = self.gunicorn(
+            self.sandbox_env, self.sandbox_port, "sandbox", workers="2", threads="24"
+        )
         self.cold_proc = self.gunicorn(self.cold_env, self.cold_port, "cold")
         self.warm_proc = self.gunicorn(self.warm_env, self.warm_port, "warm")
-        self.spawn(self.warm_env, sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2", name="worker")
+        self.spawn(
+            self.warm_env,
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--interval",
+            "0.2",
+            name="worker",
+        )
         for port in (self.sandbox_port, self.cold_port, self.warm_port):
             self.wait_up(f"http://127.0.0.1:{port}/health")
 
@@ -151,14 +202,22 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
 
     def control(self, action, **payload):
-        response = requests.post(f"{self.sandbox}/_control/{action}", json=payload,
-                                 headers={"X-Sandbox-Control-Token": self.control_token}, timeout=120)
+        response = requests.post(
+            f"{self.sandbox}/_control/{action}",
+            json=payload,
+            headers={"X-Sandbox-Control-Token": self.control_token},
+            timeout=120,
+        )
         response.raise_for_status()
         return response.json()
 
     def upstream_get(self, path, **params):
-        return requests.get(f"{self.sandbox}{path}", params=params, timeout=60,
-                            headers={"Authorization": f"Bearer {settings.SANDBOX_DEMO_KEY}"})
+        return requests.get(
+            f"{self.sandbox}{path}",
+            params=params,
+            timeout=60,
+            headers={"Authorization": f"Bearer {settings.SANDBOX_DEMO_KEY}"},
+        )
 
     def session(self, port) -> requests.Session:
         """A person signed in through the login form."""
@@ -166,8 +225,13 @@ class Stack:
         base = f"http://127.0.0.1:{port}"
         html = s.get(f"{base}/login/", timeout=30).text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-        r = s.post(f"{base}/login/", data={"username": "bench", "password": PASSWORD, "csrfmiddlewaretoken": token},
-                   headers={"Referer": f"{base}/login/"}, timeout=30, allow_redirects=False)
+        r = s.post(
+            f"{base}/login/",
+            data={"username": "bench", "password": PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{base}/login/"},
+            timeout=30,
+            allow_redirects=False,
+        )
         assert r.status_code == 302, "bench login failed"
         s.base = base
         return s
@@ -203,8 +267,12 @@ class Command(BaseCommand):
     help = "Measure the dashboard against direct upstream calls and print a table (loopback only)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tiny", action="store_true", help="a few seconds per measure, to prove it runs")
-        parser.add_argument("--keep", action="store_true", help="keep the temporary folder with the logs")
+        parser.add_argument(
+            "--tiny", action="store_true", help="a few seconds per measure, to prove it runs"
+        )
+        parser.add_argument(
+            "--keep", action="store_true", help="keep the temporary folder with the logs"
+        )
 
     def handle(self, *args, tiny=False, keep=False, **options):
         workdir = Path(tempfile.mkdtemp(prefix="layers-bench-"))
@@ -213,9 +281,18 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             stack.start()
-            for measure in (self.fan_out, self.shared_reads, self.rendering, self.decision, self.bulk, self.throughput):
+            for measure in (
+                self.fan_out,
+                self.shared_reads,
+                self.rendering,
+                self.decision,
+                self.bulk,
+                self.throughput,
+            ):
                 rows.extend(measure(stack, tiny))
-                self.stdout.write(f"  … {measure.__name__} done ({time.monotonic() - started:.0f} s)")
+                self.stdout.write(
+                    f"  … {measure.__name__} done ({time.monotonic() - started:.0f} s)"
+                )
         finally:
             stack.stop()
             if not keep:
@@ -236,14 +313,21 @@ class Command(BaseCommand):
         # The same seven reads the page makes, sent at once straight to the sandbox: what the
         # sandbox itself needs to answer them side by side on these two cores.
         reads = [f"/v1/projects/{ACME}/ads/campaigns"] + [
-            f"/v1/projects/{ACME}/ads/{p}/pending{suffix}" for p in ("meta", "tiktok", "apple") for suffix in ("", "/count")
+            f"/v1/projects/{ACME}/ads/{p}/pending{suffix}"
+            for p in ("meta", "tiktok", "apple")
+            for suffix in ("", "/count")
         ]
         with ThreadPoolExecutor(max_workers=len(reads)) as pool:
             together = timed(lambda: list(pool.map(stack.upstream_get, reads)), n)
-        return [("1. Fan-out: queue page, 3 platforms, 150 ms per upstream call",
-                 f"page {ms(statistics.median(page))} (p95 {ms(pct(page, 95))}); one direct call {ms(statistics.median(direct))}; "
-                 f"its 7 reads sent at once, direct {ms(statistics.median(together))}",
-                 f"{ratio:.2f} (×{statistics.median(page) / statistics.median(together):.2f} of the 7 at once)", "≤ 1.25")]
+        return [
+            (
+                "1. Fan-out: queue page, 3 platforms, 150 ms per upstream call",
+                f"page {ms(statistics.median(page))} (p95 {ms(pct(page, 95))}); one direct call {ms(statistics.median(direct))}; "
+                f"its 7 reads sent at once, direct {ms(statistics.median(together))}",
+                f"{ratio:.2f} (×{statistics.median(page) / statistics.median(together):.2f} of the 7 at once)",
+                "≤ 1.25",
+            )
+        ]
 
     def shared_reads(self, stack, tiny):
         stack.control("latency", ms=150)
@@ -269,11 +353,18 @@ class Command(BaseCommand):
         one_rate, one_times = run(1)
         many_rate, many_times = run(many)
         return [
-            (f"2. Shared reads: 1 viewer polling {seconds} s", f"{one_rate:.0f} upstream GETs/min; p50 {ms(pct(one_times, 50))}, p95 {ms(pct(one_times, 95))}", "", ""),
-            (f"2. Shared reads: {many} viewers polling {seconds} s",
-             f"{many_rate:.0f} upstream GETs/min; p50 {ms(pct(many_times, 50))}, p95 {ms(pct(many_times, 95))}",
-             f"reads ×{many_rate / one_rate:.2f}; p95 ×{pct(many_times, 95) / pct(one_times, 95):.2f}",
-             "reads ×1; p95 ≤ ×1.5"),
+            (
+                f"2. Shared reads: 1 viewer polling {seconds} s",
+                f"{one_rate:.0f} upstream GETs/min; p50 {ms(pct(one_times, 50))}, p95 {ms(pct(one_times, 95))}",
+                "",
+                "",
+            ),
+            (
+                f"2. Shared reads: {many} viewers polling {seconds} s",
+                f"{many_rate:.0f} upstream GETs/min; p50 {ms(pct(many_times, 50))}, p95 {ms(pct(many_times, 95))}",
+                f"reads ×{many_rate / one_rate:.2f}; p95 ×{pct(many_times, 95) / pct(one_times, 95):.2f}",
+                "reads ×1; p95 ≤ ×1.5",
+            ),
         ]
 
     def rendering(self, stack, tiny):
@@ -283,56 +374,92 @@ class Command(BaseCommand):
         url = f"{viewer.base}/projects/{ACME}/queue/?platform=meta"
         have = stack.upstream_get(f"/v1/projects/{ACME}/ads/meta/pending/count").json()["count"]
         out = []
-        for size in ((50, 200) if tiny else (50, 500, 2000)):
+        for size in (50, 200) if tiny else (50, 500, 2000):
             if size > have:
                 stack.control("pending-bulk", projectId=ACME, platform="meta", count=size - have)
                 have = size
-                time.sleep(0 if tiny else settings.LAYERS_CACHE_SECONDS + 1)  # let the cached lists expire
+                time.sleep(
+                    0 if tiny else settings.LAYERS_CACHE_SECONDS + 1
+                )  # let the cached lists expire
             viewer.get(url, timeout=120)
             times = timed(lambda: viewer.get(url, timeout=120), 3 if tiny else 10)
             html, wire = wire_get(viewer, url)
             rows = html.count('<article class="action')
             per_row = statistics.median(times) / max(rows, 1)
-            out.append((f"3. Rendering: queue of {size} pending (reads cached)",
-                        f"{rows} rows on the page, {ms(statistics.median(times))}, "
-                        f"{len(html) / 1024:.0f} KB of HTML, {wire / 1024:.0f} KB sent (gzip)",
-                        f"{per_row * 1000:.2f} ms and {len(html) / max(rows, 1) / 1024:.2f} KB per row "
-                        f"({wire / max(rows, 1) / 1024:.2f} KB sent)",
-                        "< 1 ms, < 1.5 KB per row; a page stays a page"))
+            out.append(
+                (
+                    f"3. Rendering: queue of {size} pending (reads cached)",
+                    f"{rows} rows on the page, {ms(statistics.median(times))}, "
+                    f"{len(html) / 1024:.0f} KB of HTML, {wire / 1024:.0f} KB sent (gzip)",
+                    f"{per_row * 1000:.2f} ms and {len(html) / max(rows, 1) / 1024:.2f} KB per row "
+                    f"({wire / max(rows, 1) / 1024:.2f} KB sent)",
+                    "< 1 ms, < 1.5 KB per row; a page stays a page",
+                )
+            )
         return out
 
     def decision(self, stack, tiny):
         stack.control("latency", ms=0)
         reviewer = stack.session(stack.warm_port)
         n = 3 if tiny else 15
-        ids = [i["pendingId"] for i in stack.upstream_get(f"/v1/projects/{ACME}/ads/tiktok/pending", limit=200).json()["items"]]
+        ids = [
+            i["pendingId"]
+            for i in stack.upstream_get(
+                f"/v1/projects/{ACME}/ads/tiktok/pending", limit=200
+            ).json()["items"]
+        ]
         if len(ids) < 2 * n:
             stack.control("pending-bulk", projectId=ACME, platform="tiktok", count=2 * n)
-            ids = [i["pendingId"] for i in stack.upstream_get(f"/v1/projects/{ACME}/ads/tiktok/pending", limit=200).json()["items"]]
+            ids = [
+                i["pendingId"]
+                for i in stack.upstream_get(
+                    f"/v1/projects/{ACME}/ads/tiktok/pending", limit=200
+                ).json()["items"]
+            ]
         reviewer.get(f"{reviewer.base}/projects/{ACME}/queue/?platform=tiktok", timeout=60)
-        page = reviewer.get(f"{reviewer.base}/projects/{ACME}/queue/?platform=tiktok", timeout=60).text
+        page = reviewer.get(
+            f"{reviewer.base}/projects/{ACME}/queue/?platform=tiktok", timeout=60
+        ).text
         csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
-        direct_ids, ours_ids = ids[:n], ids[n:2 * n]
+        direct_ids, ours_ids = ids[:n], ids[n : 2 * n]
         headers = {"Authorization": f"Bearer {settings.SANDBOX_DEMO_KEY}"}
-        direct = timed(lambda: requests.post(
-            f"{stack.sandbox}/v1/projects/{ACME}/ads/tiktok/pending/{direct_ids.pop()}/approve",
-            json={"comment": "bench"}, headers={**headers, "Idempotency-Key": str(uuid.uuid4())}, timeout=60), n)
+        direct = timed(
+            lambda: requests.post(
+                f"{stack.sandbox}/v1/projects/{ACME}/ads/tiktok/pending/{direct_ids.pop()}/approve",
+                json={"comment": "bench"},
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                timeout=60,
+            ),
+            n,
+        )
         sizes, sent = [], []
 
         def approve():
             pid = ours_ids.pop()
-            r = reviewer.post(f"{reviewer.base}/projects/{ACME}/queue/tiktok/{pid}/decide",
-                              data={"decision": "approve", "comment": "bench", "idempotency_key": str(uuid.uuid4())},
-                              headers={"HX-Request": "true", "X-CSRFToken": csrf}, timeout=60)
+            r = reviewer.post(
+                f"{reviewer.base}/projects/{ACME}/queue/tiktok/{pid}/decide",
+                data={
+                    "decision": "approve",
+                    "comment": "bench",
+                    "idempotency_key": str(uuid.uuid4()),
+                },
+                headers={"HX-Request": "true", "X-CSRFToken": csrf},
+                timeout=60,
+            )
             sizes.append(len(r.content))
             sent.append(int(r.headers.get("Content-Length") or len(r.content)))  # gzip included
 
         ours = timed(approve, n)
         own = statistics.median(ours) - statistics.median(direct)
-        return [("4. A decision: htmx approve round trip",
-                 f"{ms(statistics.median(ours))} vs upstream approve {ms(statistics.median(direct))}; response {statistics.median(sizes) / 1024:.1f} KB "
-                 f"({statistics.median(sent) / 1024:.1f} KB sent)",
-                 f"{own * 1000:.1f} ms our own time", "< 10 ms, < 3 KB")]
+        return [
+            (
+                "4. A decision: htmx approve round trip",
+                f"{ms(statistics.median(ours))} vs upstream approve {ms(statistics.median(direct))}; response {statistics.median(sizes) / 1024:.1f} KB "
+                f"({statistics.median(sent) / 1024:.1f} KB sent)",
+                f"{own * 1000:.1f} ms our own time",
+                "< 10 ms, < 3 KB",
+            )
+        ]
 
     def bulk(self, stack, tiny):
         count = 12 if tiny else 200
@@ -345,16 +472,30 @@ class Command(BaseCommand):
             stack.control("pending-bulk", projectId=ACME, platform="apple", count=count)
             before = stack.control("stats")["executedByRoute"]
             reviewer = stack.session(stack.warm_port)
-            page = reviewer.get(f"{reviewer.base}/projects/{ACME}/queue/?platform=apple", timeout=60).text
+            page = reviewer.get(
+                f"{reviewer.base}/projects/{ACME}/queue/?platform=apple", timeout=60
+            ).text
             csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
             start = time.monotonic()
-            r = reviewer.post(f"{reviewer.base}/projects/{ACME}/queue/bulk",
-                              data={"decision": "approve", "text": "bench", "bulk_key": str(uuid.uuid4()),
-                                    "select_all": "1", "platform": "apple", "status": "pending",
-                                    "csrfmiddlewaretoken": csrf},
-                              headers={"Referer": reviewer.base + "/"}, timeout=120, allow_redirects=False)
+            r = reviewer.post(
+                f"{reviewer.base}/projects/{ACME}/queue/bulk",
+                data={
+                    "decision": "approve",
+                    "text": "bench",
+                    "bulk_key": str(uuid.uuid4()),
+                    "select_all": "1",
+                    "platform": "apple",
+                    "status": "pending",
+                    "csrfmiddlewaretoken": csrf,
+                },
+                headers={"Referer": reviewer.base + "/"},
+                timeout=120,
+                allow_redirects=False,
+            )
             if r.status_code != 302:
-                raise RuntimeError(f"starting the bulk decision answered {r.status_code}: {r.text[:300]}")
+                raise RuntimeError(
+                    f"starting the bulk decision answered {r.status_code}: {r.text[:300]}"
+                )
             progress_url = reviewer.base + r.headers["Location"]
             deadline = start + (60 if tiny else 600)
             while time.monotonic() < deadline:
@@ -372,9 +513,14 @@ class Command(BaseCommand):
             items = int(found.group(2)) if found else count
             minimum = items / 60 * 60
             tier = "no limit (tiny run)" if tiny else "the standard tier (60 writes/min)"
-            return [(f"5. Bulk: {items} approvals on {tier}",
-                     f"{ms(elapsed)}; executed {executed} of {items}, failed {failed}; theoretical minimum {ms(minimum)}",
-                     f"{elapsed / minimum:.2f}", "≤ 1.1, no 429 shown, exactly all executed")]
+            return [
+                (
+                    f"5. Bulk: {items} approvals on {tier}",
+                    f"{ms(elapsed)}; executed {executed} of {items}, failed {failed}; theoretical minimum {ms(minimum)}",
+                    f"{elapsed / minimum:.2f}",
+                    "≤ 1.1, no 429 shown, exactly all executed",
+                )
+            ]
         finally:
             stack.control("rate-tier", tier="off")
 
@@ -393,15 +539,23 @@ class Command(BaseCommand):
 
         run_each(hammer, sessions)
         rss = worker_memory(stack.warm_proc.pid)
-        return [("6. Throughput: cached queue page, gunicorn "
-                 f"({stack.workers} workers × 8 threads, {os.cpu_count()} cores)",
-                 f"{len(done) / seconds:.0f} requests/s; memory per worker {rss}", "", "")]
+        return [
+            (
+                "6. Throughput: cached queue page, gunicorn "
+                f"({stack.workers} workers × 8 threads, {os.cpu_count()} cores)",
+                f"{len(done) / seconds:.0f} requests/s; memory per worker {rss}",
+                "",
+                "",
+            )
+        ]
 
     def print_table(self, rows, stack, total):
         width = max(len(r[0]) for r in rows)
         self.stdout.write("")
-        self.stdout.write(f"Layers Partner Dashboard benchmark — {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-                          f"cache {'Redis' if stack.shared_cache else 'local memory'}, {total:.0f} s")
+        self.stdout.write(
+            f"Layers Partner Dashboard benchmark — {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+            f"cache {'Redis' if stack.shared_cache else 'local memory'}, {total:.0f} s"
+        )
         self.stdout.write("")
         self.stdout.write(f"| {'measure'.ljust(width)} | figures | ratio | target |")
         self.stdout.write(f"|{'-' * (width + 2)}|---|---|---|")

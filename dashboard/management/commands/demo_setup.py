@@ -44,4 +44,6 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
             for project_id in DEMO_PROJECT_IDS:
-                ProjectGrant.objects.get_or_create(user=user, project_id=project_id, defaults={"role": role})
+                ProjectGrant.objects.get_or_create(
+                    user=user, project_id=project_id, defaults={"role": role}
+                )

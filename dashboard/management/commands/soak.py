@@ -71,7 +71,8 @@ class Report:
             f"faults injected: {self.faults}",
             f"final states:    {self.counts}",
             f"time:            {self.seconds:.1f} s",
-            f"problems:        {len(self.problems)}" + "".join(f"\n  - {p}" for p in self.problems[:20]),
+            f"problems:        {len(self.problems)}"
+            + "".join(f"\n  - {p}" for p in self.problems[:20]),
         ]
 
 
@@ -80,8 +81,12 @@ class Sandbox:
         self.url, self.token, self.key = url.rstrip("/"), control_token, key
 
     def control(self, action, **payload):
-        response = requests.post(f"{self.url}/_control/{action}", json=payload, timeout=60,
-                                 headers={"X-Sandbox-Control-Token": self.token})
+        response = requests.post(
+            f"{self.url}/_control/{action}",
+            json=payload,
+            timeout=60,
+            headers={"X-Sandbox-Control-Token": self.token},
+        )
         response.raise_for_status()
         return response.json()
 
@@ -92,8 +97,12 @@ class Sandbox:
             cursor = None
             for _ in range(200):
                 params = {"status": status, "limit": 200, **({"cursor": cursor} if cursor else {})}
-                body = requests.get(f"{self.url}/v1/projects/{project_id}/ads/{platform}/pending", params=params,
-                                    headers={"Authorization": f"Bearer {self.key}"}, timeout=60).json()
+                body = requests.get(
+                    f"{self.url}/v1/projects/{project_id}/ads/{platform}/pending",
+                    params=params,
+                    headers={"Authorization": f"Bearer {self.key}"},
+                    timeout=60,
+                ).json()
                 for item in body["items"]:
                     states[item["pendingId"]] = (item["status"], item.get("verdictId") or "")
                 cursor = body.get("nextCursor")
@@ -107,12 +116,19 @@ def sign_in(base: str, username: str) -> requests.Session:
     s = requests.Session()
     html = s.get(f"{base}/login/", timeout=30).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-    r = s.post(f"{base}/login/", data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-               headers={"Referer": f"{base}/login/"}, timeout=30, allow_redirects=False)
+    r = s.post(
+        f"{base}/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/login/"},
+        timeout=30,
+        allow_redirects=False,
+    )
     if r.status_code != 302:
         raise CommandError(f"{username} could not sign in ({r.status_code})")
     home = s.get(f"{base}/", timeout=30).text
-    s.headers["X-CSRFToken"] = re.search(r'X-CSRFToken(?:&quot;|"): (?:&quot;|")([^&"]+)', home).group(1)
+    s.headers["X-CSRFToken"] = re.search(
+        r'X-CSRFToken(?:&quot;|"): (?:&quot;|")([^&"]+)', home
+    ).group(1)
     s.headers["Referer"] = f"{base}/"
     return s
 
@@ -129,16 +145,29 @@ def classify(response) -> str:
     return "error"
 
 
-def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int, fault_rate: float = 0.05,
-             deadline_seconds: float = 600, project_id: str = ACME, platform: str = "meta",
-             records=None, seed: int = 8, out=print) -> Report:
+def soak_run(
+    *,
+    base: str,
+    sandbox: Sandbox,
+    usernames: list[str],
+    actions: int,
+    fault_rate: float = 0.05,
+    deadline_seconds: float = 600,
+    project_id: str = ACME,
+    platform: str = "meta",
+    records=None,
+    seed: int = 8,
+    out=print,
+) -> Report:
     """The soak itself; `records()` returns the dashboard's decision log as
     [(pending id, action, outcome, verdict id)]."""
     rng = random.Random(seed)
     report, lock = Report(), threading.Lock()
     started = time.monotonic()
     deadline = started + deadline_seconds
-    ids = sandbox.control("pending-bulk", projectId=project_id, platform=platform, count=actions)["pendingIds"]
+    ids = sandbox.control("pending-bulk", projectId=project_id, platform=platform, count=actions)[
+        "pendingIds"
+    ]
     before = sandbox.control("stats")["executedByRoute"]
     work = list(ids)
     rng.shuffle(work)
@@ -154,10 +183,17 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
             setattr(report, name, getattr(report, name) + n)
 
     def post(session, pending_id, decision, key, timeout=30.0):
-        data = {"decision": decision, "idempotency_key": key,
-                "comment" if decision == "approve" else "reason": f"soak {decision} {pending_id[-6:]}"}
-        return session.post(f"{base}/projects/{project_id}/queue/{platform}/{pending_id}/decide", data=data,
-                            headers={"HX-Request": "true"}, timeout=timeout)
+        data = {
+            "decision": decision,
+            "idempotency_key": key,
+            "comment" if decision == "approve" else "reason": f"soak {decision} {pending_id[-6:]}",
+        }
+        return session.post(
+            f"{base}/projects/{project_id}/queue/{platform}/{pending_id}/decide",
+            data=data,
+            headers={"HX-Request": "true"},
+            timeout=timeout,
+        )
 
     def outcome_of(username, pending_id, result, own_form=True):
         with lock:
@@ -194,7 +230,7 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
         r = random.Random(seed * 1000 + n)
         try:
             session = sessions[username] = sign_in(base, username)
-        except Exception as error:  # noqa: BLE001 - reported, the others carry on
+        except Exception as error:
             with lock:
                 report.problems.append(f"{username} could not sign in: {error}")
             return
@@ -222,7 +258,9 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
             if roll < 0.18:  # a double submit: the same form twice at once
                 bump("double_submits")
                 answers = []
-                twin = threading.Thread(target=lambda: answers.append(_safe(post, session, pending_id, decision, key)))
+                twin = threading.Thread(
+                    target=lambda: answers.append(_safe(post, session, pending_id, decision, key))
+                )
                 twin.start()
                 answers.append(_safe(post, session, pending_id, decision, key))
                 twin.join()
@@ -230,9 +268,14 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
                 outcome_of(username, pending_id, "ok" if "ok" in results else results[0], own)
                 continue
             answer = _safe(post, session, pending_id, decision, key)
-            outcome_of(username, pending_id, classify(answer) if answer is not None else "error", own)
+            outcome_of(
+                username, pending_id, classify(answer) if answer is not None else "error", own
+            )
 
-    threads = [threading.Thread(target=reviewer, args=(name, n), daemon=True) for n, name in enumerate(usernames)]
+    threads = [
+        threading.Thread(target=reviewer, args=(name, n), daemon=True)
+        for n, name in enumerate(usernames)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -268,7 +311,11 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
     report.seconds = time.monotonic() - started
 
     after = sandbox.control("stats")["executedByRoute"]
-    decided_upstream = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.endswith(("pending.approve", "pending.reject")))
+    decided_upstream = sum(
+        after.get(k, 0) - before.get(k, 0)
+        for k in after
+        if k.endswith(("pending.approve", "pending.reject"))
+    )
     mine = {i: states.get(i, ("missing", ""))[0] for i in ids}
     report.counts = dict(Counter(mine.values()))
     still = [i for i, s in mine.items() if s in ("pending", "missing")]
@@ -276,7 +323,9 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
         report.problems.append(f"{len(still)} actions not decided, e.g. {still[:3]}")
     decided = len(ids) - len(still)
     if decided_upstream != decided:
-        report.problems.append(f"the sandbox executed {decided_upstream} decisions for {decided} decided actions")
+        report.problems.append(
+            f"the sandbox executed {decided_upstream} decisions for {decided} decided actions"
+        )
     if records is not None:
         by_id: dict[str, list] = {}
         for pending_id, action, outcome, verdict_id in records():
@@ -286,11 +335,17 @@ def soak_run(*, base: str, sandbox: Sandbox, usernames: list[str], actions: int,
             applied = by_id.get(pending_id, [])
             status, verdict = states.get(pending_id, ("missing", ""))
             if len(applied) != 1:
-                report.problems.append(f"{pending_id}: {len(applied)} applied decision records (sandbox: {status})")
+                report.problems.append(
+                    f"{pending_id}: {len(applied)} applied decision records (sandbox: {status})"
+                )
                 continue
             action, _outcome, verdict_id = applied[0]
-            if (action == "approve") != (status in APPROVED) or (verdict and verdict_id and verdict != verdict_id):
-                report.problems.append(f"{pending_id}: dashboard says {action}/{verdict_id}, sandbox {status}/{verdict}")
+            if (action == "approve") != (status in APPROVED) or (
+                verdict and verdict_id and verdict != verdict_id
+            ):
+                report.problems.append(
+                    f"{pending_id}: dashboard says {action}/{verdict_id}, sandbox {status}/{verdict}"
+                )
     for line in report.lines():
         out(line)
     return report
@@ -310,8 +365,12 @@ class Command(BaseCommand):
         parser.add_argument("--reviewers", type=int, default=20)
         parser.add_argument("--actions", type=int, default=1000)
         parser.add_argument("--fault-rate", type=float, default=0.05)
-        parser.add_argument("--deadline", type=float, default=900, help="seconds before the reviewers stop")
-        parser.add_argument("--keep", action="store_true", help="keep the temporary directory and logs")
+        parser.add_argument(
+            "--deadline", type=float, default=900, help="seconds before the reviewers stop"
+        )
+        parser.add_argument(
+            "--keep", action="store_true", help="keep the temporary directory and logs"
+        )
 
     def handle(self, *args, reviewers, actions, fault_rate, deadline, keep, **options):
         from dashboard.management.commands.bench import Stack
@@ -320,22 +379,36 @@ class Command(BaseCommand):
         stack = Stack(workdir, tiny=False, out=self.stdout)
         names = [f"reviewer{n:02d}" for n in range(1, reviewers + 1)]
         try:
-            stack.sandbox_env = stack.env("sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off")
+            stack.sandbox_env = stack.env(
+                "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
+            )
             stack.manage(stack.sandbox_env, "migrate", "--noinput")
             stack.manage(stack.sandbox_env, "sandbox_seed")
-            env = stack.env("dashboard.db", 14, SANDBOX_ENABLED="false", LAYERS_API_BASE_URL=stack.sandbox,
-                            LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY, LAYERS_READ_TIMEOUT="1.5")
+            env = stack.env(
+                "dashboard.db",
+                14,
+                SANDBOX_ENABLED="false",
+                LAYERS_API_BASE_URL=stack.sandbox,
+                LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY,
+                LAYERS_READ_TIMEOUT="1.5",
+            )
             stack.manage(env, "migrate", "--noinput")
             stack.manage(env, "collectstatic", "--noinput")
-            stack.manage(env, "shell", "-c",
-                         "from django.contrib.auth.models import User\n"
-                         f"for name in {names!r}: User.objects.create_superuser(name, name + '@example.com', '{PASSWORD}')")
+            stack.manage(
+                env,
+                "shell",
+                "-c",
+                "from django.contrib.auth.models import User\n"
+                f"for name in {names!r}: User.objects.create_superuser(name, name + '@example.com', '{PASSWORD}')",
+            )
             if stack.shared_cache:
                 import redis
 
                 for db in (13, 14):
                     redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
-            stack.gunicorn(stack.sandbox_env, stack.sandbox_port, "sandbox", workers="2", threads="24")
+            stack.gunicorn(
+                stack.sandbox_env, stack.sandbox_port, "sandbox", workers="2", threads="24"
+            )
             stack.gunicorn(env, stack.warm_port, "dashboard", threads="16")
             for port in (stack.sandbox_port, stack.warm_port):
                 stack.wait_up(f"http://127.0.0.1:{port}/health")
@@ -343,15 +416,23 @@ class Command(BaseCommand):
 
             def records():
                 with sqlite3.connect(db_path, timeout=30) as db:
-                    return db.execute("select entity_id, action, outcome, verdict_id from dashboard_decisionrecord "
-                                      "where action in ('approve', 'reject')").fetchall()
+                    return db.execute(
+                        "select entity_id, action, outcome, verdict_id from dashboard_decisionrecord "
+                        "where action in ('approve', 'reject')"
+                    ).fetchall()
 
-            self.stdout.write(f"soak: {reviewers} reviewers, {actions} actions, {fault_rate:.0%} faults, on 127.0.0.1")
+            self.stdout.write(
+                f"soak: {reviewers} reviewers, {actions} actions, {fault_rate:.0%} faults, on 127.0.0.1"
+            )
             report = soak_run(
-                base=f"http://127.0.0.1:{stack.warm_port}", sandbox=Sandbox(stack.sandbox, stack.control_token,
-                                                                         settings.SANDBOX_DEMO_KEY),
-                usernames=names, actions=actions, fault_rate=fault_rate, deadline_seconds=deadline,
-                records=records, out=self.stdout.write,
+                base=f"http://127.0.0.1:{stack.warm_port}",
+                sandbox=Sandbox(stack.sandbox, stack.control_token, settings.SANDBOX_DEMO_KEY),
+                usernames=names,
+                actions=actions,
+                fault_rate=fault_rate,
+                deadline_seconds=deadline,
+                records=records,
+                out=self.stdout.write,
             )
         finally:
             stack.stop()

@@ -9,8 +9,14 @@ class Command(BaseCommand):
     help = "Register https://<dashboard>/webhooks/layers with Layers (POST /v1/webhook-endpoints) and store the signing secret."
 
     def add_arguments(self, parser):
-        parser.add_argument("--url", required=True, help="The receiver's public URL, ending in /webhooks/layers.")
-        parser.add_argument("--project", default=None, help="Only this Layers project's events (default: the whole organization).")
+        parser.add_argument(
+            "--url", required=True, help="The receiver's public URL, ending in /webhooks/layers."
+        )
+        parser.add_argument(
+            "--project",
+            default=None,
+            help="Only this Layers project's events (default: the whole organization).",
+        )
 
     def handle(self, *args, url, project, **options):
         result = webhooks.webhook_register(url=url, project_id=project)

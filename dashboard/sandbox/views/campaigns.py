@@ -290,8 +290,13 @@ def authority_patch(ctx, project_id, platform, campaign_id):
     changes = _modes(ctx.body, "authority")
     current, _ = effective_authority(campaign, layer)
     refused = gate_policy(
-        ctx, project=project, layer=layer, authority=current, entity_type="campaign",
-        entity_id=campaign.id, change=changes,
+        ctx,
+        project=project,
+        layer=layer,
+        authority=current,
+        entity_type="campaign",
+        entity_id=campaign.id,
+        change=changes,
     )
     if refused:
         return refused
@@ -341,7 +346,9 @@ def defaults_patch(ctx, project_id, platform):
     if "killSwitchActive" in ctx.body or (isinstance(block, dict) and "killSwitchActive" in block):
         raise validation({"killSwitchActive": "only the customer can change the kill switch"})
     changes = _modes(ctx.body, "defaults")
-    refused = gate_policy(ctx, project=project, layer=layer, authority=layer.defaults, change=changes)
+    refused = gate_policy(
+        ctx, project=project, layer=layer, authority=layer.defaults, change=changes
+    )
     if refused:
         return refused
     axis = _escalation(changes, layer.ceiling)

@@ -206,9 +206,11 @@ EMBED_ALLOWED_ORIGINS = env.list(
 for _origin in EMBED_ALLOWED_ORIGINS:
     if "*" in _origin or _origin.count("/") != 2 or not _origin.startswith(("https://", "http://")):
         raise ImproperlyConfigured(
-            f"EMBED_ALLOWED_ORIGINS takes exact origins like https://portal.example, not {_origin!r}."
+            "EMBED_ALLOWED_ORIGINS takes exact origins like https://portal.example, "
+            f"not {_origin!r}."
         )
-# Longest lifetime an embed token may have (its exp minus now), and how long the embed session lasts.
+# Longest lifetime an embed token may have (its exp minus now), and how long the embed
+# session lasts.
 EMBED_TOKEN_MAX_SECONDS = env.int("EMBED_TOKEN_MAX_SECONDS", default=600)
 EMBED_SESSION_SECONDS = env.int("EMBED_SESSION_SECONDS", default=60 * 60)
 # Read-only share links: default and longest life, in days.

@@ -401,7 +401,7 @@ def test_each_person_gets_exactly_what_their_role_allows_on_every_url(
     if person != "anonymous":
         assert client.login(username=person, password=PASSWORD)
     seen = {}
-    for name, expected in MATRIX.items():
+    for name in MATRIX:
         url = reverse(name, kwargs=url_kwargs(name, sandbox))
         get_outcome = outcome_of(client.get(url))
         post_outcome = outcome_of(client.post(url, POST_DATA.get(name, {})))
@@ -430,7 +430,7 @@ def embed_login(client, role, live_server_url=None):
 
 
 @pytest.mark.parametrize("role", ["viewer", "approver"])
-def test_an_embedded_person_gets_exactly_what_the_same_role_gets_and_every_page_may_be_framed_by_the_portal_only(
+def test_an_embedded_person_gets_exactly_what_the_same_role_gets_and_every_page_may_be_framed_by_the_portal_only(  # noqa: E501 - the name is the test's sentence
     sandbox, people, client, role
 ):
     from django.conf import settings

@@ -14,7 +14,8 @@ from dashboard.models import DecisionRecord
 from dashboard.services.accounts import STATE_SALT
 from tests.conftest import ACME, NORDLICHT, PASSWORD
 
-HOST = "localhost"  # a return-URL host the sandbox's key allows (the test client's "testserver" is not)
+# A return-URL host the sandbox's key allows (the test client's "testserver" is not).
+HOST = "localhost"
 
 
 def login(client, username):

@@ -195,10 +195,9 @@ def test_the_verdict_page_says_what_was_decided_why_and_what_was_asked(sandbox, 
     assert 'id="verdict-authority"' in html and 'id="verdict-request"' in html
     assert verdict["request"]["path"] in html
     assert "through the API key, not through this dashboard" in html
-    assert (
-        f'href="{reverse("campaign", args=[ACME, verdict["platform"].removesuffix("_ads"), verdict["entityId"]])}"'
-        in html
-    )
+    platform = verdict["platform"].removesuffix("_ads")
+    campaign_url = reverse("campaign", args=[ACME, platform, verdict["entityId"]])
+    assert f'href="{campaign_url}"' in html
     assert verdict_id in html and 'id="verdict-timeline"' in html
     assert "lp_test_" not in html
 

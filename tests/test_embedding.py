@@ -291,7 +291,7 @@ def test_the_queue_in_a_normal_session_has_its_navigation_and_no_embed_script(
 # --- when an embed session ends ---------------------------------------------------------
 
 
-def test_a_framed_request_for_the_sign_in_page_says_the_session_ended_and_allowed_portals_may_frame_it(
+def test_a_framed_request_for_the_sign_in_page_says_the_session_ended_and_allowed_portals_may_frame_it(  # noqa: E501 - the name is the test's sentence
     db, client
 ):
     response = client.get(

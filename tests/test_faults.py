@@ -3,9 +3,9 @@
 One parametrised test: for each fault kind, each target (a page or a write) is opened with
 the fault injected in the sandbox. The answer keeps the frame and navigation (or, for htmx,
 is a message fragment), says in a sentence what went wrong, carries a sensible status and
-logs Layers' request id when there was one, and never shows the Layers key (page or log). A write is never applied twice: the same form
-is sent again once the fault is gone, and the sandbox executed it exactly once. What the
-person typed is in the answer, ready to retry."""
+logs Layers' request id when there was one, and never shows the Layers key (page or log).
+A write is never applied twice: the same form is sent again once the fault is gone, and the
+sandbox executed it exactly once. What the person typed is in the answer, ready to retry."""
 
 import logging
 import re
@@ -349,7 +349,7 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
     assert not failures, "\n".join(failures)
 
 
-def test_an_approval_whose_answer_was_lost_then_resent_with_edited_words_shows_the_truth_not_try_again(
+def test_an_approval_whose_answer_was_lost_then_resent_with_edited_words_shows_the_truth_not_try_again(  # noqa: E501 - the name is the test's sentence
     sandbox, people, client, settings, monkeypatch
 ):
     settings.LAYERS_READ_TIMEOUT = 0.4

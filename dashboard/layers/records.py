@@ -99,7 +99,8 @@ def parse_time(value: Any) -> datetime | None:
 def _obj(data: Any, what: str) -> dict:
     if not isinstance(data, dict):
         raise LayersBadResponse(
-            f"The Layers API sent {_a(what)} that is not an object; the dashboard could not read it.",
+            f"The Layers API sent {_a(what)} that is not an object; "
+            "the dashboard could not read it.",
             details={"record": what},
         )
     return data
@@ -186,7 +187,8 @@ class Page[T]:
         raw = data.get("items")
         if not isinstance(raw, list):
             raise LayersBadResponse(
-                f"The Layers API sent {_a(what)} without its items; the dashboard could not read it.",
+                f"The Layers API sent {_a(what)} without its items; "
+                "the dashboard could not read it.",
                 details={"record": what, "missing": "items"},
             )
         cursor = data.get("nextCursor")  # null or absent = last page [D/I]

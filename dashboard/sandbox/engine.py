@@ -421,7 +421,8 @@ def _child_id(prefix, rng) -> str:
 def propose(campaign: Campaign, action_type: str, rng: random.Random, now=None) -> dict:
     """One realistic, deterministic (for a given rng) optimizer proposal on a campaign."""
     now = now or clock.now()
-    adset_name = f"{campaign.name} — {rng.choice(['Broad 25-44', 'Lookalike 1%', 'Retargeting 30d', 'Interests: outdoors'])}"
+    audience = rng.choice(["Broad 25-44", "Lookalike 1%", "Retargeting 30d", "Interests: outdoors"])
+    adset_name = f"{campaign.name} — {audience}"
     ad_name = f"{adset_name} — {rng.choice(['UGC video', 'Carousel', 'Static v3', 'Story 9:16'])}"
     content = _child_id("adc", rng)
     creative = {
@@ -466,17 +467,26 @@ def propose(campaign: Campaign, action_type: str, rng: random.Random, now=None) 
             {"adsContentIds": [_child_id("adc", rng), content]},
         )
         detail.update(creative)
-        why = "Only one creative is live in this ad; add a fresh variant before fatigue sets in (frequency 3.4)."
+        why = (
+            "Only one creative is live in this ad; "
+            "add a fresh variant before fatigue sets in (frequency 3.4)."
+        )
     elif action_type == "replace_creative":
         entity = {"entityType": "ad", "entityId": _child_id("ad", rng), "entityName": ad_name}
         values = ({"adsContentId": _child_id("adc", rng)}, {"adsContentId": content})
         detail.update(creative)
-        why = f"Hook rate dropped to {rng.randint(11, 19)}% (account median 27%); swap in the newest cut."
+        why = (
+            f"Hook rate dropped to {rng.randint(11, 19)}% (account median 27%); "
+            "swap in the newest cut."
+        )
     elif action_type == "prune_creative":
         entity = {"entityType": "ad", "entityId": _child_id("ad", rng), "entityName": ad_name}
         values = ({"adsContentId": content}, {"adsContentId": None})
         detail.update(creative)
-        why = f"This creative has spent ${rng.randint(25, 90)} with a CPA 2.{rng.randint(1, 9)}x the ad's average."
+        why = (
+            f"This creative has spent ${rng.randint(25, 90)} "
+            f"with a CPA 2.{rng.randint(1, 9)}x the ad's average."
+        )
     elif action_type == "update_targeting":
         values = (
             {"geo": ["US"], "age": {"min": 25, "max": 44}},

@@ -12,7 +12,9 @@ DENY_MESSAGES = {
     "kill_switch_active": "The customer has frozen ad writes on this layer (kill switch).",
     "partner_consent_missing": "The customer has not consented to partner writes on this layer.",
     "authority_axis_off": "The customer's authority for this axis is off.",
-    "partner_escalation_forbidden": "A partner cannot raise authority above the customer's setting.",
+    "partner_escalation_forbidden": (
+        "A partner cannot raise authority above the customer's setting."
+    ),
 }
 
 

@@ -229,7 +229,7 @@ def seed() -> None:
     Project.objects.bulk_create(projects.values())
     layers = {}
     for n, (uid, platform, modes, killed, consented) in enumerate(LAYERS):
-        defaults = dict(zip(("creative", "tactical", "structural"), modes))
+        defaults = dict(zip(("creative", "tactical", "structural"), modes, strict=True))
         layers[(uid, platform)] = Layer(
             id=f"lyr_{uid[:9]}{n:04d}-4b7c-9d1e-{uid[-12:]}",
             project_id=uid,
@@ -261,7 +261,7 @@ def seed() -> None:
     for key, account_key, name, status, daily, lifetime, managed, age, pin, refuses in CAMPAIGNS:
         account = accounts[account_key]
         created = now - timedelta(days=age, hours=rng.randint(0, 23))
-        pin = dict(zip(("creative", "tactical", "structural"), pin)) if pin else None
+        pin = dict(zip(("creative", "tactical", "structural"), pin, strict=True)) if pin else None
         campaigns[key] = Campaign(
             id=f"cmp_{clock.ulid(created, rng.getrandbits(80).to_bytes(10, 'big'))}",
             project_id=account.project_id,
@@ -401,7 +401,10 @@ def _pending_and_history(now, rng, projects, layers, campaigns):
             if status in ("dispatched", "dispatch_failed"):
                 row.dispatched_at = decided + timedelta(hours=1)
                 if status == "dispatch_failed":
-                    row.dispatch_failure_reason = "platform_rejected: TikTok refused the change (error 40002: budget below the ad group minimum)"
+                    row.dispatch_failure_reason = (
+                        "platform_rejected: TikTok refused the change "
+                        "(error 40002: budget below the ad group minimum)"
+                    )
                 events.append(
                     _event(
                         "ads.pending.dispatched",

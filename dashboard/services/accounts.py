@@ -10,6 +10,7 @@ where the iframe's partitioned session cookie does not exist. So the popup's two
 need no session: it starts from a signed single-use "go" token rendered into the page, and
 the callback trusts only the signed state."""
 
+import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -37,15 +38,33 @@ STATE_MAX_AGE = 600  # seconds, like the consent URL Layers hands out
 
 SENTENCES = {
     "connected": "Connected: {name} ({platform}) can now be managed from this project.",
-    "connected_unknown": "The {platform} account was connected. It will appear in the list in a moment.",
-    "access_denied": "The connection was cancelled on the {platform} consent page, so nothing was connected.",
-    "expired": "The {platform} consent page was open for too long and the link expired. Start the connection again.",
+    "connected_unknown": (
+        "The {platform} account was connected. It will appear in the list in a moment."
+    ),
+    "access_denied": (
+        "The connection was cancelled on the {platform} consent page, so nothing was connected."
+    ),
+    "expired": (
+        "The {platform} consent page was open for too long and the link expired. "
+        "Start the connection again."
+    ),
     "platform_error": "{platform} could not complete the connection. Try again in a few minutes.",
     "error": "The connection did not complete ({code}). Start it again.",
-    "missing": "This page was opened without the connection's signed state, so nothing can be confirmed. Start the connection from the accounts page.",
-    "forged": "This connection link was not made by this dashboard (its signature does not match), so it was ignored.",
-    "state_expired": "This connection link is older than 10 minutes and has expired. Start the connection again.",
-    "reused": "This connection link was already used. Each link works once: start a new connection if you need another account.",
+    "missing": (
+        "This page was opened without the connection's signed state, so nothing can be "
+        "confirmed. Start the connection from the accounts page."
+    ),
+    "forged": (
+        "This connection link was not made by this dashboard (its signature does not match), "
+        "so it was ignored."
+    ),
+    "state_expired": (
+        "This connection link is older than 10 minutes and has expired. Start the connection again."
+    ),
+    "reused": (
+        "This connection link was already used. Each link works once: "
+        "start a new connection if you need another account."
+    ),
     "other_person": "This connection was started by someone else, so it cannot be finished here.",
     "go_used": "This connect button was already used. Reload the accounts page and try again.",
 }
@@ -238,12 +257,10 @@ def _finish(query, *, project_id, platform, popup) -> "ConnectResult":
         account_id = (query.get("accountId") or "").strip()[:80]
         project_cache_bump(project_id)
         account = None
-        try:
+        with contextlib.suppress(LayersError):
             account = next(
                 (a for a in accounts_all(project_id) if a.ad_account_id == account_id), None
             )
-        except LayersError:
-            pass
         sentence = (
             SENTENCES["connected"].format(name=account.name, platform=name)
             if account
@@ -286,7 +303,8 @@ def connect_result_sentence(*, code: str, platform: str = "") -> str:
 def connect_refusal(error: LayersError, platform: str) -> str:
     if error.code == "RETURN_URL_NOT_ALLOWED":
         return (
-            "Layers refused our return address for the consent page: this dashboard's address must be on "
+            "Layers refused our return address for the consent page: "
+            "this dashboard's address must be on "
             "the Layers key's list of allowed return URLs."
         )
     return reason_sentence(error, platform)

@@ -110,9 +110,7 @@ class AuditFilters:
             return False
         if self.decision and (event.verdict or "") != self.decision:
             return False
-        if self.platform and _platform(event.platform) != self.platform:
-            return False
-        return True
+        return not self.platform or _platform(event.platform) == self.platform
 
 
 def _date(value) -> str:
@@ -127,9 +125,7 @@ def _instant(day: str, end_of_day: bool = False) -> str:
     """A day in the dashboard's time zone as a UTC instant (until is inclusive, to the ms)."""
     start = timezone.make_aware(datetime.strptime(day, "%Y-%m-%d"))
     moment = start + timedelta(days=1) - timedelta(milliseconds=1) if end_of_day else start
-    return (
-        moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _platform(value) -> str:
@@ -365,7 +361,8 @@ def audit_export_lines(*, user, project_id: str, filters: AuditFilters, sleep=ti
             yield writer.writerow(
                 [
                     csv_cell(
-                        f"Export stopped after {pages * SCAN_LIMIT} rows; narrow the dates for the rest."
+                        f"Export stopped after {pages * SCAN_LIMIT} rows; "
+                        "narrow the dates for the rest."
                     )
                 ]
             )

@@ -69,10 +69,20 @@ CONSENT_SECONDS = 6 * 3600
 FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
 
 REASON_SENTENCES = {
-    "authority_axis_off": "The customer has set the {axis} axis to off, so partners cannot make this change.",
-    "kill_switch_active": "The customer has frozen all partner writes on {platform} (kill switch). Only the customer can turn it back on.",
-    "partner_consent_missing": "The customer has not yet agreed to partner changes on {platform}. They switch this on once, in their Layers dashboard.",
-    "partner_escalation_forbidden": "A partner cannot raise the {axis} axis above what the customer allows.",
+    "authority_axis_off": (
+        "The customer has set the {axis} axis to off, so partners cannot make this change."
+    ),
+    "kill_switch_active": (
+        "The customer has frozen all partner writes on {platform} (kill switch). "
+        "Only the customer can turn it back on."
+    ),
+    "partner_consent_missing": (
+        "The customer has not yet agreed to partner changes on {platform}. "
+        "They switch this on once, in their Layers dashboard."
+    ),
+    "partner_escalation_forbidden": (
+        "A partner cannot raise the {axis} axis above what the customer allows."
+    ),
 }
 
 
@@ -98,7 +108,10 @@ def reason_sentence(error: LayersError, platform: str) -> str:
             (error.details or {}).get("requiredScope") if isinstance(error.details, dict) else None
         )
         needed = f" (it needs the {scope} scope)" if scope else ""
-        return f"The dashboard's Layers key is not allowed to do this{needed}. Ask Layers to add the scope to the key."
+        return (
+            f"The dashboard's Layers key is not allowed to do this{needed}. "
+            "Ask Layers to add the scope to the key."
+        )
     reason = getattr(error, "reason", None)
     axis = getattr(error, "axis", None) or "this"
     template = REASON_SENTENCES.get(reason or "")
@@ -122,8 +135,8 @@ def _consent_note(project_id: str, platform: str, error: LayersError | None) -> 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a write did. kind: applied | queued | denied | invalid | error | confirm | same | unknown
-    (Layers accepted it with a status the dashboard does not know)."""
+    """What a write did. kind: applied | queued | denied | invalid | error | confirm | same |
+    unknown (Layers accepted it with a status the dashboard does not know)."""
 
     kind: str
     sentence: str

@@ -52,14 +52,32 @@ class EmbedRefused(Exception):
 SENTENCES = {
     "not_configured": "Embedding is not set up on this dashboard (EMBED_SECRET is empty).",
     "missing": "This embed link has no token. Open the dashboard from the partner portal again.",
-    "tampered": "This embed link is not valid: its signature does not match. Reload the portal page to get a fresh one.",
+    "tampered": (
+        "This embed link is not valid: its signature does not match. "
+        "Reload the portal page to get a fresh one."
+    ),
     "expired": "This embed link has expired. Reload the portal page to get a fresh one.",
     "audience": "This embed link was made for a different application, not this dashboard.",
-    "incomplete": "This embed link is missing some of what it must say (who, which projects, where it is shown).",
-    "too_long": "This embed link is valid for more than 10 minutes, which this dashboard does not accept. The portal must make shorter ones.",
-    "role": "This embed link asks for a role the dashboard does not give to embedded people (viewer or approver).",
-    "origin": "This page is not allowed to embed the dashboard. Its address must be added to EMBED_ALLOWED_ORIGINS.",
-    "reused": "This embed link was already used. Each link opens the dashboard once: reload the portal page.",
+    "incomplete": (
+        "This embed link is missing some of what it must say "
+        "(who, which projects, where it is shown)."
+    ),
+    "too_long": (
+        "This embed link is valid for more than 10 minutes, which this dashboard does not "
+        "accept. The portal must make shorter ones."
+    ),
+    "role": (
+        "This embed link asks for a role the dashboard does not give to embedded people "
+        "(viewer or approver)."
+    ),
+    "origin": (
+        "This page is not allowed to embed the dashboard. "
+        "Its address must be added to EMBED_ALLOWED_ORIGINS."
+    ),
+    "reused": (
+        "This embed link was already used. "
+        "Each link opens the dashboard once: reload the portal page."
+    ),
     "next": "This embed link asks for a page outside the dashboard.",
 }
 

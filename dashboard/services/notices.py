@@ -160,7 +160,10 @@ def _expiring_reader(project):
                             what=(action.action_type or "change").replace("_", " "),
                             entity_name=action.entity_name or action.entity_id or "",
                             expires_at=action.expires_at,
-                            link=f"{reverse('queue', args=[project.id])}?{query}#pa-{action.pending_id}",
+                            link=(
+                                f"{reverse('queue', args=[project.id])}?{query}"
+                                f"#pa-{action.pending_id}"
+                            ),
                         )
                     )
         return value

@@ -328,12 +328,14 @@ def pending_decide(
         fresh = _find(project_id, platform, pending_id)
         if fresh is None or fresh.status == "pending":
             return again(
-                "Layers is still working on the first time this form was sent; reload the queue in a moment."
+                "Layers is still working on the first time this form was sent; "
+                "reload the queue in a moment."
             )
         record.outcome = fresh.status
         record.save(update_fields=["outcome"])
         sentence = (
-            f"Your first attempt reached Layers: this action is already {fresh.status.replace('_', ' ')}. "
+            "Your first attempt reached Layers: "
+            f"this action is already {fresh.status.replace('_', ' ')}. "
             "The edited words were not sent."
         )
         return DecisionOutcome(
@@ -633,7 +635,10 @@ def _row_after_conflict(
         who = f" by {decided_by['actorType']}"
     when = error.decided_at or (fresh.decided_at if fresh else None)
     when_text = f" at {timezone.localtime(when):%b %-d, %H:%M}" if when else ""
-    sentence = f"Someone else decided first: this action is already {status.replace('_', ' ')}{who}{when_text}."
+    sentence = (
+        "Someone else decided first: "
+        f"this action is already {status.replace('_', ' ')}{who}{when_text}."
+    )
     if fresh is None:
         action = _recall(project_id, pending_id)
         if action is None:

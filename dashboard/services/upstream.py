@@ -61,7 +61,8 @@ def project_stamp(project_id: str, area: str = "pending") -> str:
     """Changes whenever our writes or a webhook make the project's reads of `area` stale:
     a poll that brings back the same stamp learns, from the cache alone, that nothing it
     knows of has changed."""
-    return "%d.%d" % _generations(project_id, area)
+    generation, area_generation = _generations(project_id, area)
+    return f"{generation:d}.{area_generation:d}"
 
 
 def project_cache_bump(project_id: str, area: str | None = None) -> None:

@@ -23,12 +23,26 @@ DECISION_WORDS = {
     "deny": "Denied: Layers refused the change and nothing was changed.",
 }
 REASON_SENTENCES = {
-    "authority_axis_off": "The {axis} authority was off, so partners may not make this kind of change.",
-    "authority_axis_draft": "The {axis} authority was draft, so the change needs a person's approval first.",
-    "authority_axis_auto": "The {axis} authority was auto, so the change was applied without review.",
-    "kill_switch_active": "The customer's kill switch was on for {platform}: every change is refused until the customer turns it off.",
-    "partner_consent_missing": "The customer has not yet allowed partner changes on {platform}; they switch this on once, in their Layers dashboard.",
-    "partner_escalation_forbidden": "A partner cannot give a campaign more {axis} authority than the customer allows.",
+    "authority_axis_off": (
+        "The {axis} authority was off, so partners may not make this kind of change."
+    ),
+    "authority_axis_draft": (
+        "The {axis} authority was draft, so the change needs a person's approval first."
+    ),
+    "authority_axis_auto": (
+        "The {axis} authority was auto, so the change was applied without review."
+    ),
+    "kill_switch_active": (
+        "The customer's kill switch was on for {platform}: "
+        "every change is refused until the customer turns it off."
+    ),
+    "partner_consent_missing": (
+        "The customer has not yet allowed partner changes on {platform}; "
+        "they switch this on once, in their Layers dashboard."
+    ),
+    "partner_escalation_forbidden": (
+        "A partner cannot give a campaign more {axis} authority than the customer allows."
+    ),
     "approved_by_partner": "A person at the partner approved the pending action.",
     "rejected_by_partner": "A person at the partner rejected the pending action.",
     "expired": "Nobody decided within 7 days, so the action expired.",
@@ -48,7 +62,10 @@ def reason_sentence(reason, *, axis=None, platform=None) -> str:
     if template:
         return template.format(axis=axis or "relevant", platform=platform_name)
     if reason.startswith("guardrail_"):
-        return f"Layers' safety guardrail ({reason.removeprefix('guardrail_').replace('_', ' ')}) stopped it."
+        return (
+            "Layers' safety guardrail "
+            f"({reason.removeprefix('guardrail_').replace('_', ' ')}) stopped it."
+        )
     return (reason.replace("_", " ").capitalize() + ".") if reason else "Layers gave no reason."
 
 

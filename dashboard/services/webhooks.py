@@ -257,7 +257,8 @@ def _approval_dispatched(event: WebhookEvent, data: dict) -> None:
     pending_id = str(data.get("pendingId") or "")
     reason = data.get("dispatchFailureReason") or "no reason given"
     sentence = (
-        f"An approved {_words(data.get('actionType')) or 'change'} on {PLATFORM_NAMES.get(platform, platform or 'the platform')} "
+        f"An approved {_words(data.get('actionType')) or 'change'} on "
+        f"{PLATFORM_NAMES.get(platform, platform or 'the platform')} "
         f"could not be applied: {_words(reason)}."
     )
     link = _path(
@@ -319,9 +320,15 @@ def _run_completed(event: WebhookEvent, data: dict) -> None:
         proposed = (
             summary.get("proposed") if isinstance(summary.get("proposed"), int) else len(changes)
         )
-        sentence = f"Optimizer dry run finished on {where}: {proposed} change{'s' if proposed != 1 else ''} proposed, nothing applied."
+        sentence = (
+            f"Optimizer dry run finished on {where}: "
+            f"{proposed} change{'s' if proposed != 1 else ''} proposed, nothing applied."
+        )
     else:
-        sentence = f"Optimizer run finished on {where}: {queued} proposal{'s' if queued != 1 else ''} to review"
+        sentence = (
+            f"Optimizer run finished on {where}: "
+            f"{queued} proposal{'s' if queued != 1 else ''} to review"
+        )
         sentence += f", {dispatched} applied directly." if dispatched else "."
     run_id = str(data.get("runId") or "")
     queue = _path(
@@ -349,7 +356,8 @@ def _write_denied(event: WebhookEvent, data: dict) -> None:
     platform = _platform(data.get("platform"))
     what = _words(data.get("entityType")) or "item"
     sentence = (
-        f"Layers refused a change to a {what} on {PLATFORM_NAMES.get(platform, platform or 'a platform')}: "
+        f"Layers refused a change to a {what} on "
+        f"{PLATFORM_NAMES.get(platform, platform or 'a platform')}: "
         f"{reason_sentence(data.get('reason'), axis=data.get('axis'), platform=platform)}"
     )
     verdict_id = str(data.get("verdictId") or "")
@@ -450,6 +458,7 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
     )
     return Registration(
         True,
-        f"Registered {url} with Layers as endpoint {endpoint_id or '(no id)'}; its signing secret is stored.",
+        f"Registered {url} with Layers as endpoint {endpoint_id or '(no id)'}; "
+        "its signing secret is stored.",
         endpoint_id,
     )

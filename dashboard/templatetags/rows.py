@@ -95,14 +95,17 @@ def _row(row, context, outcome, can_decide) -> str:
     name = escape(a.entity_name or a.entity_id)
     deciding = a.status == "pending" and can_decide
     out = [
-        f'<article class="action card status-{escape(a.status)}" id="pa-{pid}" tabindex="-1" hx-boost="true" '
+        f'<article class="action card status-{escape(a.status)}" id="pa-{pid}" '
+        'tabindex="-1" hx-boost="true" '
         'hx-target="this" hx-swap="outerHTML" hx-push-url="false" hx-disabled-elt="find button">'
         '<header class="spread"><div>'
     ]
     if deciding:
         out.append(
-            f'<input type="checkbox" class="select" name="selected" value="{escape(a.platform)}:{pid}" '
-            f'form="bulk-form" data-change="{int(row.budget_change_cents)}" data-currency="{escape(row.currency)}" '
+            '<input type="checkbox" class="select" name="selected" '
+            f'value="{escape(a.platform)}:{pid}" '
+            f'form="bulk-form" data-change="{int(row.budget_change_cents)}" '
+            f'data-currency="{escape(row.currency)}" '
             f'aria-label="Select {_words(a.action_type)} on {name}">'
         )
     out.append(f'<span class="action-type">{_words(a.action_type)}</span>')
@@ -115,13 +118,15 @@ def _row(row, context, outcome, can_decide) -> str:
     if new_since and a.created_at and a.created_at > new_since:
         out.append(' <span class="pill pill-ok new-pill">New</span>')
     out.append(
-        f'</div><span class="pill status-pill{STATUS_PILL.get(a.status, "")}">{_words(a.status)}</span></header>'
+        f'</div><span class="pill status-pill{STATUS_PILL.get(a.status, "")}">'
+        f"{_words(a.status)}</span></header>"
         '<h3 class="entity">'
     )
     if row.campaign_id and not context.get("share_mode"):
         url = _queue_url(context)
         out.append(
-            f'<a href="{url}?campaign={escape(quote(row.campaign_id))}&amp;status={escape(quote(a.status))}">{name}</a>'
+            f'<a href="{url}?campaign={escape(quote(row.campaign_id))}'
+            f'&amp;status={escape(quote(a.status))}">{name}</a>'
         )
     else:
         out.append(name)
@@ -132,7 +137,8 @@ def _row(row, context, outcome, can_decide) -> str:
         text = str(a.rationale)
         if len(text) > RATIONALE_FOLD:
             out.append(
-                f'<details class="rationale"><summary>{escape(Truncator(text).chars(200))}</summary>'
+                '<details class="rationale">'
+                f"<summary>{escape(Truncator(text).chars(200))}</summary>"
                 f"<p>{escape(text)}</p></details>"
             )
         else:
@@ -170,7 +176,8 @@ def _notes(row, outcome) -> str:
     out = []
     if row.conflict:
         out.append(
-            f'<div class="banner banner-warning conflict" role="alert"><p>{escape(row.conflict)}</p>'
+            '<div class="banner banner-warning conflict" role="alert">'
+            f"<p>{escape(row.conflict)}</p>"
         )
         if row.typed.get("comment"):
             out.append(f"<p>Your comment was not sent: <q>{escape(row.typed['comment'])}</q></p>")
@@ -194,7 +201,8 @@ def _changes(row) -> str:
                 f' <span class="delta {kind}">({sign}{formats.localize(change.percent)}%)</span>'
             )
         cells.append(
-            f'<tr><th scope="row">{escape(change.label)}</th><td class="mono">{escape(change.current)}</td>'
+            f'<tr><th scope="row">{escape(change.label)}</th>'
+            f'<td class="mono">{escape(change.current)}</td>'
             f'<td class="mono">{escape(change.new)}{delta}</td></tr>'
         )
     body = "".join(cells) or '<tr><td colspan="3" class="muted">No values given.</td></tr>'
@@ -245,12 +253,14 @@ def _forms(row, context) -> str:
         f'<div class="decide row"><form method="post" action="{url}" class="approve-form">{csrf}'
         f'<input type="hidden" name="decision" value="approve">'
         f'<input type="hidden" name="idempotency_key" value="{escape(row.approve_key)}">'
-        f'<input name="comment" aria-label="Comment (optional)" placeholder="Comment (optional)" value="{comment}" maxlength="1000"> '
+        '<input name="comment" aria-label="Comment (optional)" placeholder="Comment (optional)" '
+        f'value="{comment}" maxlength="1000"> '
         f'<button class="primary">Approve</button></form> '
         f'<form method="post" action="{url}" class="reject-form">{csrf}'
         f'<input type="hidden" name="decision" value="reject">'
         f'<input type="hidden" name="idempotency_key" value="{escape(row.reject_key)}">'
-        f'<input name="reason" aria-label="Reason for rejecting (required)" placeholder="Reason (required to reject)" '
+        '<input name="reason" aria-label="Reason for rejecting (required)" '
+        'placeholder="Reason (required to reject)" '
         f'list="reject-reasons" value="{reason}" maxlength="1000"> '
         f'<button class="danger">Reject</button><span class="quick-reasons"></span></form></div>'
     )

@@ -53,7 +53,10 @@ def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(
         project_id=ACME,
         kind="denied",
         link=f"/projects/{ACME}/audit/?decision=deny",
-        sentence="Layers refused a change to a campaign on Meta: The tactical authority was off, so partners may not make this kind of change.",
+        sentence=(
+            "Layers refused a change to a campaign on Meta: The tactical authority was off, "
+            "so partners may not make this kind of change."
+        ),
     )
     Notice.objects.create(
         project_id=ACME,

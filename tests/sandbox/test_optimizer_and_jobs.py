@@ -63,7 +63,8 @@ def test_a_finished_run_queues_draft_proposals_and_dispatches_auto_ones(sandbox)
     by_axis = {c["axis"]: set() for c in changes}
     for change in changes:
         by_axis[change["axis"]].add(change["outcome"])
-    # Acme/Meta defaults: creative auto, tactical + structural draft (one campaign pins tactical auto).
+    # Acme/Meta defaults: creative auto, tactical + structural draft (one campaign pins
+    # tactical auto).
     assert "dispatched" in by_axis["creative"] and "queued" in by_axis["structural"]
     summary = run["summary"]
     assert (

@@ -108,10 +108,16 @@ class Stack:
         )
 
     def spawn(self, env, *args, name):
-        log = open(self.dir / f"{name}.log", "w")
-        proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # The child keeps its own copy of the file descriptor; ours is closed once it started.
+        with open(self.dir / f"{name}.log", "w") as log:
+            proc = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.procs.append(proc)
         return proc
 
@@ -322,9 +328,11 @@ class Command(BaseCommand):
         return [
             (
                 "1. Fan-out: queue page, 3 platforms, 150 ms per upstream call",
-                f"page {ms(statistics.median(page))} (p95 {ms(pct(page, 95))}); one direct call {ms(statistics.median(direct))}; "
+                f"page {ms(statistics.median(page))} (p95 {ms(pct(page, 95))}); "
+                f"one direct call {ms(statistics.median(direct))}; "
                 f"its 7 reads sent at once, direct {ms(statistics.median(together))}",
-                f"{ratio:.2f} (×{statistics.median(page) / statistics.median(together):.2f} of the 7 at once)",
+                f"{ratio:.2f} "
+                f"(×{statistics.median(page) / statistics.median(together):.2f} of the 7 at once)",
                 "≤ 1.25",
             )
         ]
@@ -355,14 +363,17 @@ class Command(BaseCommand):
         return [
             (
                 f"2. Shared reads: 1 viewer polling {seconds} s",
-                f"{one_rate:.0f} upstream GETs/min; p50 {ms(pct(one_times, 50))}, p95 {ms(pct(one_times, 95))}",
+                f"{one_rate:.0f} upstream GETs/min; "
+                f"p50 {ms(pct(one_times, 50))}, p95 {ms(pct(one_times, 95))}",
                 "",
                 "",
             ),
             (
                 f"2. Shared reads: {many} viewers polling {seconds} s",
-                f"{many_rate:.0f} upstream GETs/min; p50 {ms(pct(many_times, 50))}, p95 {ms(pct(many_times, 95))}",
-                f"reads ×{many_rate / one_rate:.2f}; p95 ×{pct(many_times, 95) / pct(one_times, 95):.2f}",
+                f"{many_rate:.0f} upstream GETs/min; "
+                f"p50 {ms(pct(many_times, 50))}, p95 {ms(pct(many_times, 95))}",
+                f"reads ×{many_rate / one_rate:.2f}; "
+                f"p95 ×{pct(many_times, 95) / pct(one_times, 95):.2f}",
                 "reads ×1; p95 ≤ ×1.5",
             ),
         ]
@@ -454,7 +465,9 @@ class Command(BaseCommand):
         return [
             (
                 "4. A decision: htmx approve round trip",
-                f"{ms(statistics.median(ours))} vs upstream approve {ms(statistics.median(direct))}; response {statistics.median(sizes) / 1024:.1f} KB "
+                f"{ms(statistics.median(ours))} vs upstream approve "
+                f"{ms(statistics.median(direct))}; "
+                f"response {statistics.median(sizes) / 1024:.1f} KB "
                 f"({statistics.median(sent) / 1024:.1f} KB sent)",
                 f"{own * 1000:.1f} ms our own time",
                 "< 10 ms, < 3 KB",
@@ -516,7 +529,8 @@ class Command(BaseCommand):
             return [
                 (
                     f"5. Bulk: {items} approvals on {tier}",
-                    f"{ms(elapsed)}; executed {executed} of {items}, failed {failed}; theoretical minimum {ms(minimum)}",
+                    f"{ms(elapsed)}; executed {executed} of {items}, failed {failed}; "
+                    f"theoretical minimum {ms(minimum)}",
                     f"{elapsed / minimum:.2f}",
                     "≤ 1.1, no 429 shown, exactly all executed",
                 )
@@ -553,7 +567,8 @@ class Command(BaseCommand):
         width = max(len(r[0]) for r in rows)
         self.stdout.write("")
         self.stdout.write(
-            f"Layers Partner Dashboard benchmark — {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+            f"Layers Partner Dashboard benchmark — {os.cpu_count()} cores, "
+            f"Python {sys.version.split()[0]}, "
             f"cache {'Redis' if stack.shared_cache else 'local memory'}, {total:.0f} s"
         )
         self.stdout.write("")

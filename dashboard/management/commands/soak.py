@@ -258,9 +258,11 @@ def soak_run(
             if roll < 0.18:  # a double submit: the same form twice at once
                 bump("double_submits")
                 answers = []
-                twin = threading.Thread(
-                    target=lambda: answers.append(_safe(post, session, pending_id, decision, key))
-                )
+
+                def send_twin(answers=answers, pending_id=pending_id, decision=decision, key=key):
+                    answers.append(_safe(post, session, pending_id, decision, key))
+
+                twin = threading.Thread(target=send_twin)
                 twin.start()
                 answers.append(_safe(post, session, pending_id, decision, key))
                 twin.join()
@@ -302,7 +304,8 @@ def soak_run(
                 report.decisions += 1
         states = sandbox.pending_states(project_id, platform)
     # Forms whose answer was lost after Layers did decide: sent once more by their owner so
-    # our own log learns the outcome (the same key replays Layers' answer; nothing is decided again).
+    # our own log learns the outcome (the same key replays Layers' answer; nothing is decided
+    # again).
     if records is not None:
         known = {r[0] for r in records() if r[2] and r[2] != "conflict"}
         for pending_id in ids:
@@ -344,7 +347,8 @@ def soak_run(
                 verdict and verdict_id and verdict != verdict_id
             ):
                 report.problems.append(
-                    f"{pending_id}: dashboard says {action}/{verdict_id}, sandbox {status}/{verdict}"
+                    f"{pending_id}: dashboard says {action}/{verdict_id}, "
+                    f"sandbox {status}/{verdict}"
                 )
     for line in report.lines():
         out(line)
@@ -399,7 +403,8 @@ class Command(BaseCommand):
                 "shell",
                 "-c",
                 "from django.contrib.auth.models import User\n"
-                f"for name in {names!r}: User.objects.create_superuser(name, name + '@example.com', '{PASSWORD}')",
+                f"for name in {names!r}: "
+                f"User.objects.create_superuser(name, name + '@example.com', '{PASSWORD}')",
             )
             if stack.shared_cache:
                 import redis
@@ -417,12 +422,14 @@ class Command(BaseCommand):
             def records():
                 with sqlite3.connect(db_path, timeout=30) as db:
                     return db.execute(
-                        "select entity_id, action, outcome, verdict_id from dashboard_decisionrecord "
+                        "select entity_id, action, outcome, verdict_id "
+                        "from dashboard_decisionrecord "
                         "where action in ('approve', 'reject')"
                     ).fetchall()
 
             self.stdout.write(
-                f"soak: {reviewers} reviewers, {actions} actions, {fault_rate:.0%} faults, on 127.0.0.1"
+                f"soak: {reviewers} reviewers, {actions} actions, {fault_rate:.0%} faults, "
+                "on 127.0.0.1"
             )
             report = soak_run(
                 base=f"http://127.0.0.1:{stack.warm_port}",

@@ -6,7 +6,10 @@ from dashboard.services import webhooks
 
 
 class Command(BaseCommand):
-    help = "Register https://<dashboard>/webhooks/layers with Layers (POST /v1/webhook-endpoints) and store the signing secret."
+    help = (
+        "Register https://<dashboard>/webhooks/layers with Layers "
+        "(POST /v1/webhook-endpoints) and store the signing secret."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

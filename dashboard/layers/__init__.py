@@ -25,7 +25,6 @@ from .errors import (
     ValidationFailed,
 )
 from .records import (
-    PLATFORMS,
     AdAccount,
     AuditEvent,
     Authority,
@@ -48,6 +47,18 @@ from .records import (
     WhoAmI,
     WriteResult,
 )
+from .webhooks import (
+    ApprovalDispatched,
+    EnvelopeUnreadable,
+    JobFinished,
+    Ping,
+    RunCompleted,
+    Verification,
+    WebhookEnvelope,
+    WriteDenied,
+    signature_verify,
+)
+from .wire import PLATFORMS
 
 _local = threading.local()
 
@@ -77,6 +88,7 @@ def client_from_settings() -> LayersClient:
 __all__ = [
     "PLATFORMS",
     "AdAccount",
+    "ApprovalDispatched",
     "AuditEvent",
     "Authority",
     "AuthorityDenied",
@@ -84,9 +96,11 @@ __all__ = [
     "CampaignAuthority",
     "Conflict",
     "Decision",
+    "EnvelopeUnreadable",
     "ForbiddenScope",
     "IdempotencyConflict",
     "Job",
+    "JobFinished",
     "KillSwitch",
     "Layer",
     "LayerDefaults",
@@ -101,19 +115,25 @@ __all__ = [
     "OptimizerRunStart",
     "Page",
     "PendingAction",
+    "Ping",
     "PlatformError",
     "PlatformRejected",
     "Project",
     "RateLimit",
     "RateLimited",
     "ReturnUrlNotAllowed",
+    "RunCompleted",
     "RunStage",
     "ServerError",
     "Unauthenticated",
     "ValidationFailed",
     "Verdict",
+    "Verification",
     "WebhookEndpoint",
+    "WebhookEnvelope",
     "WhoAmI",
+    "WriteDenied",
     "WriteResult",
     "client_from_settings",
+    "signature_verify",
 ]

@@ -53,9 +53,8 @@ from .records import (
     WebhookEndpoint,
     WhoAmI,
     WriteResult,
-    platform_to_path,
-    platform_to_wire,
 )
+from .wire import platform_to_path, platform_to_wire
 
 log = logging.getLogger("dashboard.layers")
 

@@ -7,6 +7,8 @@ there was one (an unknown code is kept, and the class is chosen by HTTP status).
 
 from __future__ import annotations
 
+from .wire import parse_time
+
 
 class LayersError(Exception):
     default_message = "The Layers API could not complete the request."
@@ -136,8 +138,6 @@ class Conflict(LayersError):
 
     @property
     def decided_at(self):
-        from .records import parse_time  # late: records imports errors
-
         return parse_time(self.details.get("decidedAt"))
 
     @property

@@ -9,15 +9,12 @@ vocabulary (meta | tiktok | apple) whichever form the wire used."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .errors import LayersBadResponse
+from .wire import parse_time, platform_from_wire, reset_at
 
-PLATFORMS = ("meta", "tiktok", "apple")
-# Wire vocabulary of bodies / query filters / ad-account rows (contract §1.4) ↔ our short form.
-WIRE_PLATFORMS = {"meta": "meta_ads", "tiktok": "tiktok_ads", "apple": "apple_ads"}
-SHORT_PLATFORMS = {wire: short for short, wire in WIRE_PLATFORMS.items()}
 AXES = ("creative", "tactical", "structural")
 
 # Contract §2.2: pending action type → the authority axis that gates it. Targeting follows
@@ -50,50 +47,6 @@ ACTION_AXIS = {
 def _a(noun: str) -> str:
     """ "a decision", "an optimizer run": the sentences people read are English."""
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
-
-
-def platform_from_wire(value: Any) -> str | None:
-    """`meta_ads` → `meta`; `meta` stays; an unknown platform is kept as it is."""
-    if value is None:
-        return None
-    value = str(value)
-    return SHORT_PLATFORMS.get(value, value)
-
-
-def platform_to_wire(platform: str) -> str:
-    """Our short form → the body/query form (`meta` → `meta_ads`); already-wire values pass."""
-    if platform in WIRE_PLATFORMS:
-        return WIRE_PLATFORMS[platform]
-    if platform in SHORT_PLATFORMS:
-        return platform
-    raise ValueError(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
-
-
-def platform_to_path(platform: str) -> str:
-    """Our short form for `{platform}` path segments; accepts the wire form too."""
-    short = SHORT_PLATFORMS.get(platform, platform)
-    if short not in WIRE_PLATFORMS:
-        raise ValueError(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
-    return short
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO 8601 → aware datetime (UTC when no offset); with or without millis; `Z` ok.
-    Unreadable values become None rather than breaking a page (tolerant reader)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _obj(data: Any, what: str) -> dict:
@@ -158,7 +111,7 @@ class RateLimit:
     endpoint_class: str | None
     limit: int | None
     remaining: int | None
-    reset: int | None  # epoch seconds [I]
+    reset: int | None  # epoch seconds, always absolute (wire.reset_at decides) [I]
 
     @classmethod
     def from_headers(cls, headers) -> RateLimit:
@@ -166,7 +119,7 @@ class RateLimit:
             endpoint_class=headers.get("X-RateLimit-Endpoint-Class"),
             limit=_int(headers.get("X-RateLimit-Limit")),
             remaining=_int(headers.get("X-RateLimit-Remaining")),
-            reset=_int(headers.get("X-RateLimit-Reset")),
+            reset=reset_at(_int(headers.get("X-RateLimit-Reset"))),
         )
 
 

@@ -3,8 +3,15 @@
 from django.tasks import task
 
 from dashboard.services.bulk import bulk_decision_execute
+from dashboard.services.webhooks import webhook_event_process
 
 
 @task
 def bulk_decision_run(bulk_id: str) -> None:
     bulk_decision_execute(bulk_id=bulk_id)
+
+
+@task
+def webhook_event_run(event_id: str) -> None:
+    """One stored Layers webhook, acted on once (a second run finds it processed)."""
+    webhook_event_process(event_id)

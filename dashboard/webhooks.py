@@ -1,18 +1,19 @@
 """The receiver for Layers webhooks: POST /webhooks/layers.
 
 Not session-authenticated and CSRF-exempt: the HMAC signature is the authentication. It
-verifies, stores once per `X-Layers-Event-Id` and answers; the work happens after the
-commit (dashboard/services/webhooks.py). A bad signature is refused and nothing is kept."""
+verifies, stores once per `X-Layers-Event-Id`, queues a task and answers; the work happens
+in the task worker (dashboard/services/webhook_inbox.py, dashboard/tasks.py). A bad
+signature is refused and nothing is kept."""
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from dashboard.services import webhooks
+from dashboard.services import webhook_inbox
 
 
 @csrf_exempt
 @require_POST
 def receive(request):
-    receipt = webhooks.webhook_receive(raw_body=request.body, headers=request.headers)
+    receipt = webhook_inbox.webhook_receive(raw_body=request.body, headers=request.headers)
     return JsonResponse(receipt.body, status=receipt.status)

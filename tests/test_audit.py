@@ -8,7 +8,7 @@ import uuid
 
 from django.urls import reverse
 
-from dashboard.services.audit import csv_cell
+from dashboard.services.audit_export import csv_cell
 from tests.conftest import ACME, PASSWORD
 
 

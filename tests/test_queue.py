@@ -240,6 +240,7 @@ def test_polling_a_queue_in_which_nothing_changed_answers_204_without_asking_lay
 def test_a_webhook_saying_a_run_finished_makes_the_next_poll_announce_the_new_actions(
     sandbox, people, client, settings
 ):
+    from tests.test_bulk import run_worker
     from tests.test_webhooks import SECRET, deliver, envelope
 
     settings.LAYERS_WEBHOOK_SECRET = SECRET
@@ -259,6 +260,7 @@ def test_a_webhook_saying_a_run_finished_makes_the_next_poll_announce_the_new_ac
         changes=[],
     )
     assert deliver(client, run, SECRET).status_code == 200
+    run_worker()  # the worker acts on the stored event
     answer = client.get(url)
     assert answer.status_code == 200
     assert "2 new actions" in answer.content.decode() and "Show them" in answer.content.decode()

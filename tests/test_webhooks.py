@@ -1,6 +1,6 @@
 """The webhook receiver: signatures (HMAC-SHA256 over "t.body", 5 minutes, rotation),
-dedupe by event id, storage, processing after the answer, and real signed deliveries from
-the sandbox changing the queue, the run page and the notices."""
+dedupe by event id, storage, processing by the task worker after the answer, and real
+signed deliveries from the sandbox changing the queue, the run page and the notices."""
 
 import hashlib
 import hmac
@@ -18,6 +18,7 @@ from django.urls import reverse
 from dashboard.models import Notice, WebhookEvent, WebhookSecret
 from dashboard.services.webhooks import EVENTS
 from tests.conftest import ACME, PASSWORD
+from tests.test_bulk import run_worker
 
 SECRET = "whsec_dashboard_current"
 OLD_SECRET = "whsec_dashboard_previous"
@@ -85,13 +86,18 @@ def secret(settings):
 # --- signatures ------------------------------------------------------------------------
 
 
-def test_a_good_signature_is_accepted_stored_and_processed(transactional_db, client, secret):
+def test_a_good_signature_is_accepted_stored_and_processed_by_the_worker(
+    transactional_db, client, secret
+):
     event = envelope()
     response = deliver(client, event)
     assert response.status_code == 200
     stored = WebhookEvent.objects.get(event_id=event["id"])
     assert stored.event_type == "ads.write.denied" and stored.project_id == ACME
     assert stored.payload == event
+    assert stored.processed_at is None and Notice.objects.count() == 0  # not in the request
+    run_worker()
+    stored.refresh_from_db()
     assert stored.processed_at is not None and stored.outcome == "processed"
     notice = Notice.objects.get(event_id=event["id"])
     assert notice.kind == "denied" and notice.link == reverse("verdict", args=[ACME, "ver_01TEST"])
@@ -151,6 +157,7 @@ def test_a_replayed_event_id_is_answered_ok_but_stored_and_acted_on_once(
     first, second = deliver(client, event), deliver(client, event)
     assert first.status_code == 200 and second.status_code == 200
     assert second.json()["duplicate"] is True
+    run_worker()
     assert WebhookEvent.objects.filter(event_id=event["id"]).count() == 1
     assert Notice.objects.filter(event_id=event["id"]).count() == 1
 
@@ -183,6 +190,7 @@ def test_an_unknown_event_type_is_stored_and_marked_ignored_never_an_error(
 ):
     event = envelope("ads.something.new", fooBar=1)
     assert deliver(client, event).status_code == 200
+    run_worker()
     stored = WebhookEvent.objects.get(event_id=event["id"])
     assert stored.outcome == "ignored" and stored.processed_at is not None and stored.error == ""
     assert Notice.objects.count() == 0
@@ -253,6 +261,7 @@ def test_registering_with_the_sandbox_stores_the_secret_and_its_test_ping_is_acc
     ping = sandbox.api("POST", f"/v1/webhook-endpoints/{stored.endpoint_id}/test")
     assert ping.status_code == 202, ping.text
     assert sandbox.control("tick")["webhooks"]["delivered"] == 1
+    run_worker()
     event = WebhookEvent.objects.get(event_id=ping.json()["eventId"])
     assert event.event_type == "test.ping" and event.outcome == "processed"
     assert event.payload["data"]["endpointId"] == stored.endpoint_id
@@ -328,6 +337,7 @@ def test_signed_deliveries_from_the_sandbox_update_the_queue_and_raise_notices(
 
     ticked = sandbox.control("tick")
     assert ticked["webhooks"]["delivered"] >= 2, ticked
+    run_worker()
 
     events = {
         e.payload["data"]["pendingId"]: e
@@ -371,6 +381,7 @@ def test_a_denied_write_and_a_finished_run_arrive_as_notices_linking_to_verdict_
 
     sandbox.control("clock", advanceSeconds=30)
     sandbox.control("tick")
+    run_worker()
 
     denial = Notice.objects.get(kind="denied")
     assert denial.link == reverse("verdict", args=[ACME, verdict_id])

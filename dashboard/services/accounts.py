@@ -23,14 +23,10 @@ from django.core.exceptions import PermissionDenied
 from dashboard.layers import PLATFORMS, LayersError
 from dashboard.models import DecisionRecord, Role
 from dashboard.services import access
-from dashboard.services.campaigns import (
-    accounts_all,
-    key_clean,
-    platform_name,
-    reason_sentence,
-)
-from dashboard.services.projects import project_get, project_platforms
+from dashboard.services.projects import accounts_get, project_get, project_platforms
 from dashboard.services.upstream import layers, project_cache_bump
+from dashboard.services.writes import key_clean, new_key, refusal_sentence
+from dashboard.wording import platform_name
 
 STATE_SALT = "dashboard.accounts.oauth-state"
 GO_SALT = "dashboard.accounts.oauth-go"
@@ -94,7 +90,7 @@ def account_list(*, user, project_id: str, highlight: str = "") -> AccountsPage:
     project = project_get(user=user, project_id=project_id)
     error, accounts = None, []
     try:
-        accounts = accounts_all(project_id)
+        accounts = accounts_get(project_id)
     except LayersError as failure:
         error = failure
     accounts = sorted(
@@ -112,7 +108,7 @@ def account_list(*, user, project_id: str, highlight: str = "") -> AccountsPage:
         platforms=tuple(project_platforms(project)),
         error=error,
         highlight=highlight,
-        key=key_clean("") if can else "",
+        key=new_key() if can else "",
         go_token=go_token_make(user=user, project_id=project_id) if can else "",
     )
 
@@ -259,7 +255,7 @@ def _finish(query, *, project_id, platform, popup) -> "ConnectResult":
         account = None
         with contextlib.suppress(LayersError):
             account = next(
-                (a for a in accounts_all(project_id) if a.ad_account_id == account_id), None
+                (a for a in accounts_get(project_id) if a.ad_account_id == account_id), None
             )
         sentence = (
             SENTENCES["connected"].format(name=account.name, platform=name)
@@ -307,4 +303,4 @@ def connect_refusal(error: LayersError, platform: str) -> str:
             "this dashboard's address must be on "
             "the Layers key's list of allowed return URLs."
         )
-    return reason_sentence(error, platform)
+    return refusal_sentence(error, platform)

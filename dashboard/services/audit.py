@@ -6,24 +6,20 @@ export that walks every page inside the key's read budget.
 decision and platform live inside each row's data, so those filters are applied here to the
 pages fetched, and the page says so."""
 
-import csv
 import dataclasses
-import logging
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.utils import timezone
 
-from dashboard.layers import LayersError, RateLimited
+from dashboard.layers import LayersError
 from dashboard.models import DecisionRecord
 from dashboard.services import access
 from dashboard.services.projects import project_get
-from dashboard.services.upstream import budget_get, cached_read, layers
-
-log = logging.getLogger("dashboard.audit")
+from dashboard.services.upstream import cached_read, layers
 
 ACTOR_TYPES = ("partner", "user", "system", "optimizer")
 DECISIONS = {"allow": "Allowed", "queue": "Queued for approval", "deny": "Denied"}
@@ -46,10 +42,6 @@ EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,79}$")
 PAGE_SIZE = 50
 SCAN_LIMIT = 200  # rows per upstream page while filtering here
 SCAN_PAGES = 4  # pages read per screen while filtering here, at most
-EXPORT_MAX_PAGES = 500  # 100,000 rows
-BUDGET_RESERVE = 10  # leave this many reads of the minute for the people using the dashboard
-MAX_SLEEP_SECONDS = 65  # the read budget resets every minute
-CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -110,7 +102,7 @@ class AuditFilters:
             return False
         if self.decision and (event.verdict or "") != self.decision:
             return False
-        return not self.platform or _platform(event.platform) == self.platform
+        return not self.platform or event.platform == self.platform
 
 
 def _date(value) -> str:
@@ -126,10 +118,6 @@ def _instant(day: str, end_of_day: bool = False) -> str:
     start = timezone.make_aware(datetime.strptime(day, "%Y-%m-%d"))
     moment = start + timedelta(days=1) - timedelta(milliseconds=1) if end_of_day else start
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _platform(value) -> str:
-    return str(value or "").removesuffix("_ads")
 
 
 def actor_type_of(event) -> str:
@@ -150,7 +138,7 @@ class AuditRow:
 
     @property
     def platform(self) -> str:
-        return _platform(self.event.platform)
+        return self.event.platform or ""
 
     @property
     def what(self) -> str:
@@ -276,7 +264,7 @@ def audit_rows_join(project_id: str, events) -> list[AuditRow]:
     if verdict_ids or run_ids:
         records = (
             DecisionRecord.objects.filter(project_id=project_id)
-            .filter(models_q(verdict_ids, run_ids))
+            .filter(_records_q(verdict_ids, run_ids))
             .select_related("user")
             .order_by("created_at")
         )
@@ -294,116 +282,9 @@ def audit_rows_join(project_id: str, events) -> list[AuditRow]:
     return rows
 
 
-def models_q(verdict_ids, run_ids):
-    from django.db.models import Q
-
+def _records_q(verdict_ids, run_ids) -> Q:
     query = Q(verdict_id__in=[v for v in verdict_ids if isinstance(v, str)])
     strings = [r for r in run_ids if isinstance(r, str)]
     if strings:
         query |= Q(action="optimizer", entity_id__in=strings)
     return query
-
-
-# --- CSV export --------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    ("occurred_at", lambda r: r.event.occurred_at.isoformat() if r.event.occurred_at else ""),
-    ("event_type", lambda r: r.event.event_type),
-    ("actor_type", lambda r: r.actor_type),
-    ("person", lambda r: r.person),
-    ("decision", lambda r: r.event.verdict or ""),
-    ("reason", lambda r: r.event.reason or ""),
-    ("axis", lambda r: r.event.axis or ""),
-    ("platform", lambda r: r.platform),
-    ("entity_type", lambda r: r.event.entity_type or ""),
-    ("entity_id", lambda r: r.event.entity_id or ""),
-    ("pending_id", lambda r: r.pending_id),
-    ("verdict_id", lambda r: r.event.verdict_id or ""),
-    ("request_id", lambda r: r.event.request_id or ""),
-    ("method", lambda r: (r.event.data or {}).get("method") or ""),
-    ("path", lambda r: (r.event.data or {}).get("path") or ""),
-    ("note", lambda r: r.note),
-    ("event_id", lambda r: r.event.event_id or ""),
-)  # never the API key id, nor any other field of the row's data
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_DANGEROUS) else text
-
-
-class _Line:
-    """csv.writer writes into this; each row comes back as one string to stream."""
-
-    def write(self, value):
-        return value
-
-
-def audit_export_check(*, user, project_id: str) -> None:
-    access.access_require(user=user, project_id=project_id)
-    project_get(user=user, project_id=project_id)
-
-
-def audit_export_lines(*, user, project_id: str, filters: AuditFilters, sleep=time.sleep):
-    """The filtered log as CSV lines, every page, newest first. Paced by the read budget:
-    when few reads are left in the minute, it waits for the reset (bounded) instead of
-    spending what the people using the dashboard need. Trouble midway ends the file with
-    a line saying so (the status line was sent long ago)."""
-    access.access_require(user=user, project_id=project_id)
-    writer = csv.writer(_Line())
-    yield writer.writerow([name for name, _ in CSV_COLUMNS])
-    client = layers()
-    params = filters.upstream()
-    cursor, pages = None, 0
-    while True:
-        if pages >= EXPORT_MAX_PAGES:
-            yield writer.writerow(
-                [
-                    csv_cell(
-                        f"Export stopped after {pages * SCAN_LIMIT} rows; "
-                        "narrow the dates for the rest."
-                    )
-                ]
-            )
-            return
-        _budget_wait(sleep)
-        try:
-            page = client.audit_log_list(
-                project_id=project_id, cursor=cursor, limit=SCAN_LIMIT, **params
-            )
-        except RateLimited as error:
-            sleep(min(error.retry_after or 5, MAX_SLEEP_SECONDS))
-            continue
-        except LayersError as error:
-            log.warning("audit export of %s stopped: %s", project_id, error)
-            yield writer.writerow([csv_cell(f"Export incomplete: {error.message}")])
-            return
-        pages += 1
-        for row in audit_rows_join(project_id, [e for e in page.items if filters.matches(e)]):
-            yield writer.writerow([csv_cell(get(row)) for _, get in CSV_COLUMNS])
-        cursor = page.next_cursor
-        if not cursor:
-            return
-
-
-def _budget_wait(sleep) -> None:
-    budget = budget_get("read-light") or {}
-    remaining, reset = budget.get("remaining"), budget.get("reset")
-    if remaining is None or remaining > BUDGET_RESERVE:
-        return
-    if isinstance(reset, (int, float)) and reset > 1e9:  # epoch seconds (contract §1.8)
-        wait = reset - time.time()
-        if wait <= 0:
-            return  # the minute this was said in is over
-    elif isinstance(reset, (int, float)):
-        wait = reset  # seconds from now
-    else:
-        wait = 5
-    sleep(max(0.5, min(wait, MAX_SLEEP_SECONDS)))
-
-
-def export_filename(project_id: str, filters: AuditFilters) -> str:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    safe = re.sub(r"[^A-Za-z0-9_-]", "", project_id)[:60]
-    return f"audit-{safe}-{stamp}.csv"

@@ -15,12 +15,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.display import PLATFORM_NAMES
 from dashboard.layers import LayersError
 from dashboard.models import Notice, NoticeMarker
 from dashboard.services import access
 from dashboard.services.projects import project_list, project_platforms
 from dashboard.services.upstream import cached_read, fan_out, layers
+from dashboard.wording import platform_name
 
 EXPIRING_WITHIN = timedelta(hours=24)
 EXPIRING_SECONDS = 300
@@ -71,7 +71,7 @@ class Expiring:
 
     @property
     def platform_name(self) -> str:
-        return PLATFORM_NAMES.get(self.platform, self.platform)
+        return platform_name(self.platform)
 
 
 @dataclass(frozen=True)

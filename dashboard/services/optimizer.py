@@ -3,7 +3,6 @@
 Layers has no "list runs" call, so the runs started here are remembered in our own
 decision log (action "optimizer", entity = run id), which also says who started them."""
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -12,16 +11,11 @@ from django.core.cache import cache
 from dashboard.layers import PLATFORMS, Conflict, LayersError
 from dashboard.models import DecisionRecord, Role
 from dashboard.services import access
-from dashboard.services.campaigns import (
-    Outcome,
-    _consent_note,
-    _refused,
-    job_remember_project,
-    key_clean,
-    platform_name,
-)
-from dashboard.services.projects import project_get
-from dashboard.services.upstream import cached_read, layers, project_cache_bump
+from dashboard.services.jobs import job_remember_project
+from dashboard.services.projects import defaults_reader, project_get
+from dashboard.services.upstream import layers, project_cache_bump
+from dashboard.services.writes import Outcome, consent_note, key_clean, refused
+from dashboard.wording import platform_name
 
 STAGE_WORDS = {
     "queued": "Queued",
@@ -58,11 +52,7 @@ def optimizer_start(
         return RunStart(run_id=previous.entity_id)
     client = layers()
     try:
-        defaults = cached_read(
-            project_id,
-            f"defaults:{platform}",
-            lambda: client.defaults_get(project_id=project_id, platform=platform),
-        )
+        defaults = defaults_reader(project_id, platform)()
         start = client.optimizer_run(
             project_id=project_id,
             layer_id=defaults.layer_id,
@@ -71,7 +61,7 @@ def optimizer_start(
             idempotency_key=key,
         )
     except Conflict as error:
-        running = (error.details or {}).get("runId") if isinstance(error.details, dict) else None
+        running = error.details.get("runId")
         if running:
             _remember(
                 user=user,
@@ -92,8 +82,8 @@ def optimizer_start(
             )
         return RunStart(outcome=Outcome("error", error.message, platform=platform))
     except LayersError as error:
-        return RunStart(outcome=_refused(error, project_id=project_id, platform=platform))
-    _consent_note(project_id, platform, None)
+        return RunStart(outcome=refused(error, project_id=project_id, platform=platform))
+    consent_note(project_id, platform, None)
     _remember(
         user=user,
         project_id=project_id,
@@ -130,28 +120,21 @@ class RunView:
 
     @property
     def platform(self) -> str:
-        value = getattr(self.run, "platform", "") or ""
-        return value.removesuffix("_ads")
+        return self.run.platform or ""
 
     @property
     def running(self) -> bool:
-        return getattr(self.run, "status", "") == "running"
+        return self.run.status == "running"
 
     @property
     def stage_rows(self):
         """Every stage with done / current / todo, in order."""
-        reached = {
-            getattr(s, "stage", None) or (s.get("stage") if isinstance(s, dict) else None): s
-            for s in (getattr(self.run, "stages", None) or ())
-        }
-        current = getattr(self.run, "stage", "")
+        reached = {s.stage: s for s in self.run.stages}
         rows = []
         for stage in STAGES:
             entered = reached.get(stage)
-            at = getattr(entered, "entered_at", None) or (
-                entered.get("enteredAt") if isinstance(entered, dict) else None
-            )
-            if stage == current and self.running:
+            at = entered.entered_at if entered else None
+            if stage == self.run.stage and self.running:
                 state = "current"
             elif entered is not None:
                 state = "done"
@@ -162,18 +145,14 @@ class RunView:
 
     @property
     def summary(self) -> dict:
-        return getattr(self.run, "summary", None) or {}
+        return self.run.summary
 
     @property
     def changes(self):
-        """Each proposed change as a dict with snake_case keys, whatever shape it came in."""
-        rows = []
-        for change in getattr(self.run, "changes", None) or ():
-            if dataclasses.is_dataclass(change):
-                change = dataclasses.asdict(change)
-            if isinstance(change, dict):
-                rows.append({_snake(key): value for key, value in change.items()})
-        return rows
+        """Each proposed change as a dict with snake_case keys (the record keeps the wire's)."""
+        return [
+            {_snake(key): value for key, value in change.items()} for change in self.run.changes
+        ]
 
     @property
     def can_write(self) -> bool:
@@ -184,12 +163,12 @@ def optimizer_run_get(*, user, project_id: str, run_id: str) -> RunView:
     role = access.access_require(user=user, project_id=project_id)
     project = project_get(user=user, project_id=project_id)
     remembered = cache.get(f"run:{project_id}:{run_id}")
-    if remembered is not None and getattr(remembered, "status", "running") != "running":
+    if remembered is not None and remembered.status != "running":
         run = remembered  # a finished run never changes again
     else:
         run = layers().optimizer_run_get(project_id=project_id, run_id=run_id)
         cache.set(f"run:{project_id}:{run_id}", run, timeout=86400)
-        if getattr(run, "status", "running") != "running":
+        if run.status != "running":
             project_cache_bump(project_id)  # it queued or dispatched changes: lists are stale
     return RunView(project=project, run=run, role=role)
 

@@ -131,8 +131,8 @@ def project_overview(*, user, project_id: str) -> Overview:
         ),
     }
     for platform in platforms:
-        calls[f"defaults:{platform}"] = _defaults_reader(project_id, platform)
-        calls[f"pending:{platform}"] = _pending_count_reader(project_id, platform)
+        calls[f"defaults:{platform}"] = defaults_reader(project_id, platform)
+        calls[f"pending:{platform}"] = pending_count_reader(project_id, platform)
     results = fan_out(calls)
 
     errors = [r for r in results.values() if isinstance(r, LayersError)]
@@ -167,7 +167,8 @@ def project_overview(*, user, project_id: str) -> Overview:
     )
 
 
-def _defaults_reader(project_id: str, platform: str):
+def defaults_reader(project_id: str, platform: str):
+    """A platform layer's defaults and kill switch, as a shared cached read (for fan_out)."""
     return lambda: cached_read(
         project_id,
         f"defaults:{platform}",
@@ -175,7 +176,8 @@ def _defaults_reader(project_id: str, platform: str):
     )
 
 
-def _pending_count_reader(project_id: str, platform: str):
+def pending_count_reader(project_id: str, platform: str):
+    """A platform's pending-action count, as a shared cached read (for fan_out)."""
     return lambda: cached_read(
         project_id,
         f"pending-count:{platform}",

@@ -9,64 +9,24 @@ from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 
-from dashboard.display import PLATFORM_NAMES
 from dashboard.layers import LayersError, NotFound
 from dashboard.models import DecisionRecord
 from dashboard.services import access
 from dashboard.services.audit import SCAN_LIMIT, AuditRow, audit_rows_join
 from dashboard.services.projects import project_get
 from dashboard.services.upstream import cached_read, layers
+from dashboard.wording import PLATFORM_NAMES, platform_name, reason_sentence
 
 DECISION_WORDS = {
     "allow": "Allowed: the change went to the ad platform.",
     "queue": "Queued: the change waits in the approval queue for a person.",
     "deny": "Denied: Layers refused the change and nothing was changed.",
 }
-REASON_SENTENCES = {
-    "authority_axis_off": (
-        "The {axis} authority was off, so partners may not make this kind of change."
-    ),
-    "authority_axis_draft": (
-        "The {axis} authority was draft, so the change needs a person's approval first."
-    ),
-    "authority_axis_auto": (
-        "The {axis} authority was auto, so the change was applied without review."
-    ),
-    "kill_switch_active": (
-        "The customer's kill switch was on for {platform}: "
-        "every change is refused until the customer turns it off."
-    ),
-    "partner_consent_missing": (
-        "The customer has not yet allowed partner changes on {platform}; "
-        "they switch this on once, in their Layers dashboard."
-    ),
-    "partner_escalation_forbidden": (
-        "A partner cannot give a campaign more {axis} authority than the customer allows."
-    ),
-    "approved_by_partner": "A person at the partner approved the pending action.",
-    "rejected_by_partner": "A person at the partner rejected the pending action.",
-    "expired": "Nobody decided within 7 days, so the action expired.",
-}
 # Anything that looks like a credential is never shown, whatever Layers echoes back.
 SECRET_KEY_PATTERN = re.compile(
     r"key|secret|token|password|passwd|authorization|signature|credential|cookie", re.I
 )
 TIMELINE_PAGES = 3  # the entity's history is looked for in the latest 600 audit rows
-
-
-def reason_sentence(reason, *, axis=None, platform=None) -> str:
-    """The gate's reason code as a sentence a person can act on."""
-    reason = str(reason or "")
-    platform_name = PLATFORM_NAMES.get(str(platform or ""), str(platform or "this platform"))
-    template = REASON_SENTENCES.get(reason)
-    if template:
-        return template.format(axis=axis or "relevant", platform=platform_name)
-    if reason.startswith("guardrail_"):
-        return (
-            "Layers' safety guardrail "
-            f"({reason.removeprefix('guardrail_').replace('_', ' ')}) stopped it."
-        )
-    return (reason.replace("_", " ").capitalize() + ".") if reason else "Layers gave no reason."
 
 
 def sanitised(value, depth: int = 0):
@@ -134,7 +94,7 @@ class VerdictPage:
 
     @property
     def platform_name(self) -> str:
-        return PLATFORM_NAMES.get(self.verdict.platform or "", self.verdict.platform or "—")
+        return platform_name(self.verdict.platform) or "—"
 
     @property
     def people(self) -> list[str]:

@@ -1,36 +1,35 @@
-"""Layers webhooks: check the signature, store each event once, then act on it.
+"""Layers webhooks: acting on a stored event, and registering our receiver with Layers.
 
-The receiver (dashboard/webhooks.py) only verifies and stores, so Layers gets its 200 fast;
-`webhook_event_process` runs right after the commit and again from
-`manage.py webhooks_process` for anything left unprocessed. Processing is idempotent: an
-event is processed once (row lock + processed_at), and its notice is unique per event.
+The receiver (dashboard/webhooks.py, then webhook_inbox.py) only verifies, stores and
+queues, so Layers gets its 200 fast; `webhook_event_process` runs in the task worker
+(dashboard/tasks.py) and again from `manage.py webhooks_process` for anything left
+unprocessed. Processing is idempotent: an event is processed once (row lock +
+processed_at), and its notice is unique per event. Reading the payload is the client's job
+(dashboard.layers.WebhookEnvelope): here every event arrives as a typed record."""
 
-Signing secrets: LAYERS_WEBHOOK_SECRET (comma-separated, so an old and a new secret can
-overlap during a rotation) plus the secrets `manage.py webhooks_register` stored, because
-Layers shows an endpoint's secret only once, in the answer that created it."""
-
-import dataclasses
-import hashlib
-import hmac
-import json
 import logging
-import time
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from dashboard.layers import (
+    ApprovalDispatched,
+    LayersError,
+    RunCompleted,
+    WebhookEnvelope,
+    WriteDenied,
+)
 from dashboard.models import Notice, WebhookEvent, WebhookSecret
-from dashboard.services.upstream import project_cache_bump
+from dashboard.services.pending import pending_dispatch_note
+from dashboard.services.upstream import layers, project_cache_bump
+from dashboard.wording import platform_name, reason_sentence, status_words
 
 log = logging.getLogger("dashboard.webhooks")
 
-TOLERANCE_SECONDS = 300  # contract §6.1: reject when more than 5 minutes from our clock
-MAX_BODY_BYTES = 1_000_000
 EVENTS = (
     "approval.dispatched",
     "ads.optimizer.run.completed",
@@ -39,114 +38,6 @@ EVENTS = (
     "job.failed",
     "job.canceled",
 )  # what HANDLERS below act on
-PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
-
-
-# --- verifying ---------------------------------------------------------------------------
-
-
-def webhook_secrets() -> list[str]:
-    """Every secret a delivery may be signed with right now."""
-    configured = [s.strip() for s in (settings.LAYERS_WEBHOOK_SECRET or "").split(",") if s.strip()]
-    stored = list(
-        WebhookSecret.objects.filter(retired_at__isnull=True)
-        .order_by("-created_at")
-        .values_list("secret", flat=True)
-    )
-    return list(dict.fromkeys(configured + stored))
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    status: int = 200  # what to answer when not ok: 400 malformed, 401 not ours
-    reason: str = ""
-
-
-def signature_verify(
-    *, raw_body: bytes, header: str, secrets: list[str], now: float | None = None
-) -> Verification:
-    """`X-Layers-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`: HMAC-SHA256 over "<t>.<raw body>"
-    with any of our secrets must equal any v1 value, and t must be within 5 minutes of now."""
-    timestamp, macs = None, []
-    for part in (header or "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t":
-            timestamp = value
-        elif name == "v1" and value:
-            macs.append(value.strip().lower())
-    if not timestamp or not macs:
-        return Verification(False, 400, "the signature header is missing or malformed")
-    try:
-        t = int(timestamp)
-    except ValueError:
-        return Verification(False, 400, "the signature timestamp is not a number")
-    if not secrets:
-        return Verification(False, 401, "no webhook signing secret is configured")
-    now = time.time() if now is None else now
-    if abs(now - t) > TOLERANCE_SECONDS:
-        return Verification(
-            False, 401, "the signature timestamp is more than 5 minutes from our clock"
-        )
-    signed = f"{t}.".encode() + raw_body
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-        # Check every candidate (no early exit on the first match of a weaker secret).
-        if any(hmac.compare_digest(expected, mac) for mac in macs):
-            return Verification(True)
-    return Verification(False, 401, "the signature does not match")
-
-
-# --- receiving ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Receipt:
-    status: int
-    body: dict
-
-
-def webhook_receive(*, raw_body: bytes, headers) -> Receipt:
-    """Verify, dedupe, store. Never processes inline before answering: processing is
-    scheduled for after the commit and cannot make Layers see an error."""
-    if len(raw_body) > MAX_BODY_BYTES:
-        return Receipt(413, {"error": "payload too large"})
-    check = signature_verify(
-        raw_body=raw_body, header=headers.get("X-Layers-Signature", ""), secrets=webhook_secrets()
-    )
-    if not check.ok:
-        log.warning("webhook refused: %s", check.reason)
-        return Receipt(check.status, {"error": check.reason})
-    try:
-        envelope = json.loads(raw_body)
-    except ValueError:
-        return Receipt(400, {"error": "the body is not JSON"})
-    if not isinstance(envelope, dict):
-        return Receipt(400, {"error": "the body is not a JSON object"})
-    event_id = (headers.get("X-Layers-Event-Id") or envelope.get("id") or "").strip()
-    event_type = envelope.get("type") or headers.get("X-Layers-Event-Type") or ""
-    if not event_id or not isinstance(event_type, str):
-        return Receipt(400, {"error": "the event has no id or type"})
-    project_id = envelope.get("projectId") if isinstance(envelope.get("projectId"), str) else ""
-    try:
-        with transaction.atomic():
-            WebhookEvent.objects.create(
-                event_id=event_id[:80],
-                event_type=event_type[:80],
-                project_id=project_id[:80],
-                payload=envelope,
-            )
-            transaction.on_commit(lambda: _process_quietly(event_id[:80]))
-    except IntegrityError:
-        return Receipt(200, {"received": event_id, "duplicate": True})
-    return Receipt(200, {"received": event_id})
-
-
-def _process_quietly(event_id: str) -> None:
-    try:
-        webhook_event_process(event_id)
-    except Exception:  # stored already; `webhooks_process` picks it up again
-        log.exception("processing webhook %s failed", event_id)
 
 
 # --- processing --------------------------------------------------------------------------
@@ -167,7 +58,10 @@ def webhook_event_process(event_id: str) -> str:
         else:
             try:
                 with transaction.atomic():
-                    handler(event, _data(event))
+                    envelope = WebhookEnvelope.from_wire(
+                        event.payload, event_id=event.event_id, event_type=event.event_type
+                    )
+                    handler(event, envelope.event)
             except Exception as error:  # kept unprocessed with its error, retried by the command
                 log.exception(
                     "webhook %s (%s) could not be processed", event.event_id, event.event_type
@@ -197,18 +91,8 @@ def webhooks_process_pending(limit: int = 500) -> dict:
     return counts
 
 
-def _data(event: WebhookEvent) -> dict:
-    data = (event.payload or {}).get("data")
-    return data if isinstance(data, dict) else {}
-
-
-def _platform(value) -> str:
-    value = str(value or "")
-    return value.removesuffix("_ads") if value.endswith("_ads") else value
-
-
-def _words(value) -> str:
-    return str(value or "").replace("_", " ").replace(".", " ")
+def _where(platform: str, otherwise: str) -> str:
+    return platform_name(platform) if platform else otherwise
 
 
 def _path(name: str, *args, fallback: str = "", query: dict | None = None, anchor: str = "") -> str:
@@ -223,14 +107,14 @@ def _path(name: str, *args, fallback: str = "", query: dict | None = None, ancho
     return path + (f"#{anchor}" if anchor else "")
 
 
-def _notice(
-    event: WebhookEvent,
-    kind: str,
-    sentence: str,
-    link: str,
-    second_link: str = "",
-    second_label: str = "",
-):
+def _verdict_path(project_id: str, verdict_id: str) -> str:
+    if not verdict_id:
+        return ""
+    fallback = f"/projects/{project_id}/verdicts/{verdict_id}/"
+    return _path("verdict", project_id, verdict_id, fallback=fallback)
+
+
+def _notice(event, kind, sentence, link, second_link="", second_label=""):
     Notice.objects.get_or_create(
         event_id=event.event_id,
         kind=kind,
@@ -244,142 +128,94 @@ def _notice(
     )
 
 
-def _approval_dispatched(event: WebhookEvent, data: dict) -> None:
+def _approval_dispatched(event: WebhookEvent, data: ApprovalDispatched) -> None:
     """The approved change reached the platform, or failed to: every cached read of the
     project is stale (the queue shows the new status), and a failure raises a notice."""
     project_id = event.project_id
-    if project_id:
-        project_cache_bump(project_id)
-        _pending_record_update(project_id, data)
-    if data.get("status") != "dispatch_failed" or not project_id:
+    if not project_id:
         return
-    platform = _platform(data.get("platform"))
-    pending_id = str(data.get("pendingId") or "")
-    reason = data.get("dispatchFailureReason") or "no reason given"
+    project_cache_bump(project_id)
+    pending_dispatch_note(
+        project_id=project_id,
+        pending_id=data.pending_id,
+        status=data.status,
+        dispatched_at=data.dispatched_at,
+        failure_reason=data.failure_reason,
+    )
+    if data.status != "dispatch_failed":
+        return
     sentence = (
-        f"An approved {_words(data.get('actionType')) or 'change'} on "
-        f"{PLATFORM_NAMES.get(platform, platform or 'the platform')} "
-        f"could not be applied: {_words(reason)}."
+        f"An approved {status_words(data.action_type) or 'change'} on "
+        f"{_where(data.platform, 'the platform')} "
+        f"could not be applied: {status_words(data.failure_reason or 'no reason given')}."
     )
     link = _path(
         "queue",
         project_id,
         fallback=f"/projects/{project_id}/queue/",
-        query={"platform": platform, "status": "dispatch_failed"},
-        anchor=f"pa-{pending_id}" if pending_id else "",
+        query={"platform": data.platform, "status": "dispatch_failed"},
+        anchor=f"pa-{data.pending_id}" if data.pending_id else "",
     )
-    verdict_id = data.get("verdictId")
-    second = (
-        _path(
-            "verdict",
-            project_id,
-            verdict_id,
-            fallback=f"/projects/{project_id}/verdicts/{verdict_id}/",
-        )
-        if verdict_id
-        else ""
-    )
+    second = _verdict_path(project_id, data.verdict_id)
     _notice(event, Notice.Kind.DISPATCH_FAILED, sentence, link, second, "Verdict" if second else "")
 
 
-def _pending_record_update(project_id: str, data: dict) -> None:
-    """The queue remembers the actions it rendered (to re-render one row after a decision);
-    that copy gets the dispatch time or the failure reason too."""
-    pending_id = data.get("pendingId")
-    key = f"pending:record:{project_id}:{pending_id}"
-    action = cache.get(key) if pending_id else None
-    if action is None or not dataclasses.is_dataclass(action):
-        return
-    from dashboard.layers.records import parse_time  # the client's own time parser
-
-    changes = {"status": data.get("status") or getattr(action, "status", None)}
-    names = {f.name for f in dataclasses.fields(action)}
-    if "dispatched_at" in names:
-        changes["dispatched_at"] = parse_time(data.get("dispatchedAt"))
-    if "dispatch_failure_reason" in names:
-        changes["dispatch_failure_reason"] = data.get("dispatchFailureReason")
-    cache.set(key, dataclasses.replace(action, **changes), timeout=3600)
-
-
-def _run_completed(event: WebhookEvent, data: dict) -> None:
+def _run_completed(event: WebhookEvent, data: RunCompleted) -> None:
     """An optimizer run finished: its run page and the queue read fresh data, and people
     hear how many proposals wait for them."""
     project_id = event.project_id
     if not project_id:
         return
     project_cache_bump(project_id)
-    platform = _platform(data.get("platform"))
-    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
-    changes = data.get("changes") if isinstance(data.get("changes"), list) else []
-    queued = summary.get("queued")
-    if not isinstance(queued, int):
-        queued = sum(1 for c in changes if isinstance(c, dict) and c.get("outcome") == "queued")
-    dispatched = summary.get("dispatched") if isinstance(summary.get("dispatched"), int) else 0
-    where = PLATFORM_NAMES.get(platform, platform or "a platform")
-    if data.get("dryRun"):
-        proposed = (
-            summary.get("proposed") if isinstance(summary.get("proposed"), int) else len(changes)
-        )
+    where = _where(data.platform, "a platform")
+    if data.dry_run:
         sentence = (
-            f"Optimizer dry run finished on {where}: "
-            f"{proposed} change{'s' if proposed != 1 else ''} proposed, nothing applied."
+            f"Optimizer dry run finished on {where}: {data.proposed} "
+            f"change{'s' if data.proposed != 1 else ''} proposed, nothing applied."
         )
     else:
         sentence = (
             f"Optimizer run finished on {where}: "
-            f"{queued} proposal{'s' if queued != 1 else ''} to review"
+            f"{data.queued} proposal{'s' if data.queued != 1 else ''} to review"
         )
-        sentence += f", {dispatched} applied directly." if dispatched else "."
-    run_id = str(data.get("runId") or "")
+        sentence += f", {data.dispatched} applied directly." if data.dispatched else "."
     queue = _path(
-        "queue", project_id, fallback=f"/projects/{project_id}/queue/", query={"platform": platform}
+        "queue",
+        project_id,
+        fallback=f"/projects/{project_id}/queue/",
+        query={"platform": data.platform},
     )
     run = (
         _path(
             "optimizer-run",
             project_id,
-            run_id,
-            fallback=f"/projects/{project_id}/optimizer/runs/{run_id}/",
+            data.run_id,
+            fallback=f"/projects/{project_id}/optimizer/runs/{data.run_id}/",
         )
-        if run_id
+        if data.run_id
         else ""
     )
     _notice(event, Notice.Kind.RUN_COMPLETED, sentence, queue, run, "The run" if run else "")
 
 
-def _write_denied(event: WebhookEvent, data: dict) -> None:
-    project_id = event.project_id
-    if not project_id:
+def _write_denied(event: WebhookEvent, data: WriteDenied) -> None:
+    if not event.project_id:
         return
-    from dashboard.services.verdicts import reason_sentence  # one wording for reasons everywhere
-
-    platform = _platform(data.get("platform"))
-    what = _words(data.get("entityType")) or "item"
     sentence = (
-        f"Layers refused a change to a {what} on "
-        f"{PLATFORM_NAMES.get(platform, platform or 'a platform')}: "
-        f"{reason_sentence(data.get('reason'), axis=data.get('axis'), platform=platform)}"
+        f"Layers refused a change to a {status_words(data.entity_type) or 'item'} on "
+        f"{_where(data.platform, 'a platform')}: "
+        f"{reason_sentence(data.reason, axis=data.axis, platform=data.platform)}"
     )
-    verdict_id = str(data.get("verdictId") or "")
-    link = (
-        _path(
-            "verdict",
-            project_id,
-            verdict_id,
-            fallback=f"/projects/{project_id}/verdicts/{verdict_id}/",
-        )
-        if verdict_id
-        else ""
-    )
+    link = _verdict_path(event.project_id, data.verdict_id)
     _notice(event, Notice.Kind.DENIED, sentence, link)
 
 
-def _job_completed(event: WebhookEvent, data: dict) -> None:
+def _job_finished(event: WebhookEvent, data) -> None:
     if event.project_id:
         project_cache_bump(event.project_id)  # job pages and the lists they changed read fresh
 
 
-def _nothing(event: WebhookEvent, data: dict) -> None:
+def _nothing(event: WebhookEvent, data) -> None:
     pass
 
 
@@ -387,9 +223,9 @@ HANDLERS = {
     "approval.dispatched": _approval_dispatched,
     "ads.optimizer.run.completed": _run_completed,
     "ads.write.denied": _write_denied,
-    "job.completed": _job_completed,
-    "job.failed": _job_completed,
-    "job.canceled": _job_completed,
+    "job.completed": _job_finished,
+    "job.failed": _job_finished,
+    "job.canceled": _job_finished,
     "test.ping": _nothing,
 }
 
@@ -407,11 +243,6 @@ class Registration:
 def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) -> Registration:
     """Creates a Layers webhook endpoint for our receiver and keeps its signing secret.
     Older secrets stay accepted (a rotation's overlap) except all but the newest two."""
-    import uuid
-
-    from dashboard.layers import LayersError
-    from dashboard.services.upstream import layers
-
     parts = urlsplit(url)
     if not (
         parts.scheme == "https"
@@ -439,15 +270,13 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
         return Registration(
             False, f"Layers refused to register the webhook endpoint: {error.message}{hint}"
         )
-    secret = getattr(endpoint, "signing_secret", None) or getattr(endpoint, "secret", None) or ""
-    endpoint_id = getattr(endpoint, "endpoint_id", None) or getattr(endpoint, "id", None) or ""
-    if not secret:
+    if not endpoint.signing_secret:
         return Registration(
             False,
             "Layers created the endpoint but sent no signing secret; rotate its secret in Layers.",
-            endpoint_id,
+            endpoint.id,
         )
-    WebhookSecret.objects.create(endpoint_id=endpoint_id, url=url, secret=secret)
+    WebhookSecret.objects.create(endpoint_id=endpoint.id, url=url, secret=endpoint.signing_secret)
     keep = list(
         WebhookSecret.objects.filter(retired_at__isnull=True)
         .order_by("-created_at")
@@ -458,7 +287,7 @@ def webhook_register(*, url: str, project_id: str | None = None, events=EVENTS) 
     )
     return Registration(
         True,
-        f"Registered {url} with Layers as endpoint {endpoint_id or '(no id)'}; "
+        f"Registered {url} with Layers as endpoint {endpoint.id or '(no id)'}; "
         "its signing secret is stored.",
-        endpoint_id,
+        endpoint.id,
     )

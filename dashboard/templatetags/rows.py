@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import timeuntil
 
-from dashboard.display import platform_name
+from dashboard.wording import platform_name
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 from django import template
 
-from dashboard.display import platform_name
 from dashboard.money import cents_format
+from dashboard.wording import platform_name
 
 register = template.Library()
 

@@ -5,6 +5,11 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard.services import audit
+from dashboard.services.audit_export import (
+    audit_export_check,
+    audit_export_lines,
+    export_filename,
+)
 
 
 @login_required
@@ -29,15 +34,15 @@ def audit_page(request, project_id):
 @login_required
 @require_GET
 def audit_export(request, project_id):
-    """The filtered log as CSV, streamed page by page (see services.audit)."""
+    """The filtered log as CSV, streamed page by page (see services.audit_export)."""
     filters = audit.AuditFilters.from_query(request.GET)
-    audit.audit_export_check(user=request.user, project_id=project_id)
+    audit_export_check(user=request.user, project_id=project_id)
     response = StreamingHttpResponse(
-        audit.audit_export_lines(user=request.user, project_id=project_id, filters=filters),
+        audit_export_lines(user=request.user, project_id=project_id, filters=filters),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = (
-        f'attachment; filename="{audit.export_filename(project_id, filters)}"'
+        f'attachment; filename="{export_filename(project_id, filters)}"'
     )
     response["Cache-Control"] = "no-store"
     return response

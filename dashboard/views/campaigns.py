@@ -8,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.services import campaigns, pending
+from dashboard.services import campaign_create, campaign_writes, campaigns, jobs, pending, writes
 from dashboard.services.projects import project_get
 
 OUTCOME_SESSION_KEY = "campaign-outcome"
@@ -36,7 +36,7 @@ def authority(request, project_id, platform, campaign_id):
         )
     else:
         wanted = {axis: request.POST.get(axis) for axis in campaigns.AXES if request.POST.get(axis)}
-        row = campaigns.campaign_authority_set(
+        row = campaign_writes.campaign_authority_set(
             user=request.user,
             project_id=project_id,
             platform=platform,
@@ -75,7 +75,7 @@ def _next(request, default):
 @require_GET
 def campaign_page(request, project_id, platform, campaign_id):
     stashed = request.session.pop(f"{OUTCOME_SESSION_KEY}:{campaign_id}", None)
-    outcome = campaigns.Outcome(**stashed) if stashed else None
+    outcome = writes.Outcome(**stashed) if stashed else None
     page = campaigns.campaign_page(
         user=request.user,
         project_id=project_id,
@@ -102,7 +102,7 @@ def campaign_write(request, project_id, platform, campaign_id):
     with the same keys; real outcomes are shown after a redirect (reload-safe)."""
     action = request.POST.get("action", "")
     key = request.POST.get("idempotency_key", "")
-    outcome, typed = campaigns.campaign_write(
+    outcome, typed = campaign_writes.campaign_write(
         user=request.user,
         project_id=project_id,
         platform=platform,
@@ -119,7 +119,7 @@ def campaign_write(request, project_id, platform, campaign_id):
             platform=platform,
             campaign_id=campaign_id,
             outcome=outcome,
-            keys={action: campaigns.key_clean(key)} if action in campaigns.WRITES else {},
+            keys={action: writes.key_clean(key)} if action in campaigns.WRITES else {},
             confirm=action if outcome.kind == "confirm" else "",
             typed={**typed, "action": action},
         )
@@ -133,25 +133,24 @@ def campaign_write(request, project_id, platform, campaign_id):
 @require_http_methods(["GET", "POST"])
 def campaign_new(request, project_id):
     if request.method == "GET":
-        form = campaigns.campaign_create_form(user=request.user, project_id=project_id)
-        return render(request, "campaigns/new.html", {"form": form, "project": form.project})
-    form = campaigns.campaign_create(
-        user=request.user,
-        project_id=project_id,
-        data=request.POST,
-        idempotency_key=request.POST.get("idempotency_key", ""),
-    )
-    status = 422 if form.outcome and form.outcome.kind == "invalid" else 200
-    return render(
-        request, "campaigns/new.html", {"form": form, "project": form.project}, status=status
-    )
+        page = campaign_create.campaign_create_form(user=request.user, project_id=project_id)
+    else:
+        page = campaign_create.campaign_create(
+            user=request.user,
+            project_id=project_id,
+            data=request.POST,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    status = 422 if page.outcome and page.outcome.kind == "invalid" else 200
+    context = {"page": page, "form": page.form, "project": page.project}
+    return render(request, "campaigns/new.html", context, status=status)
 
 
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def job_page(request, project_id, job_id):
-    view = campaigns.job_follow(user=request.user, project_id=project_id, job_id=job_id)
+    view = jobs.job_follow(user=request.user, project_id=project_id, job_id=job_id)
     context = {"view": view, "job": view.job, "project_id": project_id}
     if request.htmx:
         return render(request, "campaigns/_job.html", context)

@@ -11,7 +11,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from dashboard.services import bulk as bulk_service
-from dashboard.services import pending
+from dashboard.services import pending, pending_decisions
+from dashboard.services.bulk_start import bulk_decision_retry, bulk_decision_start
 
 
 @login_required
@@ -81,7 +82,7 @@ def decide(request, project_id, platform, pending_id):
         if decision == "approve"
         else (request.POST.get("quick_reason") or request.POST.get("reason"))
     )
-    outcome = pending.pending_decide(
+    outcome = pending_decisions.pending_decide(
         user=request.user,
         project_id=project_id,
         platform=platform,
@@ -121,7 +122,7 @@ def decide(request, project_id, platform, pending_id):
 def bulk_start(request, project_id):
     select_all = request.POST.get("select_all") == "1"
     try:
-        bulk = bulk_service.bulk_decision_start(
+        bulk = bulk_decision_start(
             user=request.user,
             project_id=project_id,
             decision=request.POST.get("decision", ""),
@@ -159,7 +160,7 @@ def bulk_page(request, project_id, bulk_id):
 @login_required
 @require_POST
 def bulk_retry(request, project_id, bulk_id):
-    bulk = _bulk_or_404(bulk_service.bulk_decision_retry, request, project_id, bulk_id)
+    bulk = _bulk_or_404(bulk_decision_retry, request, project_id, bulk_id)
     return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
 
 

@@ -226,6 +226,7 @@ def test_the_open_queue_announces_new_actions_within_seconds_of_a_webhook_and_ke
 ):
     from django.test import Client
 
+    from tests.test_bulk import run_worker
     from tests.test_webhooks import SECRET, deliver, envelope
 
     settings.LAYERS_WEBHOOK_SECRET = SECRET
@@ -246,6 +247,7 @@ def test_the_open_queue_announces_new_actions_within_seconds_of_a_webhook_and_ke
         changes=[],
     )
     assert deliver(Client(), run, SECRET).status_code == 200
+    run_worker()  # the worker acts on the stored event
 
     notice = page.locator("#queue-fresh .banner")
     notice.wait_for(timeout=15_000)  # the page polls every 5 s

@@ -1,0 +1,101 @@
+"""Starting a bulk decision, and sending its failed items once more: both record what is
+to be done and queue the background task (dashboard/tasks.py) that does it."""
+
+import uuid
+
+from django.db import transaction
+
+from dashboard.layers import PLATFORMS
+from dashboard.models import BulkDecision, BulkDecisionItem
+from dashboard.services import access
+from dashboard.services.bulk import bulk_decision_get
+from dashboard.services.pending import pending_matching, pending_recall
+from dashboard.tasks import bulk_decision_run
+
+MAX_ITEMS = 2000
+
+
+def bulk_decision_start(
+    *,
+    user,
+    project_id: str,
+    decision: str,
+    text: str,
+    selected: list[str],
+    select_all_filters=None,
+    bulk_key: str,
+) -> BulkDecision:
+    """Records the decision and queues it. `selected` holds "platform:pendingId" values;
+    with `select_all_filters` every pending action matching those filters is taken.
+    The form's own key makes a resubmitted form return the same bulk decision."""
+    access.access_require(user=user, project_id=project_id, action="decide")
+    text = (text or "").strip()[:1000]
+    if decision not in ("approve", "reject"):
+        raise ValueError("Choose approve or reject.")
+    if decision == "reject" and not text:
+        raise ValueError("Say why you are rejecting them: the reason is shown to the customer.")
+    try:
+        bulk_id = uuid.UUID(bulk_key)
+    except ValueError:
+        bulk_id = uuid.uuid4()
+    existing = BulkDecision.objects.filter(id=bulk_id, project_id=project_id).first()
+    if existing is not None:
+        return existing
+
+    if select_all_filters is not None:
+        actions = pending_matching(
+            project_id=project_id, filters=select_all_filters, limit=MAX_ITEMS
+        )
+        targets = [(a.platform, a.pending_id) for a in actions]
+    else:
+        targets = []
+        for value in selected:
+            platform, _, pending_id = value.partition(":")
+            if platform in PLATFORMS and pending_id:
+                targets.append((platform, pending_id[:80]))
+    targets = list(dict.fromkeys(targets))[:MAX_ITEMS]
+    if not targets:
+        raise ValueError("Select at least one pending action.")
+
+    with transaction.atomic():
+        bulk = BulkDecision.objects.create(
+            id=bulk_id, user=user, project_id=project_id, decision=decision, text=text
+        )
+        items = []
+        for platform, pending_id in targets:
+            action = pending_recall(project_id, pending_id)
+            items.append(
+                BulkDecisionItem(
+                    bulk=bulk,
+                    platform=platform,
+                    pending_id=pending_id,
+                    idempotency_key=uuid.uuid4(),
+                    entity_name=(action.entity_name or "")[:300] if action else "",
+                )
+            )
+        BulkDecisionItem.objects.bulk_create(items)
+        transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
+    return bulk
+
+
+def bulk_decision_retry(*, user, project_id: str, bulk_id: str) -> BulkDecision:
+    """Sends the items that failed (Layers down, timeouts, refusals) once more, each under
+    the key it was created with: one whose first attempt did reach Layers before its answer
+    was lost gets that first result back, and is never decided twice."""
+    access.access_require(user=user, project_id=project_id, action="decide")
+    bulk = bulk_decision_get(user=user, project_id=project_id, bulk_id=bulk_id)
+    if bulk.status != BulkDecision.Status.DONE:
+        return bulk  # still running: its failed items are not final yet
+    with transaction.atomic():
+        again = bulk.items.filter(outcome=BulkDecisionItem.Outcome.FAILED).update(
+            outcome=BulkDecisionItem.Outcome.WAITING,
+            sentence="",
+            decided_at=None,
+        )
+        if again:
+            BulkDecision.objects.filter(id=bulk.id).update(
+                status=BulkDecision.Status.QUEUED, finished_at=None
+            )
+            transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
+    bulk.refresh_from_db()
+    return bulk

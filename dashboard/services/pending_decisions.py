@@ -1,0 +1,263 @@
+"""Deciding pending actions: one sender for every approve and reject, whether a person
+decides one row or a bulk decision works through hundreds in the background.
+
+`pending_decision_send` sends one decision under the idempotency key its form (or its bulk
+item) was given, records it, and says what happened: decided, decided earlier under the
+same key, decided first by someone else, failed for good, or worth sending again (nothing
+is lost, and the same key can never decide twice). `pending_decide` is one person's click:
+it checks the form, calls the sender once and redraws the row."""
+
+import dataclasses
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from dashboard.layers import (
+    PLATFORMS,
+    Conflict,
+    IdempotencyConflict,
+    KillSwitch,
+    LayersError,
+    RateLimited,
+)
+from dashboard.services import access
+from dashboard.services.pending import (
+    STATUSES,
+    pending_find,
+    pending_recall,
+    pending_remember,
+)
+from dashboard.services.pending_rows import QueueRow, queue_row
+from dashboard.services.upstream import layers, project_cache_bump
+from dashboard.services.writes import decision_record, key_clean
+from dashboard.wording import status_words
+
+DECISIONS = ("approve", "reject")
+
+
+def decision_text(text: str, *, person: str) -> str:
+    """What Layers stores with the decision names the person, so the customer's audit
+    shows who decided and not only "partner"."""
+    signature = f"{person} via the partner dashboard"
+    return f"{text} — {signature}" if text else f"Decided by {signature}"
+
+
+def conflict_sentence(*, status, decided_by, decided_at) -> str:
+    who = ""
+    if isinstance(decided_by, dict) and decided_by.get("actorType"):
+        who = f" by {decided_by['actorType']}"
+    when = f" at {timezone.localtime(decided_at):%b %-d, %H:%M}" if decided_at else ""
+    return (
+        "Someone else decided first: "
+        f"this action is already {status_words(status or 'decided')}{who}{when}."
+    )
+
+
+def _final(error: LayersError) -> bool:
+    """A refusal that sending again cannot change (a 4xx other than 429, the key's kill
+    switch); timeouts, 5xx, unreadable answers and rate limits are worth another try."""
+    if isinstance(error, KillSwitch):
+        return True
+    return bool(error.status) and 400 <= error.status < 500 and not isinstance(error, RateLimited)
+
+
+@dataclass(frozen=True)
+class DecisionSent:
+    """kind: decided | earlier (this key decided it before; new words were not sent) |
+    conflict (someone else decided first) | failed (for good) | retry (send it again)."""
+
+    kind: str
+    sentence: str
+    verdict_id: str = ""
+    action: object = None  # the action as it is now, when this dashboard knows it
+    decision: object = None  # Layers' Decision, when decided
+    error: LayersError | None = None
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds Layers asked us to wait (429), else None."""
+        if isinstance(self.error, RateLimited):
+            return self.error.retry_after or 5
+        return None
+
+
+def pending_decision_send(
+    *,
+    user,
+    project_id: str,
+    platform: str,
+    pending_id: str,
+    decision: str,
+    text: str,
+    idempotency_key: str,
+    bump_cache: bool = True,
+) -> DecisionSent:
+    """Sends one approve or reject (decision and platform already checked) and records it.
+    `bump_cache=False` leaves refreshing the cached lists to a caller deciding many."""
+    record = decision_record(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        action=decision,
+        entity_id=pending_id,
+        key=idempotency_key,
+        note=text,
+    )
+
+    def bump():
+        if bump_cache:
+            project_cache_bump(project_id, area="pending")
+
+    def outcome(value: str, verdict_id: str = "") -> None:
+        record.outcome, record.verdict_id = value, verdict_id or record.verdict_id
+        record.save(update_fields=["outcome", "verdict_id"])
+
+    client = layers()
+    ids = dict(project_id=project_id, platform=platform, pending_id=pending_id)
+    signed = decision_text(text, person=user.get_username() if user else "a partner")
+    try:
+        if decision == "approve":
+            result = client.pending_approve(**ids, comment=signed, idempotency_key=idempotency_key)
+        else:
+            result = client.pending_reject(**ids, reason=signed, idempotency_key=idempotency_key)
+    except Conflict as error:
+        outcome("conflict")
+        bump()
+        sentence = conflict_sentence(
+            status=error.current_status, decided_by=error.decided_by, decided_at=error.decided_at
+        )
+        return DecisionSent("conflict", sentence, error=error)
+    except IdempotencyConflict as error:
+        # This key was sent before with other words (edited after a lost answer): Layers kept
+        # the first and will never take this key again. Say what is true now, not "try again".
+        bump()
+        fresh = pending_find(project_id, platform, pending_id)
+        if fresh is None or fresh.status == "pending":
+            return DecisionSent(
+                "retry",
+                "Layers is still working on the first time this form was sent; "
+                "reload the queue in a moment.",
+                error=error,
+            )
+        outcome(fresh.status)
+        sentence = (
+            "Your first attempt reached Layers: "
+            f"this action is already {status_words(fresh.status)}. "
+            "The edited words were not sent."
+        )
+        return DecisionSent("earlier", sentence, action=fresh, error=error)
+    except LayersError as error:
+        if _final(error):
+            outcome("failed")
+            return DecisionSent("failed", error.message, error=error)
+        # Timeouts, 5xx, rate limits: nothing is lost, and the same key makes a retry safe.
+        return DecisionSent("retry", error.message, error=error)
+    outcome(result.status or "", result.verdict_id or "")
+    bump()
+    action = pending_recall(project_id, pending_id)
+    if action is not None:
+        action = _decided(action, result, user)
+        pending_remember(project_id, action)
+    verb = "Approved" if decision == "approve" else "Rejected"
+    return DecisionSent(
+        "decided",
+        f"{verb}. Verdict {result.verdict_id}.",
+        verdict_id=result.verdict_id or "",
+        action=action,
+        decision=result,
+    )
+
+
+def _decided(action, result, user):
+    return dataclasses.replace(
+        action,
+        status=result.status,
+        dispatched_at=result.dispatched_at,
+        decided_at=timezone.now(),
+        decided_by={"actorType": "partner", "username": user.get_username() if user else ""},
+    )
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    row: QueueRow | None
+    sentence: str
+    ok: bool
+
+
+def pending_decide(
+    *,
+    user,
+    project_id: str,
+    platform: str,
+    pending_id: str,
+    decision: str,
+    text: str = "",
+    idempotency_key: str,
+) -> DecisionOutcome:
+    """Approve or reject one action. Never decides twice for one idempotency key."""
+    access.access_require(user=user, project_id=project_id, action="decide")
+    if decision not in DECISIONS or platform not in PLATFORMS:
+        return DecisionOutcome(
+            row=None, sentence="That decision could not be understood; reload the queue.", ok=False
+        )
+    key = key_clean(idempotency_key)  # a hand-made post: still decided only once from here
+    text = (text or "").strip()[:1000]
+    typed = {"comment" if decision == "approve" else "reason": text}
+
+    def again(sentence: str) -> DecisionOutcome:
+        """The same row, its form keeping its idempotency key and what the person typed."""
+        action = pending_recall(project_id, pending_id) or pending_find(
+            project_id, platform, pending_id, ("pending", *STATUSES)
+        )
+        keys = {f"{decision}_key": key}
+        row = queue_row(project_id, action, typed=typed, **keys) if action else None
+        return DecisionOutcome(row=row, sentence=sentence, ok=False)
+
+    if decision == "reject" and not text:
+        return again("Say why you are rejecting it: the reason is shown to the customer.")
+    sent = pending_decision_send(
+        user=user,
+        project_id=project_id,
+        platform=platform,
+        pending_id=pending_id,
+        decision=decision,
+        text=text,
+        idempotency_key=key,
+    )
+    if sent.kind == "conflict":
+        row = _row_after_conflict(project_id, platform, pending_id, sent.error, typed)
+        return DecisionOutcome(row=row, sentence=row.conflict if row else sent.sentence, ok=False)
+    if sent.kind == "earlier":
+        row = queue_row(project_id, sent.action, conflict=sent.sentence, typed=typed)
+        return DecisionOutcome(row=row, sentence=sent.sentence, ok=False)
+    if sent.kind == "retry":
+        if isinstance(sent.error, IdempotencyConflict):
+            return again(sent.sentence)
+        return again(f"{sent.sentence} What you typed is kept: try again.")
+    if sent.kind == "failed":
+        return again(sent.sentence)
+    action = sent.action
+    if action is None:
+        found = pending_find(project_id, platform, pending_id, (sent.decision.status, *STATUSES))
+        action = _decided(found, sent.decision, user) if found else None
+        if action is not None:
+            pending_remember(project_id, action)
+    row = queue_row(project_id, action) if action else None
+    return DecisionOutcome(row=row, sentence=sent.sentence, ok=True)
+
+
+def _row_after_conflict(project_id, platform, pending_id, error: Conflict, typed):
+    """The row as it is now, saying who decided first and when."""
+    fresh = pending_find(project_id, platform, pending_id, (error.current_status, *STATUSES))
+    status = error.current_status or (fresh.status if fresh else "decided")
+    decided_by = error.decided_by or (fresh.decided_by if fresh else None)
+    when = error.decided_at or (fresh.decided_at if fresh else None)
+    sentence = conflict_sentence(status=status, decided_by=decided_by, decided_at=when)
+    if fresh is None:
+        action = pending_recall(project_id, pending_id)
+        if action is None:
+            return None
+        fresh = dataclasses.replace(action, status=status, decided_at=when, decided_by=decided_by)
+    pending_remember(project_id, fresh)
+    return queue_row(project_id, fresh, conflict=sentence, typed=typed)

@@ -1,0 +1,191 @@
+"""One row of the pending-actions queue: the proposal's fields side by side in the
+account's currency, the size of its money change, whether the campaign has moved on since
+it was proposed, and its creative links (http(s) only)."""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from dashboard.money import cents_format
+from dashboard.services.projects import accounts_get, campaigns_get
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of the proposal: what it is now and what the optimizer wants."""
+
+    label: str
+    current: str
+    new: str
+    percent: float | None = None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    action: object  # PendingAction
+    currency: str
+    campaign_id: str | None
+    changes: tuple[Change, ...]
+    money_delta_cents: int = 0  # size of the money change, for sorting
+    budget_change_cents: int = 0  # signed budget change, for the selection's exposure
+    stale_now: str | None = None  # the entity's value now, when it differs from the proposal's
+    links: tuple[str, ...] = ()  # http(s) creative URLs found in the detail
+    conflict: str | None = None  # a sentence when someone else decided first
+    typed: dict = field(default_factory=dict)  # what the person typed, kept after a failure
+    # Each decision form owns a key from the moment it is rendered, so a double click, a
+    # retry or a resubmitted form never decides twice.
+    approve_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    reject_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def expires_soon(self) -> bool:
+        expires = self.action.expires_at
+        return bool(
+            expires
+            and self.action.status == "pending"
+            and expires - timezone.now() < timedelta(hours=24)
+        )
+
+    @property
+    def detail_json(self) -> str:
+        return json.dumps(self.action.detail, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def campaign_of(action) -> str | None:
+    """The campaign an action concerns: itself, or the campaign named in its detail."""
+    if action.entity_type == "campaign":
+        return action.entity_id
+    detail_campaign = (action.detail or {}).get("campaignId")
+    return detail_campaign if isinstance(detail_campaign, str) else None
+
+
+class RowContext:
+    """What a row needs beyond the action: currencies and the campaigns' values now."""
+
+    def __init__(self, *, accounts, campaigns):
+        self.currency_by_account = {a.ad_account_id: a.currency for a in accounts}
+        self.currency_by_platform = {}
+        for a in accounts:
+            self.currency_by_platform.setdefault(a.platform, a.currency)
+        self.campaigns = {c.campaign_id: c for c in campaigns}
+
+    def currency(self, action) -> str:
+        campaign = self.campaigns.get(campaign_of(action) or "")
+        if campaign is not None and campaign.ad_account_id in self.currency_by_account:
+            return self.currency_by_account[campaign.ad_account_id]
+        return self.currency_by_platform.get(action.platform, "USD")
+
+    def row(self, action, **extra) -> QueueRow:
+        currency = self.currency(action)
+        changes, delta, signed = _changes(action, currency)
+        return QueueRow(
+            action=action,
+            currency=currency,
+            campaign_id=campaign_of(action),
+            changes=changes,
+            money_delta_cents=delta,
+            budget_change_cents=signed,
+            stale_now=self.stale(action, currency),
+            links=tuple(_http_links(action.detail)),
+            **extra,
+        )
+
+    def stale(self, action, currency) -> str | None:
+        """The campaign's value now, when it no longer matches what the proposal assumed."""
+        if action.entity_type != "campaign" or action.status != "pending":
+            return None
+        campaign = self.campaigns.get(action.entity_id)
+        if campaign is None:
+            return None
+        assumed = action.current_value or {}
+        if (
+            "dailyBudgetCents" in assumed
+            and assumed["dailyBudgetCents"] != campaign.daily_budget_cents
+        ):
+            return f"daily budget is {cents_format(campaign.daily_budget_cents, currency)} now"
+        if "status" in assumed and assumed["status"] != campaign.status:
+            return f"status is {campaign.status} now"
+        return None
+
+
+def queue_row(project_id: str, action, **extra) -> QueueRow:
+    """One row on its own (after a decision), with the project's shared cached reads."""
+    context = RowContext(accounts=accounts_get(project_id), campaigns=campaigns_get(project_id))
+    return context.row(action, **extra)
+
+
+def rows_sorted(rows, sort: str) -> list:
+    if sort == "expiring":
+        far = timezone.now() + timedelta(days=3650)
+        return sorted(rows, key=lambda r: r.action.expires_at or far)
+    if sort == "money":
+        return sorted(rows, key=lambda r: r.money_delta_cents, reverse=True)
+    epoch = timezone.now() - timedelta(days=3650)
+    return sorted(rows, key=lambda r: r.action.created_at or epoch, reverse=True)
+
+
+def _changes(action, currency) -> tuple[tuple[Change, ...], int, int]:
+    """The fields side by side, the size of the money change and its signed amount."""
+    current, new = action.current_value or {}, action.new_value or {}
+    changes, delta, signed = [], 0, 0
+    for key in dict.fromkeys([*current, *new]):
+        before, after = current.get(key), new.get(key)
+        if key.endswith("Cents") and isinstance(before, int) and isinstance(after, int):
+            percent = round((after - before) * 100 / before, 1) if before else None
+            delta += abs(after - before)
+            signed += after - before
+            changes.append(
+                Change(
+                    _label(key),
+                    cents_format(before, currency),
+                    cents_format(after, currency),
+                    percent,
+                )
+            )
+        else:
+            changes.append(Change(_label(key), _plain(before), _plain(after)))
+    return tuple(changes), delta, signed
+
+
+def _label(key: str) -> str:
+    words, word = [], ""
+    for char in key.removesuffix("Cents"):
+        if char.isupper() and word:
+            words.append(word)
+            word = char.lower()
+        else:
+            word += char
+    words.append(word)
+    return " ".join(words).capitalize()
+
+
+def _plain(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _http_links(detail, depth=0):
+    """Creative URLs in the detail, only when they are http(s)."""
+    if depth > 4:
+        return
+    if isinstance(detail, dict):
+        values = detail.values()
+    elif isinstance(detail, list):
+        values = detail
+    else:
+        return
+    for value in values:
+        if (
+            isinstance(value, str)
+            and value.lower().startswith(("https://", "http://"))
+            and len(value) < 2048
+        ):
+            yield value
+        elif isinstance(value, (dict, list)):
+            yield from _http_links(value, depth + 1)

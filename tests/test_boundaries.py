@@ -1,72 +1,176 @@
-"""The architecture's import rules, checked on the source (DESIGN.md, "Rules")."""
+"""The architecture's import rules, checked on the source (DESIGN.md, "Rules").
+
+Every import is read with `ast`; a relative one is resolved to the absolute module it names
+(`from ...layers import records` in dashboard/sandbox/views/core.py is
+dashboard.layers.records), and a module named in a string to import_module, import_string,
+__import__ or include() counts as an import too."""
 
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "dashboard"
+REPO = Path(__file__).resolve().parent.parent
+ROOT = REPO / "dashboard"
+SANDBOX = "dashboard.sandbox"
+CLIENT = "dashboard.layers"
+HTTP_LIBRARIES = ("requests", "urllib3", "httpx")
+DYNAMIC_IMPORTS = {"import_module", "import_string", "__import__", "include"}
+MAX_SERVICE_LINES = 400
 
 
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+def module_of(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def within(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def resolved(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The absolute module a `from … import` names, relative ones included."""
+    if node.level == 0:
+        return node.module
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if node.level - 1 >= len(package):
+        raise ImportError(f"{module}: a relative import goes above the top package")
+    base = ".".join(package[: len(package) - (node.level - 1)])
+    return f"{base}.{node.module}" if node.module else base
+
+
+def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every module the source imports: `from a import b` gives a and a.b (b may be a
+    submodule), relative imports resolved against `module`."""
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = resolved(node, module, is_package)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            first = node.args[0] if node.args else None
+            if name in DYNAMIC_IMPORTS and isinstance(getattr(first, "value", None), str):
+                names.add(first.value)
     return names
 
 
+def imported_modules(path: Path) -> set[str]:
+    return imports_of(path.read_text(), module_of(path), path.name == "__init__.py")
+
+
 def python_files(folder: Path):
-    return sorted(p for p in folder.rglob("*.py") if "migrations" not in p.parts)
+    return sorted(folder.rglob("*.py"))
 
 
-def test_views_import_neither_the_client_nor_requests():
-    offenders = {
-        str(path.relative_to(ROOT)): sorted(
-            m
-            for m in imported_modules(path)
-            if m.startswith(("dashboard.layers", "requests", "urllib3"))
-        )
-        for path in python_files(ROOT / "views")
+def offenders(files, bad) -> dict:
+    found = {
+        str(path.relative_to(REPO)): sorted(m for m in imported_modules(path) if bad(m))
+        for path in files
     }
-    assert {k: v for k, v in offenders.items() if v} == {}
+    return {name: modules for name, modules in found.items() if modules}
 
 
-def test_nothing_outside_the_sandbox_imports_it():
-    offenders = []
-    for path in python_files(ROOT):
-        if (ROOT / "sandbox") in path.parents:
-            continue
-        if any(m.startswith("dashboard.sandbox") for m in imported_modules(path)):
-            offenders.append(str(path.relative_to(ROOT)))
-    for path in python_files(ROOT.parent / "tests"):
-        if "sandbox" in path.parts:
-            continue
-        if any(m.startswith("dashboard.sandbox") for m in imported_modules(path)):
-            offenders.append(str(path))
-    assert offenders == []
+# --- the reader itself --------------------------------------------------------------------
 
 
-def test_the_sandbox_writes_its_own_json_and_never_uses_the_client():
-    offenders = [
-        str(path.relative_to(ROOT))
-        for path in python_files(ROOT / "sandbox")
-        if any(
-            m.startswith(("dashboard.layers", "dashboard.services")) for m in imported_modules(path)
-        )
+def test_relative_imports_are_read_as_the_absolute_modules_they_name():
+    source = "from ...layers import records\nfrom .. import clock\nfrom .http import PLATFORMS\n"
+    assert imports_of(source, "dashboard.sandbox.views.core") == {
+        "dashboard.layers",
+        "dashboard.layers.records",
+        "dashboard.sandbox",
+        "dashboard.sandbox.clock",
+        "dashboard.sandbox.views.http",
+        "dashboard.sandbox.views.http.PLATFORMS",
+    }
+    assert imports_of("from . import models\n", "dashboard.sandbox", is_package=True) == {
+        "dashboard.sandbox",
+        "dashboard.sandbox.models",
+    }
+
+
+def test_imports_by_name_count_as_imports():
+    source = (
+        "import importlib\nimportlib.import_module('dashboard.models')\n"
+        "path('x/', include('dashboard.sandbox.urls'))\n"
+    )
+    assert {"dashboard.models", "dashboard.sandbox.urls"} <= imports_of(source, "dashboard.urls")
+
+
+# --- the rules ----------------------------------------------------------------------------
+
+
+def test_the_sandbox_imports_nothing_of_the_dashboards():
+    """Not the client, not the dashboard's models, nothing outside dashboard.sandbox: it
+    writes its own JSON from the contract, so a parsing bug cannot hide on both sides."""
+    bad = offenders(
+        python_files(ROOT / "sandbox"),
+        lambda m: within(m, "dashboard") and not within(m, SANDBOX),
+    )
+    assert bad == {}
+
+
+def test_nothing_outside_the_sandbox_imports_it_but_the_url_and_settings_wiring():
+    wiring = {ROOT / "urls.py", ROOT / "settings.py"}
+    dashboard = [
+        p for p in python_files(ROOT) if (ROOT / "sandbox") not in p.parents and p not in wiring
     ]
-    assert offenders == []
+    tests = [
+        p for p in python_files(REPO / "tests") if (REPO / "tests" / "sandbox") not in p.parents
+    ]
+    bad = offenders([*dashboard, *tests, REPO / "manage.py"], lambda m: within(m, SANDBOX))
+    assert bad == {}
+
+
+def test_views_and_the_webhook_receiver_import_neither_the_client_nor_requests():
+    files = [*python_files(ROOT / "views"), ROOT / "webhooks.py"]
+    bad = offenders(files, lambda m: within(m, CLIENT, *HTTP_LIBRARIES))
+    assert bad == {}
 
 
 def test_only_the_client_and_the_sandbox_talk_http():
     # The bench and soak commands drive the dashboard from outside, like a browser would.
-    allowed = {ROOT / "layers", ROOT / "sandbox", ROOT / "management" / "commands"}
-    offenders = [
-        str(path.relative_to(ROOT))
-        for path in python_files(ROOT)
-        if not any(folder == path.parent or folder in path.parents for folder in allowed)
-        and any(m.split(".")[0] in {"requests", "urllib3", "httpx"} for m in imported_modules(path))
-    ]
-    assert offenders == []
+    allowed = (ROOT / "layers", ROOT / "sandbox", ROOT / "management" / "commands")
+    files = [p for p in python_files(ROOT) if not any(f in p.parents for f in allowed)]
+    assert offenders(files, lambda m: within(m, *HTTP_LIBRARIES)) == {}
+
+
+def test_no_service_uses_another_services_private_names():
+    found = []
+    for path in python_files(ROOT / "services"):
+        own = module_of(path)
+        services = {}  # local name -> the services module it is bound to
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = resolved(node, own, path.name == "__init__.py")
+                for alias in node.names:
+                    private = alias.name.startswith("_")
+                    if private and within(base, "dashboard.services") and base != own:
+                        found.append(f"{own} imports {base}.{alias.name}")
+                    if base == "dashboard.services":
+                        services[alias.asname or alias.name] = f"{base}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if within(alias.name, "dashboard.services") and alias.asname:
+                        services[alias.asname] = alias.name
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in services
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                found.append(f"{own} uses {services[node.value.id]}.{node.attr}")
+    assert found == []
+
+
+def test_no_services_module_is_longer_than_four_hundred_lines():
+    lengths = {
+        path.name: len(path.read_text().splitlines()) for path in python_files(ROOT / "services")
+    }
+    assert {name: n for name, n in lengths.items() if n > MAX_SERVICE_LINES} == {}

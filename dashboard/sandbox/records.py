@@ -4,7 +4,7 @@ contract's JSON. One serializer per entity, camelCase, ISO-Z timestamps, cents."
 from datetime import timedelta
 
 from . import clock
-from ..layers.wire import PLATFORMS
+from .http import PLATFORMS
 from .models import AuditEvent, Campaign, Job, Layer, PendingAction, Verdict
 
 ORG_ID = "org_2481fa5c-a404-44ed-a561-565392499abc"

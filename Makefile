@@ -25,7 +25,7 @@ run: venv
 	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
 	@echo "  Demo partner portal (embeds the dashboard): http://localhost:$(PORT)/demo-portal/"
 	@echo ""
-	@# The background worker (bulk decisions) runs beside the web server and stops with it.
+	@# The background worker (bulk decisions, webhook events) runs beside the web server and stops with it.
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -104,8 +104,9 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
-# Background work (bulk decisions) through Django's Tasks framework. The database queue
-# survives restarts and serves several workers (`manage.py db_worker`, started by make run).
+# Background work (bulk decisions, webhook events) through Django's Tasks framework. The
+# database queue survives restarts and serves several workers (`manage.py db_worker`,
+# started by make run).
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must

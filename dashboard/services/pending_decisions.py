@@ -147,8 +147,9 @@ def pending_decision_send(
         )
         return DecisionSent("earlier", sentence, action=fresh, error=error)
     except LayersError as error:
+        # The record's outcome stays empty: it holds what Layers decided, and it decided
+        # nothing (`manage.py soak` reads any outcome but "conflict" as a decision applied).
         if _final(error):
-            outcome("failed")
             return DecisionSent("failed", error.message, error=error)
         # Timeouts, 5xx, rate limits: nothing is lost, and the same key makes a retry safe.
         return DecisionSent("retry", error.message, error=error)

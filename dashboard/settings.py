@@ -184,6 +184,10 @@ SANDBOX_ENABLED = env.bool(
 SANDBOX_CONTROL_TOKEN = env("SANDBOX_CONTROL_TOKEN", default="sandbox-control")
 # The sandbox's rate-limit tier: "standard" | "pilot" | "partner" | "off" (demo default).
 SANDBOX_RATE_TIER = env("SANDBOX_RATE_TIER", default="off")
+# Answers beyond the contract (docs/sandbox-extensions.md); SANDBOX_EXTENSIONS=off hides them.
+SANDBOX_EXTENSIONS = env.bool("SANDBOX_EXTENSIONS", default=True)
+# New optimizer proposals per minute across all customers (0 = off; control `proposer` too).
+SANDBOX_PROPOSER_PER_MINUTE = env.float("SANDBOX_PROPOSER_PER_MINUTE", default=0)
 
 # --- Embedding in a partner portal, and share links ----------------------------------
 

@@ -14,6 +14,9 @@ Modules
   views/       API endpoints (core, campaigns, pending + optimizer)
   oauth.py     the fake platform consent page behind the OAuth URL
   control.py   POST /sandbox/_control/<action>, GET /sandbox/_control/state
+  control_data.py  control actions that write test data (pending-bulk, hostile, customers)
   seed.py      the demo story (also `manage.py sandbox_seed [--force]`)
+  scale.py     generated customers at partner scale (`sandbox_seed --customers N`)
+  proposer.py  the optimizer proposing over time (control `proposer`, SANDBOX_PROPOSER_PER_MINUTE)
 
 Sandbox extension beyond the docs: GET /v1/projects/:projectId/ads/verdicts/:verdictId."""

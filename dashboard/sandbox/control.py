@@ -3,7 +3,6 @@
 GET /sandbox/_control/state. Control calls are never rate limited, faulted or counted."""
 
 import json
-import random
 import secrets
 from datetime import timedelta
 
@@ -12,8 +11,9 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import clock, engine, seed
-from .http import TIERS, body_platform, get_state
+from . import clock, control_data, engine, proposer, seed
+from .control_data import BadControl, _layer
+from .http import TIERS, get_state
 from .models import (
     AdAccount,
     ApiKey,
@@ -46,23 +46,6 @@ FAULT_KINDS = {
     "kill_switch",
 }
 USER = {"actorType": "user", "actorOrganizationId": None}
-
-
-class BadControl(Exception):
-    pass
-
-
-def _layer(body) -> Layer:
-    platform = body.get("platform", "")
-    platform = body_platform(platform) if platform.endswith("_ads") else platform
-    layer = (
-        Layer.objects.select_for_update()
-        .filter(project_id=str(body.get("projectId", "")).removeprefix("prj_"), platform=platform)
-        .first()
-    )
-    if layer is None:
-        raise BadControl("no layer for that projectId + platform")
-    return layer
 
 
 def _modes(block) -> dict:
@@ -232,90 +215,6 @@ def webhooks_(body):
     }
 
 
-def pending_bulk(body):
-    layer = _layer(body)
-    count = int(body.get("count", 1))
-    if not 1 <= count <= 5000:
-        raise BadControl("count must be 1 to 5000")
-    action_types = [body["actionType"]] if body.get("actionType") else engine.OPTIMIZER_ACTIONS
-    campaigns = list(
-        Campaign.objects.filter(project_id=layer.project_id, platform=layer.platform)
-        .exclude(status="deleted")
-        .order_by("id")
-    )
-    if not campaigns:
-        raise BadControl("that layer has no campaigns")
-    rng, now = random.Random(count), clock.now()
-    rows = []
-    for n in range(count):
-        proposal = engine.propose(
-            campaigns[n % len(campaigns)], action_types[n % len(action_types)], rng, now
-        )
-        proposal.pop("guardrail")
-        at = now - timedelta(seconds=count - n)  # distinct, ordered creation times
-        rows.append(
-            PendingAction(
-                id=clock.new_id("pa", at),
-                project_id=layer.project_id,
-                platform=layer.platform,
-                action_type=proposal["actionType"],
-                entity_type=proposal["entityType"],
-                entity_id=proposal["entityId"],
-                entity_name=proposal["entityName"],
-                current_value=proposal["currentValue"],
-                new_value=proposal["newValue"],
-                rationale=proposal["rationale"],
-                proposed_action=proposal["proposedAction"],
-                source="optimizer",
-                created_at=at,
-                expires_at=at + engine.PENDING_TTL,
-            )
-        )
-    PendingAction.objects.bulk_create(rows, batch_size=500)
-    return {"pendingIds": [r.id for r in rows]}
-
-
-def hostile(body):
-    """Test aid for untrusted-text tests: writes the given strings into every field of a
-    project that a partner's people see and only Layers can set (project, ad-account and
-    campaign names; pending actions' entity names, rationale and proposal detail with its
-    creative URLs), cycling through `texts` so each string lands in every kind of field."""
-    texts = body.get("texts")
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t for t in texts):
-        raise BadControl("texts must be a non-empty list of strings")
-    project = Project.objects.filter(pk=str(body.get("projectId", "")).removeprefix("prj_")).first()
-    if project is None:
-        raise BadControl("no such projectId")
-    cycle = lambda n: texts[n % len(texts)]  # noqa: E731
-    project.name = cycle(0)
-    project.save(update_fields=["name"])
-    for n, account in enumerate(AdAccount.objects.filter(project=project).order_by("id")):
-        account.name = cycle(n)
-        account.save(update_fields=["name"])
-    for n, campaign in enumerate(Campaign.objects.filter(project=project).order_by("id")):
-        campaign.name = cycle(n + 1)
-        campaign.save(update_fields=["name"])
-    actions = PendingAction.objects.filter(project=project, status="pending").order_by("id")
-    for n, action in enumerate(actions):
-        text = cycle(n)
-        action.entity_name = text
-        action.rationale = (
-            body.get("longText") if n == 0 and isinstance(body.get("longText"), str) else text
-        )
-        detail = (action.proposed_action or {}).get("detail") or {}
-        action.proposed_action = {
-            **(action.proposed_action or {}),
-            "detail": {
-                **(detail if isinstance(detail, dict) else {}),
-                "creativeUrl": text,
-                "note": text,
-                "headline": text,
-            },
-        }
-        action.save(update_fields=["entity_name", "rationale", "proposed_action"])
-    return {"projectId": f"prj_{project.pk}", "pendingActions": actions.count()}
-
-
 def stats(body):
     counts = dict(Counter.objects.values_list("name", "count"))
 
@@ -364,6 +263,7 @@ def state_dump():
         "pendingByStatus": pending,
         "campaigns": Campaign.objects.count(),
         "jobs": dict(_count(Job, "status")),
+        "proposer": proposer.describe(state),
     }
 
 
@@ -372,6 +272,31 @@ def _count(model, field):
     for value in model.objects.values_list(field, flat=True):
         result[value] = result.get(value, 0) + 1
     return result
+
+
+def proposer_(body):
+    rate = float(body.get("perMinute", 0)) if body.get("on", True) else 0.0
+    duration = float(body.get("durationSeconds", proposer.DEFAULT_DURATION.total_seconds()))
+    max_pending = int(body.get("maxPending", proposer.DEFAULT_MAX_PENDING))
+    if not 0 <= rate <= 6000:
+        raise BadControl("perMinute must be 0 (off) to 6000")
+    if not 1 <= duration <= 7 * 86400:
+        raise BadControl("durationSeconds must be 1 to 604800: the proposer always stops")
+    if max_pending < 1:
+        raise BadControl("maxPending must be at least 1")
+    ids = body.get("projectIds") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadControl("projectIds must be a list of project ids")
+    uuids = [i.removeprefix("prj_") for i in ids]
+    if Project.objects.filter(uuid__in=uuids).count() != len(set(uuids)):
+        raise BadControl("projectIds names a project the sandbox does not have")
+    return proposer.switch(
+        get_state(),
+        rate=rate,
+        duration=timedelta(seconds=duration),
+        max_pending=max_pending,
+        project_ids=uuids,
+    )
 
 
 ACTIONS = {
@@ -386,14 +311,17 @@ ACTIONS = {
     "faults": faults,
     "latency": latency,
     "webhooks": webhooks_,
-    "pending-bulk": pending_bulk,
+    "pending-bulk": control_data.pending_bulk,
+    "customers": control_data.customers,
+    "proposer": proposer_,
     "stats": stats,
-    "hostile": hostile,
+    "hostile": control_data.hostile,
 }
 
 
 @csrf_exempt
 def control(request, action):
+    proposer.seen()
     if request.headers.get("X-Sandbox-Control-Token") != settings.SANDBOX_CONTROL_TOKEN:
         return JsonResponse({"error": "bad or missing X-Sandbox-Control-Token"}, status=403)
     if action == "state" and request.method == "GET":

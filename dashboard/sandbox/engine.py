@@ -40,6 +40,40 @@ OPTIMIZER_ACTIONS = [
     "update_schedule",
 ]
 SYSTEM = {"actorType": "system", "apiKeyId": None}
+# The guardrail's "$100 absolute" budget move (contract §2.8) in each currency's minor unit,
+# at a rough fixed rate [I]: the docs give dollars only.
+MAX_BUDGET_MOVE = {"USD": 10_000, "EUR": 9_000, "GBP": 8_000, "JPY": 15_000, "KRW": 140_000}
+PLATFORM_NAMES = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}
+
+
+def budget_refusal(campaign: Campaign, new_value: dict, now) -> tuple[str, str] | None:
+    """The ad platform's word on a budget change (contract §4.8 PLATFORM_REJECTED): a campaign
+    that has started cannot switch between a daily and a lifetime budget, and a lifetime
+    budget cannot be set once the campaign's end time has passed. Returns (platformCode,
+    sentence) or None."""
+    wanted = "lifetime" if "lifetimeBudgetCents" in new_value else "daily"
+    has = (
+        "lifetime"
+        if campaign.lifetime_budget_cents is not None
+        else "daily"
+        if campaign.daily_budget_cents is not None
+        else None
+    )
+    started = campaign.start_time is None or campaign.start_time <= now
+    name = PLATFORM_NAMES[campaign.platform]
+    if has and wanted != has and started:
+        return (
+            "budget_type_switch_not_allowed",
+            f"{name} refused the change: a campaign that has started cannot switch from a "
+            f"{has} to a {wanted} budget.",
+        )
+    if wanted == "lifetime" and campaign.end_time is not None and campaign.end_time <= now:
+        return (
+            "lifetime_budget_after_end_time",
+            f"{name} refused the change: the campaign's end time has passed, so its lifetime "
+            "budget can no longer change.",
+        )
+    return None
 
 
 # --- applying a change ------------------------------------------------------------------------
@@ -80,9 +114,12 @@ def apply_action(
     if campaign is None or campaign.status == "deleted":
         return "entity_deleted: the campaign no longer exists on the platform"
     if honour_refusal and campaign.platform_refuses:
-        name = {"meta": "Meta", "tiktok": "TikTok", "apple": "Apple Ads"}[platform]
+        name = PLATFORM_NAMES[platform]
         return f"platform_rejected: {name} refused the change (error 100: invalid parameter)"
     if action_type == "update_budget" and campaign.id == entity_id:
+        refusal = budget_refusal(campaign, new_value, now)
+        if refusal:
+            return f"platform_rejected: {refusal[1]}"
         if "dailyBudgetCents" in new_value:
             campaign.daily_budget_cents, campaign.lifetime_budget_cents = (
                 new_value["dailyBudgetCents"],
@@ -265,6 +302,7 @@ def finish_run(run: OptimizerRun, now) -> None:
         Campaign.objects.filter(
             project_id=layer.project_id, platform=layer.platform, managed_by_layers=True
         )
+        .select_related("ad_account")
         .exclude(status="deleted")
         .order_by("id")
     )
@@ -273,6 +311,13 @@ def finish_run(run: OptimizerRun, now) -> None:
         campaign = campaigns[index % len(campaigns)]
         proposal = propose(campaign, action_type, rng)
         changes.append(settle_proposal(run, layer, campaign, proposal, now))
+    complete_run(run, changes, finished_at, now)
+
+
+def complete_run(run: OptimizerRun, changes: list, finished_at, now) -> None:
+    """Marks a run and its job completed (the caller saves both) and announces it with the
+    webhooks a finished run sends: `ads.optimizer.run.completed` and `job.completed`."""
+    layer = run.layer
     summary = {"proposed": len(changes)}
     for outcome in ("dispatched", "queued", "skipped"):
         summary[outcome] = sum(1 for c in changes if c["outcome"] == outcome)
@@ -386,7 +431,9 @@ def settle_proposal(run, layer, campaign, proposal, now) -> dict:
         platform=layer.platform,
         entityType=proposal["entityType"],
         entityId=proposal["entityId"],
+        actionType=proposal["actionType"],
         runId=run.id,
+        **({"pendingId": change["pendingId"]} if "pendingId" in change else {}),
     )
     return change
 
@@ -440,16 +487,23 @@ def propose(campaign: Campaign, action_type: str, rng: random.Random, now=None) 
     detail = {"campaignId": campaign.id}
     guardrail = None
     if action_type == "update_budget":
-        current = campaign.daily_budget_cents or 5000
+        # A lifetime-budget campaign gets a lifetime proposal: never a daily/lifetime switch.
+        lifetime = campaign.daily_budget_cents is None and campaign.lifetime_budget_cents
+        kind, field = (
+            ("lifetime", "lifetimeBudgetCents") if lifetime else ("daily", "dailyBudgetCents")
+        )
+        current = (
+            campaign.lifetime_budget_cents if lifetime else campaign.daily_budget_cents
+        ) or 5000
         pct = rng.choice([15, 20, 25, 30, 60])
         new = int(round(current * (1 + pct / 100) / 100) * 100)
-        if pct > 50 or new - current > 10_000:
+        if pct > 50 or new - current > MAX_BUDGET_MOVE.get(_currency(campaign), 10_000):
             guardrail = "guardrail_max_budget_move"
         entity = {"entityType": "campaign", "entityId": campaign.id, "entityName": campaign.name}
-        values = ({"dailyBudgetCents": current}, {"dailyBudgetCents": new})
-        detail.update(platformField="daily_budget", value=new)
+        values = ({field: current}, {field: new})
+        detail.update(platformField=f"{kind}_budget", value=new)
         why = (
-            f"CPA is {rng.randint(12, 31)}% under target for 5 days; raise daily budget by {pct}%."
+            f"CPA is {rng.randint(12, 31)}% under target for 5 days; raise {kind} budget by {pct}%."
         )
     elif action_type in ("pause_ad", "pause_adset"):
         if action_type == "pause_ad":
@@ -512,6 +566,30 @@ def propose(campaign: Campaign, action_type: str, rng: random.Random, now=None) 
         "proposedAction": {"detail": detail},
         "guardrail": guardrail,
     }
+
+
+def propose_within_guardrails(campaign: Campaign, action_type: str, rng, now) -> dict | None:
+    """A proposal the guardrails let through (contract §2.8), as the optimizer would only
+    queue those: drawn again while a budget move is too big, then a modest 25% (capped).
+    None for a campaign too young for any proposal."""
+    for _ in range(8):
+        proposal = propose(campaign, action_type, random.Random(rng.random()), now)
+        guardrail = proposal.pop("guardrail")
+        if guardrail is None:
+            return proposal
+        if guardrail != "guardrail_max_budget_move":
+            return None
+    field = next(iter(proposal["currentValue"]))
+    current = proposal["currentValue"][field] or 0
+    raised = current + min(current // 4, MAX_BUDGET_MOVE.get(_currency(campaign), 10_000))
+    proposal["newValue"] = {field: raised}
+    proposal["proposedAction"]["detail"]["value"] = raised
+    return proposal
+
+
+def _currency(campaign: Campaign) -> str:
+    account = campaign.ad_account if campaign.ad_account_id else None
+    return account.currency if account is not None else "USD"
 
 
 def tick(now=None) -> dict:

@@ -4,7 +4,7 @@ validation, which the views do): layer kill switch → customer consent → the 
 action, `auto` applies the change to the fake platform and starts a write job."""
 
 from . import webhooks
-from .engine import AXIS_OF, apply_action, create_pending
+from .engine import AXIS_OF, apply_action, budget_refusal, create_pending
 from .http import Reply
 from .records import audit, create_job, effective_authority, record_verdict, request_of
 
@@ -169,7 +169,7 @@ def gate_write(
         )
         verdict.pending_id = pending.id
         verdict.save()
-        _audit(ctx, "ads.write.queued", verdict, pendingId=pending.id)
+        _audit(ctx, "ads.write.queued", verdict, pendingId=pending.id, actionType=action_type)
         return Reply(
             202,
             {
@@ -180,6 +180,11 @@ def gate_write(
                 "pendingId": pending.id,
             },
         )
+    refusal = (
+        budget_refusal(campaign, new_value, ctx.now) if action_type == "update_budget" else None
+    )
+    if refusal:
+        return platform_rejected(ctx, verdict, refusal)
     apply_action(
         project_id=project.uuid,
         platform=layer.platform,
@@ -212,6 +217,25 @@ def gate_write(
     if job_kind != "ads_write":
         body.update(kind=job_kind, locationUrl=f"/v1/jobs/{job.id}")
     return Reply(202, body)
+
+
+def platform_rejected(ctx, verdict, refusal) -> Reply:
+    """An `auto` write dispatches at once, so the platform's refusal is the answer
+    (contract §4.8: 422 PLATFORM_REJECTED). Committed: the gate allowed it, the verdict and
+    its audit row stand; nothing changed on the platform. A `draft` write that the platform
+    refuses later ends `dispatch_failed` instead (engine.dispatch_approved)."""
+    code, sentence = refusal
+    _audit(
+        ctx,
+        "ads.write.dispatched",
+        verdict,
+        status="dispatch_failed",
+        dispatchFailureReason=f"platform_rejected: {sentence}",
+        platformCode=code,
+    )
+    return Reply.error(
+        422, "PLATFORM_REJECTED", sentence, {"platformCode": code, "verdictId": verdict.id}
+    )
 
 
 def _audit(ctx, event_type, verdict, **more):

@@ -334,6 +334,9 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
         def view(request, **kwargs):
             request_id = clock.new_id("req")
             state = get_state()
+            from . import proposer  # not at the top: proposer → engine → http
+
+            proposer.on_request(state)
             if state.latency_ms:
                 time.sleep(state.latency_ms / 1000)
             verb = request.method
@@ -433,10 +436,12 @@ def dropped(response: HttpResponse, environ: dict) -> StreamingHttpResponse:
 def rate_limit_headers_only(state: State, rate_class: str) -> dict:
     """Bucket headers for answers given before the key is known (faults, 401)."""
     limit = TIERS.get(tier_name(state), TIERS["standard"])[rate_class]
-    reset = (int(clock.now(state).timestamp() // 60) + 1) * 60
+    now = clock.now(state).timestamp()
+    reset = (int(now // 60) + 1) * 60
     return {
         "X-RateLimit-Endpoint-Class": rate_class,
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(limit),
-        "X-RateLimit-Reset": str(reset),
+        # On the caller's clock, as rate_limit() does: the sandbox clock may be days ahead.
+        "X-RateLimit-Reset": str(int(time.time() + (reset - now))),
     }

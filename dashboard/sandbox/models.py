@@ -22,6 +22,13 @@ class State(models.Model):
     webhook_previous_secret_expires_at = models.DateTimeField(null=True)  # None: no expiry
     webhook_endpoint = models.CharField(max_length=40, blank=True)  # "" = set by control
     auto_deliver = models.BooleanField(default=True)
+    extensions = models.BooleanField(null=True)  # None = settings.SANDBOX_EXTENSIONS
+    # The optimizer proposing over time (sandbox/proposer.py). Rate None = the setting.
+    proposer_per_minute = models.FloatField(null=True)
+    proposer_next_at = models.DateTimeField(null=True)  # sandbox time of the next proposal
+    proposer_until = models.DateTimeField(null=True)  # sandbox time it stops; None = never
+    proposer_max_pending = models.IntegerField(null=True)
+    proposer_projects = models.JSONField(default=list)  # bare project uuids; [] = every one
 
 
 class Counter(models.Model):
@@ -145,7 +152,10 @@ class PendingAction(models.Model):
     verdict_id = models.CharField(max_length=40, null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["project", "platform", "status"])]
+        indexes = [
+            models.Index(fields=["project", "platform", "status"]),
+            models.Index(fields=["status", "expires_at"]),  # org-wide expiry
+        ]
 
 
 class Verdict(models.Model):

@@ -2,7 +2,16 @@
 
 import re
 
-from .support import ACME, DEMO_KEY_ID, READONLY_KEY, READONLY_KEY_ID, ULID, ads, error_of
+from .support import (
+    ACME,
+    DEMO_KEY_ID,
+    READONLY_KEY,
+    READONLY_KEY_ID,
+    ULID,
+    ads,
+    error_of,
+    start_of_a_fresh_minute,
+)
 
 DEMO_SCOPES = [
     "ads:read",
@@ -109,6 +118,7 @@ def test_unknown_api_paths_are_a_json_not_found(sandbox):
 
 def test_the_standard_tier_limits_long_running_starts_to_twenty_a_minute(sandbox):
     sandbox.control("rate-tier", tier="standard")
+    start_of_a_fresh_minute(sandbox)
     statuses = [
         sandbox.api("POST", ads(ACME, "/optimizer/run"), json={}).status_code for _ in range(21)
     ]

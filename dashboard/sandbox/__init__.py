@@ -19,4 +19,5 @@ Modules
   scale.py     generated customers at partner scale (`sandbox_seed --customers N`)
   proposer.py  the optimizer proposing over time (control `proposer`, SANDBOX_PROPOSER_PER_MINUTE)
 
-Sandbox extension beyond the docs: GET /v1/projects/:projectId/ads/verdicts/:verdictId."""
+Answers beyond the contract (extensions.py, docs/sandbox-extensions.md) switch off with
+SANDBOX_EXTENSIONS=off or control `extensions`."""

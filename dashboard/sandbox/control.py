@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import clock, control_data, engine, proposer, seed
+from . import clock, control_data, engine, extensions, proposer, seed
 from .control_data import BadControl, _layer
 from .http import TIERS, get_state
 from .models import (
@@ -264,6 +264,7 @@ def state_dump():
         "campaigns": Campaign.objects.count(),
         "jobs": dict(_count(Job, "status")),
         "proposer": proposer.describe(state),
+        "extensions": extensions.enabled(state),
     }
 
 
@@ -299,6 +300,13 @@ def proposer_(body):
     )
 
 
+def extensions_(body):
+    if body.get("on") not in (True, False, None):
+        raise BadControl("on must be true, false or null (back to SANDBOX_EXTENSIONS)")
+    State.objects.update(extensions=body.get("on"))
+    return {"extensions": extensions.enabled(get_state())}
+
+
 ACTIONS = {
     "reset": reset,
     "kill-switch": kill_switch,
@@ -314,6 +322,7 @@ ACTIONS = {
     "pending-bulk": control_data.pending_bulk,
     "customers": control_data.customers,
     "proposer": proposer_,
+    "extensions": extensions_,
     "stats": stats,
     "hostile": control_data.hostile,
 }

@@ -334,7 +334,7 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
         def view(request, **kwargs):
             request_id = clock.new_id("req")
             state = get_state()
-            from . import proposer  # not at the top: proposer → engine → http
+            from . import extensions, proposer  # not at the top: they import this module
 
             proposer.on_request(state)
             if state.latency_ms:
@@ -358,6 +358,8 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
                 if reply is None:
                     key = authenticate(request)
                     headers = rate_limit(state, key, rate_class)
+                    if route in extensions.ENDPOINTS and not extensions.enabled(state):
+                        raise not_found("endpoint")  # as an unknown path answers
                     if not has_scope(key.scopes, scope):
                         required = scope[-1] if isinstance(scope, tuple) else scope
                         raise ApiError(
@@ -399,7 +401,10 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
             except Exception:
                 log.exception("sandbox %s failed", route)
                 reply = Reply.error(500, "INTERNAL", "The sandbox hit an unexpected error.")
-            response = render(stamp(reply, request_id), request_id, headers)
+            reply = stamp(reply, request_id)
+            if not extensions.enabled(state):
+                reply = extensions.strip(route, reply)
+            response = render(reply, request_id, headers)
             if fault and fault["kind"] == "timeout":
                 time.sleep(float(fault.get("delay", 5)))
             elif fault and fault["kind"] == "drop":

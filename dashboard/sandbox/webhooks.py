@@ -26,7 +26,7 @@ import requests
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 
-from . import clock
+from . import clock, extensions
 from .models import Delivery, State, WebhookEndpoint
 from .records import ORG_ID
 
@@ -55,6 +55,8 @@ def enqueue(
                 return None
     if endpoint is not None and endpoint.scope == "all_children":
         data = {**data, "organizationId": ORG_ID}  # firehose endpoints say whose event it is
+    if not extensions.enabled(state):
+        data = extensions.webhook_data(event_type, data)
     event_id = clock.new_id("evt", at)
     envelope = {
         "id": event_id,

@@ -1,7 +1,6 @@
 """The audit log (contract §7), the control surface and the seed command."""
 
 import io
-import time
 import uuid
 
 import requests
@@ -98,15 +97,19 @@ def test_the_control_surface_needs_its_token(sandbox):
     assert control(sandbox, "rate-tier", tier="platinum").status_code == 400
 
 
-def test_reset_wipes_everything_fast_and_can_leave_the_sandbox_empty(sandbox):
+def test_reset_wipes_everything_and_can_leave_the_sandbox_empty(sandbox):
+    # Its speed is the suite's (every test resets); a timing here only measured the machine.
     sandbox.control("clock", advanceSeconds=3600)
-    started = time.monotonic()
     sandbox.control("reset", seed=False)
-    assert time.monotonic() - started < 0.5
     assert sandbox.api("GET", "/v1/whoami").status_code == 401  # no keys without the seed
-    started = time.monotonic()
     sandbox.control("reset", seed=True)
-    assert time.monotonic() - started < 0.5
+    assert sandbox.api("GET", "/v1/whoami").status_code == 200
+    state = requests.get(
+        f"{sandbox.base_url}/_control/state",
+        timeout=10,
+        headers={"X-Sandbox-Control-Token": sandbox.control_token},
+    ).json()
+    assert state["clockOffsetSeconds"] == 0 and state["pendingByStatus"]["pending"] > 0
     state = sandbox.control("stats")
     assert state["calls"]["GET"] == 0 and state["executed"] == 0
 

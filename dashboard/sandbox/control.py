@@ -2,6 +2,7 @@
 /sandbox/_control/<action> with a JSON body and `X-Sandbox-Control-Token`, plus
 GET /sandbox/_control/state. Control calls are never rate limited, faulted or counted."""
 
+import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import clock, control_data, engine, extensions, proposer, seed
+from . import clock, control_data, engine, extensions, proposer, seed, webhooks
 from .control_data import BadControl, _layer
 from .http import TIERS, get_state
 from .models import (
@@ -198,7 +199,11 @@ def latency(body):
 
 
 def webhooks_(body):
-    """Points every event at `url` (no subscription filter): unlinks any API endpoint."""
+    """Points every event at `url` (no subscription filter): unlinks any API endpoint.
+    The URL is checked as the endpoint API checks it; no `url` stops deliveries."""
+    problem = webhooks.url_problem(body["url"]) if body.get("url") is not None else None
+    if problem:
+        raise BadControl(f"url {problem}")
     state = get_state()
     state.webhook_url = body.get("url")
     state.webhook_secret = body.get("secret") or ""
@@ -328,10 +333,18 @@ ACTIONS = {
 }
 
 
+def token_ok(request) -> bool:
+    """The control token, compared in constant time; an empty configured token opens
+    nothing."""
+    expected = settings.SANDBOX_CONTROL_TOKEN or ""
+    given = request.headers.get("X-Sandbox-Control-Token") or ""
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
 @csrf_exempt
 def control(request, action):
     proposer.seen()
-    if request.headers.get("X-Sandbox-Control-Token") != settings.SANDBOX_CONTROL_TOKEN:
+    if not token_ok(request):
         return JsonResponse({"error": "bad or missing X-Sandbox-Control-Token"}, status=403)
     if action == "state" and request.method == "GET":
         return JsonResponse(state_dump())

@@ -12,15 +12,20 @@ it subscribed to (and of its project, when it has one); `test.ping` always goes 
 endpoint it was sent for. A delivery remembers its endpoint and is sent to that endpoint's
 URL with its secrets; 20 failed attempts in a row auto-pause the endpoint (contract §6.1).
 
+Deliveries never follow redirects, and every target URL passes `url_problem` (https, or
+http to a loopback host) whether the endpoint API or the control action set it.
+
 The signature timestamp is wall time, not the sandbox clock: receivers check it against
 their own clock (5-minute tolerance) and the sandbox clock may be days ahead."""
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import threading
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.db import close_old_connections, connection, transaction
@@ -78,6 +83,38 @@ def enqueue(
     if state is not None and state.auto_deliver:
         transaction.on_commit(_deliver_in_background)
     return delivery
+
+
+def url_problem(value) -> str | None:
+    """Why a webhook URL is refused, or None. The one check for the endpoint API and the
+    control `webhooks` action: absolute https, or http only to a loopback host, judged on
+    the parsed host (so `http://localhost.evil.example` and `http://127.0.0.1@evil.example`
+    are refused), at most 500 characters."""
+    if not isinstance(value, str) or not value.strip():
+        return "is required"
+    value = value.strip()
+    if len(value) > 500:
+        return "must be at most 500 characters"
+    try:
+        parts = urlsplit(value)
+        scheme, host = parts.scheme, parts.hostname
+        parts.port  # noqa: B018 — raises on a port that is not a number
+    except ValueError:
+        scheme = host = None
+    if not host or scheme not in ("https", "http"):
+        return "must be an absolute https URL"
+    if scheme == "http" and not _loopback(host):
+        return "must be https (http only for a loopback host such as localhost or 127.0.0.1)"
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def subscribed(endpoint: WebhookEndpoint, event_type: str, project_id: str | None) -> bool:
@@ -220,7 +257,11 @@ def _send(url: str, secrets: list[str], delivery: Delivery) -> int | None:
         "X-Layers-Signature": signature(delivery.body, secrets, clock.unix()),
     }
     try:
-        response = requests.post(url, data=delivery.body.encode(), headers=headers, timeout=5)
+        # Never follow a redirect: a receiver must not be able to point the sandbox at
+        # another host (a 3xx is a failed attempt, retried like any other non-2xx).
+        response = requests.post(
+            url, data=delivery.body.encode(), headers=headers, timeout=5, allow_redirects=False
+        )
         return response.status_code
     except requests.RequestException as exc:
         log.info("webhook delivery %s failed: %s", delivery.id, exc)

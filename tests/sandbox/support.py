@@ -78,6 +78,7 @@ class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.location: str | None = None  # sent as Location (with a 3xx status)
         self.arrived = threading.Condition()
         receiver = self
 
@@ -86,6 +87,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 with receiver.arrived:

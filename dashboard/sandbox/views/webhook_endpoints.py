@@ -14,7 +14,6 @@ pausing the target stops deliveries. The signing secret is shown on create and r
 import secrets
 import uuid
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from .. import clock, webhooks
 from ..http import ApiError, Reply, endpoint, has_scope, not_found, validation
@@ -39,7 +38,6 @@ STATUSES = ("active", "paused", "auto_paused")
 SETTABLE_STATUSES = ("active", "paused")
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "abandoned")
 SCOPES = ("own", "all_children")
-DEV_HOSTS = {"localhost", "127.0.0.1"}
 MAX_EVENTS = 50
 OVERLAP = timedelta(hours=24)  # the previous secret keeps signing this long after a rotation
 
@@ -60,23 +58,10 @@ def get_endpoint(endpoint_id: str, lock: bool = False) -> WebhookEndpoint:
 
 
 def _url(value, errors: dict) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        errors["url"] = "is required"
-        return None
-    value = value.strip()
-    try:
-        parts = urlsplit(value)
-        scheme, host = parts.scheme, parts.hostname
-        parts.port  # noqa: B018 — raises on a port that is not a number
-    except ValueError:
-        scheme = host = None
-    if len(value) > 500:
-        errors["url"] = "must be at most 500 characters"
-    elif not host or scheme not in ("https", "http"):
-        errors["url"] = "must be an absolute https URL"
-    elif scheme == "http" and host not in DEV_HOSTS:
-        errors["url"] = "must be https (http only for localhost or 127.0.0.1 while developing)"
-    return value
+    problem = webhooks.url_problem(value)
+    if problem:
+        errors["url"] = problem
+    return value.strip() if isinstance(value, str) else None
 
 
 def _events(value, errors: dict, unknown: list) -> list[str] | None:

@@ -7,9 +7,10 @@ running it again adds only the missing ones."""
 
 import time
 
-from django.core.management import BaseCommand
+from django.core.management import BaseCommand, CommandError
 
 from dashboard.sandbox.control import reset, webhooks_
+from dashboard.sandbox.control_data import BadControl
 from dashboard.sandbox.models import Project
 from dashboard.sandbox.scale import seed_customers
 
@@ -50,4 +51,7 @@ class Command(BaseCommand):
                 )
             )
         if webhook_url:
-            webhooks_({"url": webhook_url, "secret": webhook_secret, "autoDeliver": True})
+            try:
+                webhooks_({"url": webhook_url, "secret": webhook_secret, "autoDeliver": True})
+            except BadControl as exc:
+                raise CommandError(f"--webhook-url: {exc}") from None

@@ -483,6 +483,12 @@ def _pending_and_history(now, rng, projects, layers, campaigns):
             active=True,
         )
     )
+    rows = {row.id: row for row in pending}
+    for event in events:  # the history names platform and action type, as live rows do
+        row = rows.get(event.data.get("pendingId"))
+        if row is not None:
+            event.data.setdefault("platform", row.platform)
+            event.data.setdefault("actionType", row.action_type)
     PendingAction.objects.bulk_create(pending)
     Verdict.objects.bulk_create(verdicts)
     AuditEvent.objects.bulk_create(events)

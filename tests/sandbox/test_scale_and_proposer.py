@@ -409,3 +409,23 @@ def test_a_lifetime_campaign_gets_lifetime_budget_proposals(sandbox):
     kinds = Counter(next(iter(r["newValue"])) for r in rows)
     assert kinds["lifetimeBudgetCents"] > 0 and kinds["dailyBudgetCents"] > 0
     assert all(r["currentValue"].keys() == r["newValue"].keys() for r in rows)
+
+
+def test_every_queued_and_decided_row_in_the_feed_names_its_project_and_platform(sandbox):
+    sandbox.control("customers", count=3)
+    rows, _ = walk(sandbox, "/v1/audit-log", limit=200)
+    named = [
+        r
+        for r in rows
+        if r["eventType"] == "ads.write.queued" or r["eventType"].startswith("ads.pending.")
+    ]
+    assert {r["eventType"] for r in named} >= {
+        "ads.write.queued",
+        "ads.pending.approved",
+        "ads.pending.rejected",
+        "ads.pending.expired",
+        "ads.pending.dispatched",
+    }
+    for r in named:
+        assert r["projectId"].startswith("prj_") and r["data"]["platform"] in PLATFORMS, r
+        assert r["data"]["pendingId"].startswith("pa_") and r["data"]["actionType"], r

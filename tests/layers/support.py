@@ -36,11 +36,13 @@ def executed(sandbox, route: str) -> int:
 
 
 def campaign_on_defaults(client, project=ACME, platform="meta"):
-    """A live campaign of that layer that follows the layer defaults (no per-campaign pin)."""
+    """A live daily-budget campaign of that layer that follows the layer defaults (no
+    per-campaign pin). Daily, because a started lifetime campaign refuses a daily budget
+    (contract §4.8)."""
     for campaign in client.iter_pages(
         client.campaigns_list, project_id=project, platforms=[platform]
     ):
-        if campaign.status in ("active", "paused"):
+        if campaign.status in ("active", "paused") and campaign.daily_budget_cents is not None:
             authority = client.authority_get(
                 project_id=project, platform=platform, campaign_id=campaign.campaign_id
             )

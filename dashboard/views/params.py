@@ -30,7 +30,7 @@ def query_instant(query, name: str) -> datetime | None:
         value = None
     if value is None:
         raise QueryRefused(
-            f"This address asks for {name}={raw[:40]!r}, which is not a real date and time "
+            f"This address gives {name} as “{raw[:40]}”, which is not a real date and time "
             "(like 2024-02-28T09:30:00Z). Open the page again from its link."
         )
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)

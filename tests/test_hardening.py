@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from dashboard.models import ShareLinkUse, SpentNonce
 from dashboard.security import RENEWED_KEY
-from dashboard.services.audit import csv_cell
+from dashboard.services.audit_export import csv_cell
 from dashboard.services.sharing import share_link_create, share_link_open
 from dashboard.tasks import housekeeping
 from tests.conftest import ACME, PASSWORD

@@ -16,6 +16,11 @@ $(STAMP): requirements.lock
 
 venv: $(STAMP)
 
+# Debug is off unless asked for; the demo asks, for every command it runs (migrate,
+# demo_setup, the worker and the server). The harnesses' own processes ask too: the servers
+# they start get production settings of their own.
+run check bench soak: export DJANGO_DEBUG ?= true
+
 run: venv
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
 	@LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py demo_setup --port $(PORT)
@@ -28,7 +33,7 @@ run: venv
 	@# The background worker (bulk decisions, webhook events) runs beside the web server and stops with it.
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  DJANGO_DEBUG=$${DJANGO_DEBUG:-true} LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: venv
 	@scripts/ensure-chromium

@@ -1,4 +1,5 @@
-"""Upstream trouble becomes a sentence on the page, never a traceback.
+"""Upstream trouble becomes a sentence on the page, never a traceback (and so does an
+address with a value a view cannot read: QueryRefused, a 400).
 
 Any LayersError a view lets through is rendered here: the full page keeps its frame and
 navigation; an htmx request gets the sentence in the messages region instead."""
@@ -12,6 +13,7 @@ from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from dashboard.services import UpstreamError
+from dashboard.views.params import QueryRefused
 
 log = logging.getLogger("dashboard.upstream")
 
@@ -66,6 +68,8 @@ class UpstreamErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, QueryRefused):  # the address, not Layers: a 400 sentence
+            return render(request, "400.html", {"sentence": exception.sentence}, status=400)
         if not isinstance(exception, UpstreamError):
             return None
         log.warning(

@@ -232,3 +232,24 @@ class BulkDecisionItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["bulk", "pending_id"], name="one_item_per_action")
         ]
+
+
+class SpentNonce(models.Model):
+    """A one-time value that has been used: an embed token's `jti`, an ad-account
+    connection's signed state or its popup's go token. The unique constraint is the
+    guarantee: of two requests racing with one value, exactly one inserts it, whichever web
+    process they reach, and no cache eviction can forget it. Only a SHA-256 is kept."""
+
+    class Kind(models.TextChoices):
+        EMBED_JTI = "embed_jti", "Embed token"
+        CONNECT_STATE = "connect_state", "Connection state"
+        CONNECT_GO = "connect_go", "Connection popup token"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    digest = models.CharField(max_length=64)
+    # After this the token it came from has expired and is refused anyway, so housekeeping
+    # may delete the row.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "digest"], name="one_use_per_nonce")]

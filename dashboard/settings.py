@@ -1,9 +1,13 @@
 """The one settings module. Every value is read from the environment (or an optional
-`.env` beside manage.py) and has a default that runs the embedded demo: SQLite, the
-local-memory cache and the built-in Layers sandbox. README.md lists every setting."""
+`.env` beside manage.py). Debug is off unless DJANGO_DEBUG asks for it (`make run` does);
+with debug on, every value has a default that runs the embedded demo: SQLite, the
+local-memory cache and the built-in Layers sandbox. With debug off, the demo's published
+values are refused at start (see "Refuse to start" at the end). README.md lists every
+setting and explains the security defaults."""
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -15,14 +19,16 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a deployment that forgets this variable gets no demo surface.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# The demo's published values: used only with debug on, refused at start with debug off.
+DEMO_SECRET_KEY = "django-insecure-embedded-demo-only-never-in-production"
+DEMO_EMBED_SECRET = "embed-demo-secret-only-for-the-embedded-demo-never-in-production"
+DEMO_SANDBOX_CONTROL_TOKEN = "sandbox-control"
 
 # The embedded demo may run on a throwaway key; a real deployment must bring its own.
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("Set DJANGO_SECRET_KEY: DJANGO_DEBUG is off.")
-    SECRET_KEY = "django-insecure-embedded-demo-only-never-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or (DEMO_SECRET_KEY if DEBUG else "")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -51,6 +57,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in and share-link pages: never stored by a cache; sessions renewed while used.
+    "dashboard.security.PrivatePagesMiddleware",
+    "dashboard.security.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -101,13 +110,34 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE",
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dashboard")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "dashboard.cache.RedisCache"  # one client per pool, not per call
+# The sign-in throttle and the Layers rate budget live in the cache, so with debug off a
+# per-process (local-memory) cache is accepted only when one web process serves.
+ONE_WEB_PROCESS = env.bool("DJANGO_ONE_WEB_PROCESS", default=False)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A session ends after this long without a request (an embed session also ends at its
+# fixed EMBED_SESSION_SECONDS). dashboard.security.SessionIdleMiddleware renews a session
+# at most every SESSION_RENEW_SECONDS, so a person at work is never signed out mid-task.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
+SESSION_RENEW_SECONDS = 5 * 60
+# Django's four validators, for passwords set through createsuperuser and changepassword.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("DJANGO_PASSWORD_MIN_LENGTH", default=12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 # Background work (bulk decisions, webhook events) through Django's Tasks framework. The
 # database queue survives restarts and serves several workers (`manage.py db_worker`,
 # started by make run).
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Housekeeping (expired sessions and one-time tokens, the share-link opening log) runs in
+# the worker this often, scheduling its own next run (dashboard/tasks.py).
+HOUSEKEEPING_SECONDS = env.int("HOUSEKEEPING_SECONDS", default=60 * 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).
@@ -137,7 +167,7 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
-    "form-action": [CSP.SELF, "http:", "https:"],
+    "form-action": [CSP.SELF],  # and the consent origins, added below with the Layers URL
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
@@ -150,9 +180,14 @@ SESSION_COOKIE_HTTPONLY = True
 # has to survive (it is made SameSite=None; Secure; Partitioned there, see dashboard/cookies.py).
 CSRF_USE_SESSIONS = True
 
+# X-Forwarded-Proto is believed only when a proxy in front says so (and replaces whatever a
+# client sent): otherwise any client could claim to have come over https.
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
@@ -176,12 +211,29 @@ LAYERS_PROJECT_CACHE_SECONDS = env.int("LAYERS_PROJECT_CACHE_SECONDS", default=3
 # `manage.py webhooks_register` stores the secret of the endpoint it creates as well.
 LAYERS_WEBHOOK_SECRET = env("LAYERS_WEBHOOK_SECRET", default="")
 
+# Connecting an ad account posts to us and is redirected to the platform's consent page
+# (the sandbox's, under the API's origin, in the demo): CSP form-action allows those only.
+LAYERS_CONSENT_ORIGINS = env.list(
+    "LAYERS_CONSENT_ORIGINS",
+    default=[
+        "https://www.facebook.com",
+        "https://business-api.tiktok.com",
+        "https://ads.tiktok.com",
+        "https://appleid.apple.com",
+    ],
+)
+_api = urlsplit(LAYERS_API_BASE_URL)
+SECURE_CSP["form-action"] += [f"{_api.scheme}://{_api.netloc}", *LAYERS_CONSENT_ORIGINS]
+
 # The sandbox is mounted at /sandbox/ unless a real API is configured.
 SANDBOX_ENABLED = env.bool(
     "SANDBOX_ENABLED", default=LAYERS_API_BASE_URL == _SANDBOX_DEFAULT_URL or DEBUG
 )
 # Guards the sandbox's control surface (kill switch, faults, clock) used by tests and demo.
-SANDBOX_CONTROL_TOKEN = env("SANDBOX_CONTROL_TOKEN", default="sandbox-control")
+SANDBOX_CONTROL_TOKEN = env("SANDBOX_CONTROL_TOKEN", default=DEMO_SANDBOX_CONTROL_TOKEN)
+# The demo: debug on and the built-in sandbox as the API. Only then is the demo portal
+# served, does demo_setup make its published logins, and may the demo portal frame us.
+DEMO_MODE = DEBUG and SANDBOX_ENABLED and LAYERS_API_BASE_URL == _SANDBOX_DEFAULT_URL
 # The sandbox's rate-limit tier: "standard" | "pilot" | "partner" | "off" (demo default).
 SANDBOX_RATE_TIER = env("SANDBOX_RATE_TIER", default="off")
 # Answers beyond the contract (docs/sandbox-extensions.md); SANDBOX_EXTENSIONS=off hides them.
@@ -192,9 +244,7 @@ SANDBOX_PROPOSER_PER_MINUTE = env.float("SANDBOX_PROPOSER_PER_MINUTE", default=0
 # --- Embedding in a partner portal, and share links ----------------------------------
 
 # The secret partner backends sign embed tokens with (HS256). Empty = embedding is off.
-EMBED_SECRET = env("EMBED_SECRET", default="")
-if not EMBED_SECRET and DEBUG:
-    EMBED_SECRET = "embed-demo-secret-only-for-the-embedded-demo-never-in-production"
+EMBED_SECRET = env("EMBED_SECRET", default="") or (DEMO_EMBED_SECRET if DEMO_MODE else "")
 # The demo portal (served only with the sandbox) must sit on another origin than the
 # dashboard: by default http://localhost:<port> embeds http://127.0.0.1:<port>.
 EMBED_DEMO_PORTAL_ORIGIN = env(
@@ -206,7 +256,7 @@ EMBED_DEMO_DASHBOARD_ORIGIN = env(
 # Exact origins (scheme://host[:port]) allowed to frame the dashboard. Never a wildcard.
 EMBED_ALLOWED_ORIGINS = env.list(
     "EMBED_ALLOWED_ORIGINS",
-    default=[EMBED_DEMO_PORTAL_ORIGIN] if (DEBUG or SANDBOX_ENABLED) else [],
+    default=[EMBED_DEMO_PORTAL_ORIGIN] if DEMO_MODE else [],
 )
 for _origin in EMBED_ALLOWED_ORIGINS:
     if "*" in _origin or _origin.count("/") != 2 or not _origin.startswith(("https://", "http://")):
@@ -221,6 +271,9 @@ EMBED_SESSION_SECONDS = env.int("EMBED_SESSION_SECONDS", default=60 * 60)
 # Read-only share links: default and longest life, in days.
 SHARE_LINK_DAYS = env.int("SHARE_LINK_DAYS", default=14)
 SHARE_LINK_MAX_DAYS = env.int("SHARE_LINK_MAX_DAYS", default=90)
+# Openings kept per share link (the oldest go first), so a busy or hostile link cannot
+# fill the database.
+SHARE_LINK_LOG_MAX = env.int("SHARE_LINK_LOG_MAX", default=1000)
 
 LOGGING = {
     "version": 1,
@@ -231,3 +284,64 @@ LOGGING = {
         "dashboard": {"handlers": ["console"], "level": env("DASHBOARD_LOG_LEVEL", default="INFO")},
     },
 }
+
+
+# --- Refuse to start with the demo's values when debug is off -------------------------
+
+
+def _start_problems() -> list[str]:
+    """One sentence per setting that makes this a demo, or an unsafe deployment."""
+    problems = []
+    if EMBED_SECRET and len(EMBED_SECRET.encode()) < 32:
+        problems.append("EMBED_SECRET is shorter than 32 bytes: use at least 32 random bytes.")
+    if DEBUG:
+        return problems
+    loopback = ("127.0.0.1", "localhost", "::1")
+    if not SECRET_KEY:
+        problems.append("Set DJANGO_SECRET_KEY.")
+    elif SECRET_KEY == DEMO_SECRET_KEY:
+        problems.append("DJANGO_SECRET_KEY is the demo's published key: set a secret one.")
+    if EMBED_SECRET == DEMO_EMBED_SECRET:
+        problems.append("EMBED_SECRET is the demo's published secret: set a secret one.")
+    if SANDBOX_ENABLED and SANDBOX_CONTROL_TOKEN == DEMO_SANDBOX_CONTROL_TOKEN:
+        problems.append(
+            "The built-in sandbox would be served with the demo's control token: set "
+            "LAYERS_API_BASE_URL and LAYERS_API_KEY for the real Layers API "
+            "(and SANDBOX_ENABLED=false), or give the sandbox its own SANDBOX_CONTROL_TOKEN."
+        )
+    for origin in EMBED_ALLOWED_ORIGINS:
+        if origin == EMBED_DEMO_PORTAL_ORIGIN or not origin.startswith("https://"):
+            problems.append(
+                f"EMBED_ALLOWED_ORIGINS lets {origin} frame the dashboard: "
+                "list only partner portals' https:// origins."
+            )
+    if _api.scheme != "https" and _api.hostname not in loopback:
+        problems.append(
+            "LAYERS_API_BASE_URL must start with https:// (the API key goes with every request)."
+        )
+    if LAYERS_API_KEY == SANDBOX_DEMO_KEY and _api.hostname not in loopback:
+        problems.append("Set LAYERS_API_KEY: it is still the sandbox's demo key.")
+    backend = CACHES["default"]["BACKEND"]
+    if backend.endswith("DummyCache"):
+        problems.append(
+            "CACHE_URL is a dummy cache: the sign-in throttle needs a real one (redis://…)."
+        )
+    if backend.endswith("LocMemCache") and not ONE_WEB_PROCESS:
+        problems.append(
+            "Set CACHE_URL=redis://… (shared by every web process): the local-memory cache "
+            "keeps the sign-in throttle and the rate budget per process. With exactly one web "
+            "process, DJANGO_ONE_WEB_PROCESS=true accepts it."
+        )
+    return problems
+
+
+if _problems := _start_problems():
+    raise ImproperlyConfigured(
+        (
+            "The dashboard will not start: "
+            if DEBUG
+            else "The dashboard will not start with DJANGO_DEBUG off (the default; `make run` "
+            "turns it on for the demo): "
+        )
+        + " ".join(_problems)
+    )

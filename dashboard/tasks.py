@@ -15,3 +15,14 @@ def bulk_decision_run(bulk_id: str) -> None:
 def webhook_event_run(event_id: str) -> None:
     """One stored Layers webhook, acted on once (a second run finds it processed)."""
     webhook_event_process(event_id)
+
+
+@task
+def housekeeping() -> None:
+    """Expired sessions and tokens, long share-link logs; then the next run is queued."""
+    from dashboard.services.housekeeping import housekeeping_run, housekeeping_schedule
+
+    try:
+        housekeeping_run()
+    finally:
+        housekeeping_schedule()

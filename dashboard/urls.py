@@ -112,5 +112,8 @@ urlpatterns = [
 if settings.SANDBOX_ENABLED:
     # The stand-in Layers API, mounted by name so nothing here imports it.
     urlpatterns.append(path("sandbox/", include("dashboard.sandbox.urls")))
-    # A stand-in partner portal that embeds the dashboard from another origin (demo only).
+if settings.DEMO_MODE:
+    # A stand-in partner portal that embeds the dashboard from another origin. It needs no
+    # login and mints approver tokens for any project: only ever in the demo (debug on,
+    # the sandbox as the API).
     urlpatterns.append(path("demo-portal/", embed.demo_portal, name="demo-portal"))

@@ -31,6 +31,7 @@ from .errors import (
     LayersConnectionError,
     LayersError,
     LayersTimeout,
+    NotFound,
     RateLimited,
     error_from_response,
 )
@@ -67,8 +68,13 @@ DEFAULT_MAX_PAGES = 50
 
 
 def _seg(value: str) -> str:
-    """An id in a path segment: opaque, so quoted (never trusted to be URL-safe)."""
-    return quote(str(value), safe="")
+    """An id in a path segment: opaque, so quoted (never trusted to be URL-safe). `.`, `..`
+    and nothing at all survive quoting and would change which path is asked for (an HTTP
+    library resolves dot segments), so they are refused before any request is sent."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise NotFound(f"{text!r} is not an id, so there is no such item.", code="NOT_FOUND")
+    return quote(text, safe="")
 
 
 def _iso(value) -> str | None:

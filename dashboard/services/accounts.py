@@ -2,8 +2,8 @@
 
 The dashboard asks Layers for a consent URL whose `returnUrl` is our callback and whose
 `state` we sign (django.core.signing: project, platform, person, a nonce; 10 minutes). The
-callback checks the signature and age and spends the nonce with `cache.add` (atomic in
-Redis and local memory), so a state cannot be forged, replayed or used after it expired.
+callback checks the signature and age and spends the nonce in the database (a unique row,
+atomic across web processes), so a state cannot be forged, replayed or used after it expired.
 
 Inside a partner's iframe the consent page opens in a popup, which is a top-level window
 where the iframe's partitioned session cookie does not exist. So the popup's two steps
@@ -14,15 +14,17 @@ import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from dashboard.layers import PLATFORMS, LayersError
 from dashboard.models import DecisionRecord, Role
-from dashboard.services import access
+from dashboard.services import access, nonces
 from dashboard.services.projects import accounts_get, project_get, project_platforms
 from dashboard.services.upstream import layers, project_cache_bump
 from dashboard.services.writes import key_clean, new_key, refusal_sentence
@@ -31,6 +33,14 @@ from dashboard.wording import platform_name
 STATE_SALT = "dashboard.accounts.oauth-state"
 GO_SALT = "dashboard.accounts.oauth-go"
 STATE_MAX_AGE = 600  # seconds, like the consent URL Layers hands out
+
+
+def _spend(kind: str, nonce: str) -> bool:
+    """Spends a connection nonce once (kept past STATE_MAX_AGE, after which it is refused
+    as expired anyway)."""
+    until = timezone.now() + timedelta(seconds=STATE_MAX_AGE + 60)
+    return nonces.nonce_spend(kind=kind, value=str(nonce), expires_at=until)
+
 
 SENTENCES = {
     "connected": "Connected: {name} ({platform}) can now be managed from this project.",
@@ -181,7 +191,7 @@ def account_connect_go(*, token: str, project_id: str, platform: str, callback_u
     if user is None:
         raise PermissionDenied(SENTENCES["forged"])
     access.access_require(user=user, project_id=project_id, action="admin")
-    if not cache.add(f"oauth:go:{data['n']}", 1, timeout=STATE_MAX_AGE + 60):
+    if not _spend(nonces.Kind.CONNECT_GO, data["n"]):
         raise PermissionDenied(SENTENCES["go_used"])
     # The nonce doubles as the idempotency key: one token, one consent URL.
     key = str(uuid.uuid5(uuid.NAMESPACE_URL, data["n"]))
@@ -231,7 +241,7 @@ def account_connect_finish(*, user, query, project_id: str) -> ConnectResult:
         return ConnectResult(
             False, SENTENCES["other_person"], "other_person", project_id=project_id, popup=popup
         )
-    if not cache.add(f"oauth:state:{data['n']}", 1, timeout=STATE_MAX_AGE + 60):
+    if not _spend(nonces.Kind.CONNECT_STATE, data["n"]):
         return ConnectResult(
             False, SENTENCES["reused"], "reused", project_id=project_id, popup=popup
         )

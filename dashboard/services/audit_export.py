@@ -20,7 +20,7 @@ log = logging.getLogger("dashboard.audit")
 EXPORT_MAX_PAGES = 500  # 100,000 rows
 BUDGET_RESERVE = 10  # leave this many reads of the minute for the people using the dashboard
 MAX_SLEEP_SECONDS = 65  # the read budget resets every minute
-CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 CSV_COLUMNS = (
     ("occurred_at", lambda r: r.event.occurred_at.isoformat() if r.event.occurred_at else ""),

@@ -7,24 +7,27 @@ The partner's backend (never the browser) signs a short JWT with EMBED_SECRET:
      "parent_origin": "https://portal.partner.example", "next": "/projects/prj_…/queue/"}
 
 and opens `/embed/start?token=…` in its iframe. We check the signature, audience, expiry,
-lifetime, role, projects and parent origin, then spend the `jti` in the shared cache (so a
-token opens the dashboard once across every web worker), and make the person
+lifetime, role, projects and parent origin, then spend the `jti` in the database (a unique
+row, so a token opens the dashboard once across every web process), and make the person
 `embed:<iss>:<sub>` with exactly the token's grants. The same pattern as Looker's signed
 embed and Metabase's signed embedding (research/mission-anchors.md §4.3–4.4)."""
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.models import ProjectGrant, Role
+from dashboard.services.nonces import Kind, nonce_spend
 
 AUDIENCE = "layers-dashboard-embed"
 ALGORITHM = "HS256"
@@ -33,6 +36,7 @@ EMBED_ROLES = (Role.VIEWER, Role.APPROVER)  # an embed never administers a proje
 MAX_ID_LENGTH = 64
 MAX_PROJECTS = 50
 USERNAME_PREFIX = "embed"
+USERNAME_MAX_LENGTH = 150  # Django's username field
 
 
 class EmbedRefused(Exception):
@@ -79,6 +83,10 @@ SENTENCES = {
         "Each link opens the dashboard once: reload the portal page."
     ),
     "next": "This embed link asks for a page outside the dashboard.",
+    "top_level": (
+        "This embed link opens the dashboard only inside the partner portal's frame, "
+        "not as a page of its own. Go back to the portal."
+    ),
 }
 
 
@@ -95,7 +103,17 @@ class EmbedClaims:
 
     @property
     def username(self) -> str:
-        return f"{USERNAME_PREFIX}:{self.issuer}:{self.subject}"
+        """`embed:<iss>:<sub>`, with `%` and `:` inside either written %25 and %3A, so no two
+        (issuer, subject) pairs share a name; a hash where that would not fit a username."""
+
+        def part(value: str) -> str:
+            return value.replace("%", "%25").replace(":", "%3A")
+
+        name = f"{USERNAME_PREFIX}:{part(self.issuer)}:{part(self.subject)}"
+        if len(name) <= USERNAME_MAX_LENGTH:
+            return name
+        digest = hashlib.sha256(f"{self.issuer}\0{self.subject}".encode()).hexdigest()
+        return f"{USERNAME_PREFIX}:#{digest}"  # one colon: never equal to a name above
 
 
 def _refuse(code: str, parent_origin: str | None = None) -> EmbedRefused:
@@ -204,9 +222,10 @@ def embed_token_verify(*, token: str) -> EmbedClaims:
     ):
         raise _refuse("next", origin)
 
-    # Last, so a token refused for another reason is not spent. cache.add is atomic in
-    # Redis and in local memory: of two workers racing with one token, one wins.
-    if not cache.add(f"embed:jti:{jti}", 1, timeout=int(max(exp - now, 0)) + 2 * LEEWAY_SECONDS):
+    # Last, so a token refused for another reason is not spent. A unique row: of two
+    # processes racing with one token, one wins, and no cache eviction forgets it.
+    spent_until = datetime.fromtimestamp(exp, tz=UTC) + timedelta(seconds=2 * LEEWAY_SECONDS)
+    if not nonce_spend(kind=Kind.EMBED_JTI, value=f"{issuer}\0{jti}", expires_at=spent_until):
         raise _refuse("reused", origin)
     return EmbedClaims(
         issuer=issuer,
@@ -238,8 +257,18 @@ def embed_user_sync(*, claims: EmbedClaims):
     return user
 
 
+def embed_refuse_top_level(*, fetch_dest: str | None) -> None:
+    """An embed token opens the dashboard inside a frame only. Browsers say where a
+    navigation lands (`Sec-Fetch-Dest`); a link opened as a page of its own is refused
+    before its token is read, so a token leaked into a URL cannot sign anyone in there.
+    Without the header (older browsers, other clients) nothing is refused here."""
+    if fetch_dest is not None and fetch_dest != "iframe":
+        raise _refuse("top_level")
+
+
 def embed_session_mark(*, session, claims: EmbedClaims) -> None:
-    """After login: remember the parent origin and bound the session's life."""
+    """After login: remember the parent origin and bound the session's life. The end is
+    a date, not a length: a length would start again with every write to the session."""
     from dashboard.cookies import EMBED_SESSION_KEY
 
     session[EMBED_SESSION_KEY] = {
@@ -248,7 +277,7 @@ def embed_session_mark(*, session, claims: EmbedClaims) -> None:
         "sub": claims.subject,
         "name": claims.name,
     }
-    session.set_expiry(settings.EMBED_SESSION_SECONDS)
+    session.set_expiry(timezone.now() + timedelta(seconds=settings.EMBED_SESSION_SECONDS))
 
 
 # --- the demo portal ------------------------------------------------------------------

@@ -3,9 +3,10 @@ its audit log) for someone without an account, such as a customer-success collea
 
 The token is 32 random bytes shown once; only its SHA-256 is stored, so a database leak
 opens nothing. Links expire (SHARE_LINK_DAYS by default), can be revoked, and every
-opening is logged. What a link shows is read through the access of the admin who made it
-(so a link dies with its maker's admin role) and then stripped: viewer role, no decision
-forms, no idempotency keys, no raw platform payloads."""
+opening is logged (the newest SHARE_LINK_LOG_MAX per link are kept). What a link shows is
+read through the access of the admin who made it (so a link dies with its maker's admin
+role) and then stripped: viewer role, no decision forms, no idempotency keys, no raw
+platform payloads."""
 
 import dataclasses
 import hashlib
@@ -142,6 +143,7 @@ def share_link_open(
         path=(path or "")[:300],
         allowed=state == "active" and maker_ok,
     )
+    share_link_log_trim(link_id=link.id)  # a link opened in a loop cannot fill the database
     if state == "revoked":
         raise ShareLinkGone(
             "This link was turned off by the people who shared it. Ask them for a new one."
@@ -153,6 +155,17 @@ def share_link_open(
             "This link no longer works: the person who made it no longer manages this project."
         )
     return link
+
+
+def share_link_log_trim(*, link_id: int) -> int:
+    """Keeps the newest SHARE_LINK_LOG_MAX openings of one link; answers how many went."""
+    keep = settings.SHARE_LINK_LOG_MAX
+    uses = ShareLinkUse.objects.filter(link_id=link_id)
+    oldest_kept = list(uses.order_by("-id").values_list("id", flat=True)[keep - 1 : keep])
+    if not oldest_kept:
+        return 0
+    deleted, _ = uses.filter(id__lt=oldest_kept[0]).delete()
+    return deleted
 
 
 def _row_read_only(row: pending.QueueRow) -> pending.QueueRow:

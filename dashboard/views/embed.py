@@ -16,6 +16,7 @@ from dashboard.services import embedding
 def embed_start(request):
     """The partner's iframe lands here with a signed token; the person lands on their page."""
     try:
+        embedding.embed_refuse_top_level(fetch_dest=request.headers.get("Sec-Fetch-Dest"))
         claims = embedding.embed_token_verify(token=request.GET.get("token", ""))
     except embedding.EmbedRefused as refused:
         response = render(request, "embed/refused.html", {"refused": refused}, status=403)

@@ -4,7 +4,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -13,6 +12,7 @@ from django_htmx.http import trigger_client_event
 from dashboard.services import bulk as bulk_service
 from dashboard.services import pending, pending_decisions
 from dashboard.services.bulk_start import bulk_decision_retry, bulk_decision_start
+from dashboard.views.params import query_instant
 
 
 @login_required
@@ -31,7 +31,7 @@ def queue(request, project_id):
         "action_types": pending.ACTION_TYPES,
         "reject_reasons": pending.REJECT_REASONS,
         "opened_at": timezone.now(),
-        "new_since": parse_datetime(request.GET.get("new_since", "")),
+        "new_since": query_instant(request.GET, "new_since"),
     }
     if request.htmx and filters.cursor:
         return render(request, "pending/_page.html", context)  # "load more"
@@ -49,7 +49,7 @@ def fresh(request, project_id):
     if request.GET.get("stamp") == stamp and not request.GET.get("full"):
         return HttpResponse(status=204)
     filters = pending.QueueFilters.from_query(request.GET)
-    since = parse_datetime(request.GET.get("since", "")) or timezone.now()
+    since = query_instant(request.GET, "since") or timezone.now()
     count = pending.pending_new_count(
         user=request.user, project_id=project_id, filters=filters, since=since
     )

@@ -91,6 +91,9 @@ class Stack:
             CACHE_URL=f"redis://127.0.0.1:6379/{cache_db}"
             if self.shared_cache
             else "locmemcache://bench",
+            # Without Redis every server runs one worker (self.workers): a per-process cache
+            # is then honest.
+            DJANGO_ONE_WEB_PROCESS="false" if self.shared_cache else "true",
             DASHBOARD_LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )
@@ -169,7 +172,7 @@ class Stack:
             for db in (13, 14, 15):
                 redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
         self.sandbox_proc = self.gunicorn(
-            self.sandbox_env, self.sandbox_port, "sandbox", workers="2", threads="24"
+            self.sandbox_env, self.sandbox_port, "sandbox", workers=self.workers, threads="24"
         )
         self.cold_proc = self.gunicorn(self.cold_env, self.cold_port, "cold")
         self.warm_proc = self.gunicorn(self.warm_env, self.warm_port, "warm")

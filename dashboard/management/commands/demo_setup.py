@@ -1,11 +1,11 @@
-"""Prepares the embedded demo, idempotently: seeds the sandbox (when it is the API) and
-creates the demo logins with roles on the demo customers' projects."""
+"""Prepares the embedded demo, idempotently: seeds the sandbox and creates the demo logins
+with roles on the demo customers' projects. Only in the demo (settings.DEMO_MODE)."""
 
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import BaseCommand, call_command
+from django.core.management import BaseCommand, CommandError, call_command
 
 from dashboard.models import ProjectGrant, Role, WebhookSecret
 
@@ -30,13 +30,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, **options):
-        if settings.SANDBOX_ENABLED:
-            # The sandbox delivers its signed webhooks to our receiver, as Layers would.
-            url = f"http://127.0.0.1:{options['port']}/webhooks/layers"
-            secret, _ = WebhookSecret.objects.get_or_create(
-                url=url, retired_at=None, defaults={"secret": "whsec_" + secrets.token_urlsafe(24)}
+        # The demo logins' passwords are published: never made outside the demo.
+        if not settings.DEMO_MODE:
+            raise CommandError(
+                "demo_setup makes the demo's published logins, so it runs only in the demo: "
+                "DJANGO_DEBUG=true with the built-in sandbox as the Layers API "
+                "(LAYERS_API_BASE_URL unset). `make run` sets that up."
             )
-            call_command("sandbox_seed", verbosity=0, webhook_url=url, webhook_secret=secret.secret)
+        # The sandbox delivers its signed webhooks to our receiver, as Layers would.
+        url = f"http://127.0.0.1:{options['port']}/webhooks/layers"
+        secret, _ = WebhookSecret.objects.get_or_create(
+            url=url, retired_at=None, defaults={"secret": "whsec_" + secrets.token_urlsafe(24)}
+        )
+        call_command("sandbox_seed", verbosity=0, webhook_url=url, webhook_secret=secret.secret)
         User = get_user_model()
         for username, password, role in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)

@@ -412,7 +412,11 @@ class Command(BaseCommand):
                 for db in (13, 14):
                     redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
             stack.gunicorn(
-                stack.sandbox_env, stack.sandbox_port, "sandbox", workers="2", threads="24"
+                stack.sandbox_env,
+                stack.sandbox_port,
+                "sandbox",
+                workers=stack.workers,
+                threads="24",
             )
             stack.gunicorn(env, stack.warm_port, "dashboard", threads="16")
             for port in (stack.sandbox_port, stack.warm_port):

@@ -1,0 +1,55 @@
+"""Housekeeping: what piles up and must be cleared now and then.
+
+Expired sessions (Django's `clearsessions`), spent one-time values whose tokens have
+expired, and share-link openings beyond SHARE_LINK_LOG_MAX per link. The background worker
+runs it every HOUSEKEEPING_SECONDS (dashboard/tasks.py: each run queues the next one);
+`manage.py housekeeping` runs it once, for a cron job where no worker runs."""
+
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import Count
+from django.utils import timezone
+
+from dashboard.models import ShareLinkUse
+from dashboard.services.nonces import nonce_expired_delete
+from dashboard.services.sharing import share_link_log_trim
+
+
+def housekeeping_run() -> dict:
+    """Clears what expired; answers how many of each kind went."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()  # what `manage.py clearsessions` does
+    crowded = (
+        ShareLinkUse.objects.values("link_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=settings.SHARE_LINK_LOG_MAX)
+        .values_list("link_id", flat=True)
+    )
+    trimmed = sum(share_link_log_trim(link_id=link_id) for link_id in crowded)
+    return {"spent_tokens": nonce_expired_delete(), "share_link_openings": trimmed}
+
+
+def housekeeping_schedule(*, using: str = "default") -> bool:
+    """Queues the next run unless one is already waiting. Only the database task queue can
+    hold a run for later (and be asked what waits); elsewhere use the command from cron."""
+    from django.tasks import TaskResultStatus, task_backends
+
+    from dashboard.tasks import housekeeping
+
+    if not type(task_backends["default"]).__module__.startswith("django_tasks_db"):
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    if DBTaskResult._meta.db_table not in connections[using].introspection.table_names():
+        return False  # a partial migrate: the queue's table is not there yet
+    waiting = DBTaskResult.objects.using(using).filter(
+        task_path=housekeeping.module_path, status=TaskResultStatus.READY
+    )
+    if waiting.exists():
+        return False
+    run_after = timezone.now() + timedelta(seconds=settings.HOUSEKEEPING_SECONDS)
+    housekeeping.using(run_after=run_after).enqueue()
+    return True

@@ -54,6 +54,10 @@ class DecisionRecord(models.Model):
         max_length=32, blank=True
     )  # approved, rejected, conflict, denied, ...
     note = models.TextField(blank=True)
+    # A budget typed here: the amount in the account currency's minor unit, and that
+    # currency (see dashboard/money.py), for the audit log and its export.
+    amount_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -95,7 +95,9 @@ def test_budgets_are_shown_in_each_accounts_own_currency(sandbox, people, client
     grant(people, "viewer", NORDLICHT, "viewer")
     login(client, "viewer")
     html = list_html(client, NORDLICHT)
-    assert "€80.00</strong> a day" in html
+    # Nordlicht's primaryLanguage is "de": euros written the German way (CLDR, via Babel).
+    assert "80,00\u00a0€</strong> a day" in html
+    assert "€80.00" not in html
 
 
 def test_filters_live_in_the_query_string(sandbox, people, client):
@@ -316,7 +318,8 @@ def test_a_budget_layers_finds_too_small_says_why(sandbox, people, client):
     c = campaign(sandbox, "Retargeting — Cart Abandoners")
     response = write(client, c, "budget", amount="0.50")
     assert response.status_code == 422
-    assert "The daily budget must be at least 100" in response.content.decode()
+    # Layers says "at least 100 cents": said as money in the account's currency.
+    assert "The daily budget must be at least $1.00." in response.content.decode()
 
 
 def test_a_write_under_the_kill_switch_is_denied_with_the_reason(sandbox, people, client):
@@ -444,7 +447,8 @@ def test_the_create_form_refuses_with_sentences_and_keeps_what_was_typed(sandbox
     html = response.content.decode()
     assert response.status_code == 422
     assert "Choose one of the connected ad accounts." in html
-    assert "Enter the amount as a number, for example 50.00." in html
+    # Without an account there is no currency to read the amount in (yen or dollars?).
+    assert "Choose the ad account first: the amount is read in its currency." in html
     assert 'value="Spring push &lt;b&gt;bold&lt;/b&gt;"' in html
     assert 'value="12,5x"' in html
 
@@ -470,7 +474,7 @@ def test_layers_field_errors_land_on_the_form(sandbox, people, client):
     html = response.content.decode()
     assert response.status_code == 422
     assert 'id="e-budget"' in html
-    assert "Layers says: the daily budget must be at least 100 cents." in html
+    assert "Layers says: the daily budget must be at least $1.00." in html  # not "100 cents"
 
 
 def test_creating_on_a_draft_structural_axis_is_queued(sandbox, people, client):

@@ -209,6 +209,7 @@ class Project:
     customer_external_id: str | None = None
     timezone: str | None = None
     layers: tuple = ()
+    primary_language: str | None = None  # money is shown in this locale (dashboard.money)
 
     @classmethod
     def from_wire(cls, data: Any) -> Project:
@@ -220,6 +221,7 @@ class Project:
             customer_external_id=_str(data.get("customerExternalId")),
             timezone=_str(data.get("timezone")),
             layers=tuple(Layer.from_wire(layer) for layer in _list(data.get("layers"))),
+            primary_language=_str(data.get("primaryLanguage")),
         )
 
 

@@ -75,7 +75,9 @@ def hostile(body):
     """Test aid for untrusted-text tests: writes the given strings into every field of a
     project that a partner's people see and only Layers can set (project, ad-account and
     campaign names; pending actions' entity names, rationale and proposal detail with its
-    creative URLs), cycling through `texts` so each string lands in every kind of field."""
+    creative URLs), cycling through `texts` so each string lands in every kind of field.
+    Optional `primaryLanguage` and `currency` go into the project's language and every
+    account's currency as they are (a malformed locale, a code no one knows)."""
     texts = body.get("texts")
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t for t in texts):
         raise BadControl("texts must be a non-empty list of strings")
@@ -84,10 +86,14 @@ def hostile(body):
         raise BadControl("no such projectId")
     cycle = lambda n: texts[n % len(texts)]  # noqa: E731
     project.name = cycle(0)
-    project.save(update_fields=["name"])
+    if isinstance(body.get("primaryLanguage"), str):
+        project.primary_language = body["primaryLanguage"]
+    project.save(update_fields=["name", "primary_language"])
     for n, account in enumerate(AdAccount.objects.filter(project=project).order_by("id")):
         account.name = cycle(n)
-        account.save(update_fields=["name"])
+        if isinstance(body.get("currency"), str):
+            account.currency = body["currency"]
+        account.save(update_fields=["name", "currency"])
     for n, campaign in enumerate(Campaign.objects.filter(project=project).order_by("id")):
         campaign.name = cycle(n + 1)
         campaign.save(update_fields=["name"])

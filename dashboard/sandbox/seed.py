@@ -2,7 +2,8 @@
 
 * Acme Coffee — Meta, TikTok and Apple connected, consented, a busy approval queue.
 * Nordlicht Outdoor — the customer froze Meta writes (layer kill switch on).
-* Brightside Games — Meta connected but the customer has not consented to partner writes.
+* Brightside Games — Meta connected but the customer has not consented to partner writes;
+  its App Store accounts are in pounds, yen and won (yen and won have no minor unit).
 
 Times are relative to the sandbox clock at seeding, so "expires within 24 h" stays true."""
 
@@ -90,6 +91,22 @@ ACCOUNTS = [  # key, project, platform, external id, name, currency
     ),
     ("bright-apple", BRIGHTSIDE, "apple", "org-5938204", "Brightside Games — App Store UK", "GBP"),
     ("bright-meta", BRIGHTSIDE, "meta", "act_301928374650192", "Brightside Games — UK", "GBP"),
+    (
+        "bright-apple-jp",
+        BRIGHTSIDE,
+        "apple",
+        "org-5938311",
+        "Brightside Games — App Store JP",
+        "JPY",
+    ),
+    (
+        "bright-apple-kr",
+        BRIGHTSIDE,
+        "apple",
+        "org-5938312",
+        "Brightside Games — App Store KR",
+        "KRW",
+    ),
 ]
 CAMPAIGNS = [  # key, account, name, status, daily, lifetime, managed, age days, pin, refuses
     ("c1", "acme-meta", "Q3 Prospecting — Cold Brew", "active", 5000, None, True, 40, None, False),
@@ -183,6 +200,43 @@ CAMPAIGNS = [  # key, account, name, status, daily, lifetime, managed, age days,
         None,
         False,
     ),
+    # Budgets in yen and won are whole units: 5000 is ¥5,000 a day, 300000 is ₩300,000.
+    (
+        "c15",
+        "bright-apple-jp",
+        "Puzzle Quest — JP Installs",
+        "active",
+        5000,
+        None,
+        True,
+        18,
+        None,
+        False,
+    ),
+    (
+        "c16",
+        "bright-apple-jp",
+        "Puzzle Quest — JP Launch Week",
+        "paused",
+        None,
+        300000,
+        True,
+        10,
+        None,
+        False,
+    ),
+    (
+        "c17",
+        "bright-apple-kr",
+        "Puzzle Quest — KR Installs",
+        "active",
+        300000,
+        None,
+        True,
+        16,
+        None,
+        False,
+    ),
 ]
 PENDING = [  # campaign, action type, hours ago, status, decision note
     ("c1", "update_budget", 3, "pending", None),
@@ -206,6 +260,9 @@ PENDING = [  # campaign, action type, hours ago, status, decision note
     ("c9", "replace_creative", 200, "rejected", "expired"),
     ("c12", "replace_creative", 14, "approved", "Approved with the new trailer."),
     ("c13", "pause_ad", 40, "dispatched", None),
+    ("c15", "update_budget", 4, "pending", None),
+    ("c17", "update_budget", 7, "pending", None),
+    ("c12", "update_budget", 9, "pending", None),
 ]
 
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from dashboard.layers import LayersError
 from dashboard.models import DecisionRecord
+from dashboard.money import DEFAULT_LOCALE, cents_format
 from dashboard.services import access
-from dashboard.services.projects import project_get
+from dashboard.services.projects import project_get, project_locale
 from dashboard.services.upstream import cached_read, layers
 
 ACTOR_TYPES = ("partner", "user", "system", "optimizer")
@@ -131,6 +132,16 @@ class AuditRow:
     event: object  # AuditEvent
     person: str = ""  # the username behind it, from our decision records
     record_action: str = ""
+    amount_minor: int | None = None  # a budget typed here, in its currency's minor unit
+    currency: str = ""
+    locale: str = DEFAULT_LOCALE  # the project's, for money
+
+    @property
+    def amount_text(self) -> str:
+        """ "¥5,000": the budget as the pages show it; "" for rows without one."""
+        if self.amount_minor is None:
+            return ""
+        return cents_format(self.amount_minor, self.currency, locale=self.locale)
 
     @property
     def actor_type(self) -> str:
@@ -270,15 +281,26 @@ def audit_rows_join(project_id: str, events) -> list[AuditRow]:
         )
         for record in records:
             name = record.user.get_username() if record.user else "(a deleted person)"
+            found = (name, record.action, record.amount_minor, record.currency)
             if record.verdict_id:
-                people[record.verdict_id] = (name, record.action)
+                people[record.verdict_id] = found
             if record.action == "optimizer":
-                people[record.entity_id] = (name, record.action)
-    rows = []
+                people[record.entity_id] = found
+    rows, locale = [], project_locale(project_id) if people else DEFAULT_LOCALE
     for event in events:
         key = event.verdict_id or (event.data or {}).get("runId")
-        name, action = people.get(key, ("", "")) if isinstance(key, str) else ("", "")
-        rows.append(AuditRow(event=event, person=name, record_action=action))
+        found = people.get(key) if isinstance(key, str) else None
+        name, action, amount, currency = found or ("", "", None, "")
+        rows.append(
+            AuditRow(
+                event=event,
+                person=name,
+                record_action=action,
+                amount_minor=amount,
+                currency=currency,
+                locale=locale,
+            )
+        )
     return rows
 
 

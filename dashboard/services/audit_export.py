@@ -10,6 +10,7 @@ import time
 from django.utils import timezone
 
 from dashboard.layers import LayersError, RateLimited
+from dashboard.money import money_plain
 from dashboard.services import access
 from dashboard.services.audit import SCAN_LIMIT, AuditFilters, audit_rows_join
 from dashboard.services.projects import project_get
@@ -39,6 +40,11 @@ CSV_COLUMNS = (
     ("method", lambda r: (r.event.data or {}).get("method") or ""),
     ("path", lambda r: (r.event.data or {}).get("path") or ""),
     ("note", lambda r: r.note),
+    # A budget typed through the dashboard (from our decision records): the amount in units
+    # of its currency ("5000" yen, "50.00" dollars), the ISO code, and as the pages show it.
+    ("amount", lambda r: money_plain(r.amount_minor, r.currency)),
+    ("currency", lambda r: r.currency if r.amount_minor is not None else ""),
+    ("amount_shown", lambda r: r.amount_text),
     ("event_id", lambda r: r.event.event_id or ""),
 )  # never the API key id, nor any other field of the row's data
 

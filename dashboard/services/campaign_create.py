@@ -9,7 +9,15 @@ from django import forms
 from django.utils import timezone
 
 from dashboard.layers import PLATFORMS, LayersError, ValidationFailed
-from dashboard.money import cents_format, money_parse
+from dashboard.money import (
+    DEFAULT_LOCALE,
+    cents_format,
+    currency_label,
+    money_example,
+    money_locale,
+    money_parse,
+    money_words,
+)
 from dashboard.services import access
 from dashboard.services.campaigns import platform_panels
 from dashboard.services.jobs import job_remember_campaign
@@ -17,6 +25,7 @@ from dashboard.services.projects import (
     accounts_get,
     defaults_reader,
     project_get,
+    project_locale,
     project_platforms,
 )
 from dashboard.services.upstream import fan_out, layers, project_cache_bump
@@ -88,7 +97,7 @@ class CampaignCreateForm(forms.Form):
         initial="daily",
         error_messages=_choice("Choose a daily or a lifetime budget."),
     )
-    budget = forms.CharField(required=False)  # money as typed; cents once clean
+    budget = forms.CharField(required=False)  # money as typed; minor units once clean
     campaign_management_mode = forms.ChoiceField(
         choices=MODE_CHOICES,
         initial="draft",
@@ -101,10 +110,11 @@ class CampaignCreateForm(forms.Form):
     )
     end_time = forms.CharField(required=False)  # a datetime-local input, read as UTC
 
-    def __init__(self, data=None, *, accounts=()):
+    def __init__(self, data=None, *, accounts=(), locale=DEFAULT_LOCALE):
         if data is not None:  # what was typed comes back as it was kept: trimmed, at most 200
             data = {name: (data.get(name) or "").strip()[:200] for name in self.base_fields}
         super().__init__(data)
+        self.locale = locale  # the project's: money is typed its way
         self.accounts = {a.ad_account_id: a for a in accounts}
         self.fields["ad_account"].choices = [(a.ad_account_id, a.name) for a in accounts]
 
@@ -117,8 +127,19 @@ class CampaignCreateForm(forms.Form):
         return self.accounts[self.cleaned_data["ad_account"]]
 
     def clean_budget(self) -> int:
+        """Read in the chosen account's currency: a yen "5000" is 5000, a dollar one 500000."""
+        text = self.cleaned_data["budget"]
+        account = self.cleaned_data.get("ad_account")  # cleaned first: declared first
+        if account is None:
+            raise forms.ValidationError(
+                "Choose the ad account first: the amount is read in its currency."
+                if text
+                else "Enter an amount, in the currency of the account you choose."
+            )
+        if not account.currency:
+            raise forms.ValidationError("Layers did not say which currency this account uses.")
         try:
-            return money_parse(self.cleaned_data["budget"])
+            return money_parse(text, account.currency, locale=self.locale)
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
 
@@ -153,8 +174,11 @@ class CampaignCreateForm(forms.Form):
 
     def add_upstream_errors(self, error: ValidationFailed) -> None:
         """Layers' field errors on the fields they concern (one sentence per field)."""
+        account = self.cleaned_data.get("ad_account")
         for name, message in error.fields.items():
             target = UPSTREAM_FIELD.get(name, "name")
+            if account is not None:  # "at least 100 cents" said as money: "at least ¥100"
+                message = money_words(message, account.currency, locale=self.locale)
             if target not in self.errors:
                 self.add_error(target, f"Layers says: {field_words(name).lower()} {message}.")
 
@@ -171,6 +195,33 @@ class CreatePage:
     panels: tuple = ()
     modes: tuple = MODE_CHOICES
     outcomes: tuple = OUTCOME_CHOICES
+
+    @property
+    def locale(self) -> str:
+        return money_locale(getattr(self.project, "primary_language", None))
+
+    @property
+    def account_choices(self):
+        """(account, an amount one could type in its currency) for the account picker."""
+        return [(a, money_example(a.currency, locale=self.locale)) for a in self.accounts]
+
+    @property
+    def budget_example(self) -> str:
+        """The placeholder: an amount in the chosen account's currency (the first's before)."""
+        chosen = next(
+            (a for a in self.accounts if a.ad_account_id == self.form["ad_account"].value()),
+            self.accounts[0] if self.accounts else None,
+        )
+        return money_example(getattr(chosen, "currency", None), locale=self.locale)
+
+    @property
+    def currency_hints(self):
+        """("Japanese yen (¥)", "5,000") once for each currency of the accounts."""
+        codes = dict.fromkeys(a.currency for a in self.accounts if a.currency)
+        return [
+            (currency_label(c, locale=self.locale), money_example(c, locale=self.locale))
+            for c in codes
+        ]
 
 
 def _accounts(project_id) -> list:
@@ -191,7 +242,10 @@ def campaign_create_form(*, user, project_id: str, form=None, outcome=None, key=
         project=project,
         role=role,
         accounts=() if failed else tuple(accounts),
-        form=form or CampaignCreateForm(accounts=() if failed else accounts),
+        form=form
+        or CampaignCreateForm(
+            accounts=() if failed else accounts, locale=project_locale(project_id)
+        ),
         outcome=outcome,
         key=key or new_key(),
         accounts_error=accounts if failed else None,
@@ -204,7 +258,9 @@ def campaign_create(*, user, project_id: str, data, idempotency_key: str) -> Cre
     the form; what was typed is always given back."""
     access.access_require(user=user, project_id=project_id, action="write")
     key = key_clean(idempotency_key)
-    form = CampaignCreateForm(data, accounts=_accounts(project_id))
+    form = CampaignCreateForm(
+        data, accounts=_accounts(project_id), locale=project_locale(project_id)
+    )
 
     def again(outcome: Outcome, keep: str = key) -> CreatePage:
         return campaign_create_form(
@@ -215,7 +271,7 @@ def campaign_create(*, user, project_id: str, data, idempotency_key: str) -> Cre
         return again(Outcome("invalid", "Check the highlighted fields.", platform=form.platform))
     typed = form.cleaned_data
     account, platform, name = typed["ad_account"], form.platform, typed["name"]
-    money = cents_format(typed["budget"], account.currency)
+    money = cents_format(typed["budget"], account.currency, locale=form.locale)
     record = decision_record(
         user=user,
         project_id=project_id,
@@ -224,6 +280,8 @@ def campaign_create(*, user, project_id: str, data, idempotency_key: str) -> Cre
         entity_id=f"new:{name[:70]}",
         key=key,
         note=f"{name} · {money} {typed['budget_kind']}",
+        amount=typed["budget"],
+        currency=account.currency,
     )
     budget = {f"{typed['budget_kind']}_budget_cents": typed["budget"]}
     try:

@@ -5,7 +5,7 @@ Outcome (see writes.py); the row or page then shows the real values, never assum
 import dataclasses
 
 from dashboard.layers import PLATFORMS, LayersError
-from dashboard.money import cents_format, money_parse
+from dashboard.money import DEFAULT_LOCALE, cents_format, money_parse, money_words
 from dashboard.services import access
 from dashboard.services.campaigns import (
     AXES,
@@ -16,7 +16,7 @@ from dashboard.services.campaigns import (
     campaign_row,
 )
 from dashboard.services.jobs import job_remember_campaign
-from dashboard.services.projects import accounts_get, campaigns_get
+from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 from dashboard.services.upstream import layers, project_cache_bump
 from dashboard.services.writes import (
     Outcome,
@@ -149,20 +149,29 @@ def campaign_write(
         return Outcome(
             "invalid", "That change could not be understood; reload the page.", platform=platform
         ), typed
-    cents = None
+    cents, currency, locale, note = None, "", DEFAULT_LOCALE, ""
     if action == "budget":
+        # Typed money is read in the account's currency: a yen "5000" is 5000, not 500000.
+        currency = _currency_of(project_id, platform, campaign_id)
+        locale = project_locale(project_id)
+        if not currency:
+            return Outcome(
+                "error",
+                "Layers did not say which currency this campaign's account uses, so the "
+                "amount was not sent. Reload the page and try again.",
+                platform=platform,
+            ), typed
         try:
-            cents = money_parse(amount)
+            cents = money_parse(amount, currency, locale=locale)
         except ValueError as error:
             return Outcome("invalid", str(error), platform=platform), typed
+        note = cents_format(cents, currency, locale=locale)
     if action == "delete" and not confirmed:
         return Outcome(
             "confirm",
             "Delete this campaign? It stops spending and cannot be restarted from here.",
             platform=platform,
         ), typed
-    currency = _currency_of(project_id, platform, campaign_id)
-    note = cents_format(cents, currency) if cents is not None else ""
     record = decision_record(
         user=user,
         project_id=project_id,
@@ -171,6 +180,8 @@ def campaign_write(
         entity_id=campaign_id,
         key=key,
         note=note,
+        amount=cents,
+        currency=currency,
     )
     client = layers()
     ids = dict(
@@ -187,9 +198,9 @@ def campaign_write(
             result = client.campaign_delete(**ids)
     except LayersError as error:
         outcome = refused(error, project_id=project_id, platform=platform)
-        if outcome.kind == "invalid" and action == "budget":
+        if outcome.kind == "invalid" and action == "budget":  # "at least 100 cents": ¥100
             outcome = dataclasses.replace(
-                outcome, sentence=outcome.sentence.replace("cents", "(in cents)")
+                outcome, sentence=money_words(outcome.sentence, currency, locale=locale)
             )
         return outcome_record(record, outcome), typed
     consent_note(project_id, platform, None)
@@ -204,15 +215,16 @@ def campaign_write(
 
 
 def _currency_of(project_id, platform, campaign_id) -> str:
+    """The currency of the campaign's ad account, or "" when Layers cannot say: a budget is
+    never read in a guessed currency."""
     try:
         campaign = next(
             (c for c in campaigns_get(project_id) if c.campaign_id == campaign_id), None
-        )
+        ) or layers().campaign_get(
+            project_id=project_id, platform=platform, campaign_id=campaign_id
+        )  # newer than the shared list
         accounts = accounts_get(project_id)
     except LayersError:
-        return "USD"
-    account_id = campaign.ad_account_id if campaign else None
-    for a in accounts:
-        if a.ad_account_id == account_id:
-            return a.currency
-    return next((a.currency for a in accounts if a.platform == platform), "USD")
+        return ""
+    account_id = getattr(campaign, "ad_account_id", None)
+    return next((a.currency or "" for a in accounts if a.ad_account_id == account_id), "")

@@ -10,6 +10,7 @@ from django.http import Http404
 
 from dashboard.layers import PLATFORMS, LayersError
 from dashboard.models import Role
+from dashboard.money import currency_label, money_example, money_locale
 from dashboard.services import access, pending
 from dashboard.services.optimizer import optimizer_recent_runs
 from dashboard.services.projects import (
@@ -100,7 +101,8 @@ class CampaignRow:
 
     @property
     def currency(self) -> str:
-        return (self.account.currency if self.account else None) or "USD"
+        """The account's ISO code; "" when the account is not known (never a guess)."""
+        return (self.account.currency if self.account else None) or ""
 
     @property
     def platform(self) -> str:
@@ -124,6 +126,10 @@ class CampaignList:
     filters: Filters
     errors: tuple = ()
     runs: tuple = ()
+
+    @property
+    def locale(self) -> str:
+        return money_locale(getattr(self.project, "primary_language", None))
 
     @property
     def can_write(self) -> bool:
@@ -279,6 +285,19 @@ class CampaignPage:
     outcome: Outcome | None = None
     confirm: str = ""  # "delete" while waiting for the second click
     typed: dict = field(default_factory=dict)
+
+    @property
+    def locale(self) -> str:
+        return money_locale(getattr(self.project, "primary_language", None))
+
+    @property
+    def budget_label(self) -> str:
+        """ "Japanese yen (¥)": the currency a typed budget is read in."""
+        return currency_label(self.row.currency, locale=self.locale)
+
+    @property
+    def budget_example(self) -> str:
+        return money_example(self.row.currency, locale=self.locale)
 
     @property
     def can_write(self) -> bool:

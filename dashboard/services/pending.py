@@ -17,6 +17,7 @@ from django.core.cache import cache
 
 from dashboard.layers import LayersError
 from dashboard.models import Role
+from dashboard.money import DEFAULT_LOCALE, browser_locale, money_locale
 from dashboard.services import access
 from dashboard.services.pending_rows import QueueRow, RowContext, campaign_of, rows_sorted
 from dashboard.services.projects import (
@@ -94,6 +95,12 @@ class Queue:
     role: str = "viewer"
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))  # the bulk form's own key
     key_may_decide: bool = True  # the Layers key holds ads:write:pending
+    locale: str = DEFAULT_LOCALE  # the project's, for money (dashboard.money)
+
+    @property
+    def browser_locale(self) -> str:
+        """The locale the browser's selection total is written in (BCP 47)."""
+        return browser_locale(self.locale)
 
     @property
     def total_pending(self) -> int:
@@ -134,7 +141,8 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
 
     errors = [r for r in results.values() if isinstance(r, LayersError)]
     campaigns = _ok(results["campaigns"], [])
-    context = RowContext(accounts=_ok(results["accounts"], []), campaigns=campaigns)
+    locale = money_locale(project.primary_language)
+    context = RowContext(accounts=_ok(results["accounts"], []), campaigns=campaigns, locale=locale)
     rows, next_cursors = [], {}
     for platform in platforms:
         page = results.get(f"list:{platform}")
@@ -158,6 +166,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         errors=tuple(errors),
         role=role,
         key_may_decide=isinstance(whoami, LayersError) or whoami.has_scope("ads:write:pending"),
+        locale=locale,
     )
 
 

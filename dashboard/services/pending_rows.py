@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from dashboard.money import cents_format
-from dashboard.services.projects import accounts_get, campaigns_get
+from dashboard.money import DEFAULT_LOCALE, cents_format
+from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class QueueRow:
     # retry or a resubmitted form never decides twice.
     approve_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     reject_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    locale: str = DEFAULT_LOCALE  # the project's, for money (dashboard.money)
 
     @property
     def expires_soon(self) -> bool:
@@ -65,22 +66,27 @@ def campaign_of(action) -> str | None:
 class RowContext:
     """What a row needs beyond the action: currencies and the campaigns' values now."""
 
-    def __init__(self, *, accounts, campaigns):
+    def __init__(self, *, accounts, campaigns, locale=DEFAULT_LOCALE):
+        self.locale = locale
         self.currency_by_account = {a.ad_account_id: a.currency for a in accounts}
-        self.currency_by_platform = {}
+        currencies = {}  # platform -> its accounts' currencies
         for a in accounts:
-            self.currency_by_platform.setdefault(a.platform, a.currency)
+            currencies.setdefault(a.platform, set()).add(a.currency)
+        # Without the campaign, a platform's currency is known only when all its accounts
+        # share one (a yen account beside a pound one must not be guessed).
+        self.currency_by_platform = {p: c.pop() for p, c in currencies.items() if len(c) == 1}
         self.campaigns = {c.campaign_id: c for c in campaigns}
 
     def currency(self, action) -> str:
         campaign = self.campaigns.get(campaign_of(action) or "")
-        if campaign is not None and campaign.ad_account_id in self.currency_by_account:
-            return self.currency_by_account[campaign.ad_account_id]
-        return self.currency_by_platform.get(action.platform, "USD")
+        account_id = campaign.ad_account_id if campaign is not None else _account_of(action)
+        if account_id in self.currency_by_account:
+            return self.currency_by_account[account_id] or ""
+        return self.currency_by_platform.get(action.platform) or ""
 
     def row(self, action, **extra) -> QueueRow:
         currency = self.currency(action)
-        changes, delta, signed = _changes(action, currency)
+        changes, delta, signed = _changes(action, currency, self.locale)
         return QueueRow(
             action=action,
             currency=currency,
@@ -90,6 +96,7 @@ class RowContext:
             budget_change_cents=signed,
             stale_now=self.stale(action, currency),
             links=tuple(_http_links(action.detail)),
+            locale=self.locale,
             **extra,
         )
 
@@ -105,7 +112,8 @@ class RowContext:
             "dailyBudgetCents" in assumed
             and assumed["dailyBudgetCents"] != campaign.daily_budget_cents
         ):
-            return f"daily budget is {cents_format(campaign.daily_budget_cents, currency)} now"
+            now = cents_format(campaign.daily_budget_cents, currency, locale=self.locale)
+            return f"daily budget is {now} now"
         if "status" in assumed and assumed["status"] != campaign.status:
             return f"status is {campaign.status} now"
         return None
@@ -113,7 +121,11 @@ class RowContext:
 
 def queue_row(project_id: str, action, **extra) -> QueueRow:
     """One row on its own (after a decision), with the project's shared cached reads."""
-    context = RowContext(accounts=accounts_get(project_id), campaigns=campaigns_get(project_id))
+    context = RowContext(
+        accounts=accounts_get(project_id),
+        campaigns=campaigns_get(project_id),
+        locale=project_locale(project_id),
+    )
     return context.row(action, **extra)
 
 
@@ -127,7 +139,15 @@ def rows_sorted(rows, sort: str) -> list:
     return sorted(rows, key=lambda r: r.action.created_at or epoch, reverse=True)
 
 
-def _changes(action, currency) -> tuple[tuple[Change, ...], int, int]:
+def _account_of(action) -> str | None:
+    """The ad account a proposal names in its detail (a campaign creation names one)."""
+    detail = action.detail if isinstance(action.detail, dict) else {}
+    inner = detail.get("campaign") if isinstance(detail.get("campaign"), dict) else detail
+    account_id = inner.get("adAccountId")
+    return account_id if isinstance(account_id, str) else None
+
+
+def _changes(action, currency, locale) -> tuple[tuple[Change, ...], int, int]:
     """The fields side by side, the size of the money change and its signed amount."""
     current, new = action.current_value or {}, action.new_value or {}
     changes, delta, signed = [], 0, 0
@@ -140,14 +160,27 @@ def _changes(action, currency) -> tuple[tuple[Change, ...], int, int]:
             changes.append(
                 Change(
                     _label(key),
-                    cents_format(before, currency),
-                    cents_format(after, currency),
+                    cents_format(before, currency, locale=locale),
+                    cents_format(after, currency, locale=locale),
                     percent,
+                )
+            )
+        elif key.endswith("Cents") and _money_or_none(before) and _money_or_none(after):
+            # one side only (a new campaign's budget): money all the same, no percentage
+            changes.append(
+                Change(
+                    _label(key),
+                    cents_format(before, currency, locale=locale),
+                    cents_format(after, currency, locale=locale),
                 )
             )
         else:
             changes.append(Change(_label(key), _plain(before), _plain(after)))
     return tuple(changes), delta, signed
+
+
+def _money_or_none(value) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _label(key: str) -> str:

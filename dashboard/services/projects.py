@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from dashboard.layers import PLATFORMS, LayersError
+from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
 from dashboard.services.upstream import cached_read, fan_out, layers
 
@@ -99,6 +100,10 @@ def project_list(*, user) -> list:
 
 def project_get(*, user, project_id: str):
     access.access_require(user=user, project_id=project_id)
+    return _project_read(project_id)
+
+
+def _project_read(project_id: str):
     # A project's name and layers rarely change and none of our writes touch them: kept
     # longer than the lists, and outside the project's write generation, so a page can
     # start its fan-out without waiting for it.
@@ -108,6 +113,15 @@ def project_get(*, user, project_id: str):
         lambda: layers().project_get(project_id=project_id),
         ttl=settings.LAYERS_PROJECT_CACHE_SECONDS,
     )
+
+
+def project_locale(project_id: str) -> str:
+    """The locale the project's money is shown and typed in: its primaryLanguage, or "en"
+    when that is unknown or Layers cannot say. For callers that checked access already."""
+    try:
+        return money_locale(_project_read(project_id).primary_language)
+    except LayersError:
+        return DEFAULT_LOCALE
 
 
 def project_platforms(project) -> list[str]:

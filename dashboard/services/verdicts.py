@@ -11,9 +11,10 @@ from django.urls import NoReverseMatch, reverse
 
 from dashboard.layers import LayersError, NotFound
 from dashboard.models import DecisionRecord
+from dashboard.money import cents_format, money_locale
 from dashboard.services import access
 from dashboard.services.audit import SCAN_LIMIT, AuditRow, audit_rows_join
-from dashboard.services.projects import project_get
+from dashboard.services.projects import accounts_get, campaigns_get, project_get
 from dashboard.services.upstream import cached_read, layers
 from dashboard.wording import PLATFORM_NAMES, platform_name, reason_sentence
 
@@ -56,6 +57,7 @@ class VerdictPage:
     timeline_error: LayersError | None = None
     links: tuple = ()  # (label, path)
     request: dict = field(default_factory=dict)
+    money: tuple = ()  # (label, amount as people read it) for each money field asked for
 
     @property
     def found(self) -> bool:
@@ -129,7 +131,43 @@ def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
         timeline_error=error,
         links=tuple(_links(project_id, verdict, timeline)),
         request=sanitised(verdict.request or {}),
+        money=tuple(_money(project, verdict, records)),
     )
+
+
+def _money(project, verdict, records):
+    """The request's money fields ("dailyBudgetCents": 5000) in the account's currency
+    ("Daily budget", "¥5,000"): the currency our own record kept, else the account's."""
+    body = (verdict.request or {}).get("body")
+    fields = {
+        k: v
+        for k, v in (body.items() if isinstance(body, dict) else ())
+        if isinstance(k, str) and k.endswith("Cents") and type(v) is int
+    }
+    if not fields:
+        return
+    currency = next((r.currency for r in records if r.currency), "") or _currency_of(
+        project.id, body.get("adAccountId"), verdict.entity_id
+    )
+    locale = money_locale(getattr(project, "primary_language", None))
+    for key, value in fields.items():
+        label = re.sub(r"(?<!^)([A-Z])", r" \1", key.removesuffix("Cents")).capitalize()
+        yield label, cents_format(value, currency, locale=locale)
+
+
+def _currency_of(project_id, account_id, campaign_id) -> str:
+    try:
+        if not isinstance(account_id, str):
+            campaign = next(
+                (c for c in campaigns_get(project_id) if c.campaign_id == campaign_id), None
+            )
+            account_id = getattr(campaign, "ad_account_id", None)
+        return next(
+            (a.currency or "" for a in accounts_get(project_id) if a.ad_account_id == account_id),
+            "",
+        )
+    except LayersError:
+        return ""
 
 
 def _timeline(project_id, verdict):

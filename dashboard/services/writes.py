@@ -57,9 +57,10 @@ class Outcome:
 
 
 def decision_record(
-    *, user, project_id, platform, action, entity_id, key, note=""
+    *, user, project_id, platform, action, entity_id, key, note="", amount=None, currency=""
 ) -> DecisionRecord:
-    """The write's record, made before it is sent; the same key finds the same record."""
+    """The write's record, made before it is sent; the same key finds the same record. A
+    budget keeps its amount (minor units) and currency, for the audit log and its export."""
     record, _ = DecisionRecord.objects.get_or_create(
         idempotency_key=key,
         defaults={
@@ -69,6 +70,8 @@ def decision_record(
             "action": action,
             "entity_id": entity_id,
             "note": note[:1000],
+            "amount_minor": amount,
+            "currency": (currency or "")[:3],
         },
     )
     return record

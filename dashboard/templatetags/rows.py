@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import timeuntil
 
+from dashboard.money import currency_exponent
 from dashboard.wording import platform_name
 
 register = template.Library()
@@ -106,6 +107,7 @@ def _row(row, context, outcome, can_decide) -> str:
             f'value="{escape(a.platform)}:{pid}" '
             f'form="bulk-form" data-change="{int(row.budget_change_cents)}" '
             f'data-currency="{escape(row.currency)}" '
+            f'data-exponent="{currency_exponent(row.currency)}" '
             f'aria-label="Select {_words(a.action_type)} on {name}">'
         )
     out.append(f'<span class="action-type">{_words(a.action_type)}</span>')

@@ -1,14 +1,22 @@
 from django import template
 
-from dashboard.money import cents_format
+from dashboard.money import DEFAULT_LOCALE, cents_format
 from dashboard.wording import platform_name
 
 register = template.Library()
 
 
+@register.simple_tag
+def amount(cents, currency, locale=DEFAULT_LOCALE):
+    """{% amount c.daily_budget_cents row.currency page.locale %} -> "¥5,000", "80,00 €":
+    minor units in the account's currency, written the project's way (dashboard.money)."""
+    return cents_format(cents, currency, locale=locale)
+
+
 @register.filter
 def money(cents, currency="USD"):
-    """{{ campaign.daily_budget_cents|money:account.currency }} -> "$50.00"."""
+    """{{ cents|money:currency }}: as {% amount %}, in English number format. Pages of a
+    project use {% amount %} with the project's locale."""
     return cents_format(cents, currency)
 
 

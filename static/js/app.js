@@ -45,22 +45,39 @@
   });
 
   // Bulk selection: a count and the money exposure of the selection; shift-click selects a
-  // range; x on a focused card toggles it.
+  // range; x on a focused card toggles it. Each box carries its budget change as an integer
+  // of its currency's minor unit (data-change), the currency and its exponent (JPY 0, USD 2,
+  // BHD 3, from the server's CLDR data): one total per currency, never yen added to dollars.
   var lastChecked = null;
+  function moneyText(minor, currency, exponent, locale) {
+    var amount = Math.abs(minor) / Math.pow(10, exponent);
+    try {
+      return new Intl.NumberFormat(locale || undefined, {
+        style: "currency", currency: currency,
+        minimumFractionDigits: exponent, maximumFractionDigits: exponent
+      }).format(amount);
+    } catch (error) {  // a currency code Intl does not know: the number and the code
+      return amount.toFixed(exponent) + " " + currency;
+    }
+  }
   function selectionUpdate() {
     var count = document.getElementById("bulk-count");
     if (!count) return;
+    var form = document.getElementById("bulk-form");
+    var locale = form && form.dataset.locale;
     var boxes = Array.prototype.slice.call(document.querySelectorAll("input.select:checked"));
-    var sums = {};
+    var sums = {}, exponents = {};
     boxes.forEach(function (box) {
-      var cents = parseInt(box.dataset.change || "0", 10);
-      if (cents) sums[box.dataset.currency] = (sums[box.dataset.currency] || 0) + cents;
+      var minor = parseInt(box.dataset.change || "0", 10);
+      var currency = box.dataset.currency || "";
+      if (!minor || !currency) return;
+      sums[currency] = (sums[currency] || 0) + minor;
+      exponents[currency] = parseInt(box.dataset.exponent || "2", 10);
     });
     count.textContent = boxes.length ? boxes.length + " selected" : "None selected";
-    var parts = Object.keys(sums).map(function (currency) {
-      var amount = sums[currency] / 100;
-      var text = new Intl.NumberFormat(undefined, { style: "currency", currency: currency }).format(Math.abs(amount));
-      return (amount >= 0 ? "+" : "−") + text;
+    var parts = Object.keys(sums).sort().map(function (currency) {
+      var minor = sums[currency];
+      return (minor >= 0 ? "+" : "−") + moneyText(minor, currency, exponents[currency], locale);
     });
     document.getElementById("bulk-exposure").textContent = parts.length ? "Daily budget change of the selection: " + parts.join(", ") : "";
   }
@@ -95,6 +112,14 @@
       var help = document.getElementById("keyboard-help");
       if (help) { help.hidden = !help.hidden; event.preventDefault(); }
     }
+  });
+
+  // New campaign: the amount's placeholder follows the chosen account's currency.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("#c-account")) return;
+    var option = select.options[select.selectedIndex], input = document.getElementById("c-budget");
+    if (input && option && option.dataset.example) input.placeholder = "for example " + option.dataset.example;
   });
 
   // One-click reject reasons: one <template> on the page, copied into each reject form

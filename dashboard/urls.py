@@ -105,6 +105,7 @@ urlpatterns = [
     path("s/<str:token>", sharing.share_open, name="share"),
     path("embed/start", embed.embed_start, name="embed-start"),
     path("health", core.health, name="health"),
+    path("favicon.ico", core.favicon, name="favicon"),
     path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,5 +1,7 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -14,3 +16,10 @@ def health(request):
         return JsonResponse({"status": "ok"})
     except Exception:
         return JsonResponse({"status": "error", "detail": "database unreachable"}, status=503)
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico where a page names no icon (the sandbox's pages, a
+    file): the icon every dashboard page links to."""
+    return redirect(static("favicon.svg"), permanent=True)

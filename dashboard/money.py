@@ -97,9 +97,16 @@ def cents_format(cents: int | None, currency: str = "USD", *, locale: str = DEFA
     code = currency_code(currency)
     if not code:  # its exponent is unknown too: the count, never a guess at the unit
         return f"{int(cents):,} (currency not known)"
-    amount = minor_to_decimal(cents, code)
+    return _formatted(int(cents), code, money_locale(locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(minor: int, code: str, locale: str) -> str:
+    # Cached: a queue page formats the same few amounts on every poll (Babel takes tens of
+    # microseconds a call).
+    amount = minor_to_decimal(minor, code)
     try:
-        text = format_currency(amount, code, locale=money_locale(locale))
+        text = format_currency(amount, code, locale=locale)
     except (ValueError, TypeError, ArithmeticError):
         return f"{amount} {code}"
     return LETTER_DIGIT.sub("\u00a0", text)

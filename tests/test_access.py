@@ -23,6 +23,7 @@ MATRIX = {
         "outsider": (OK, 405),
     },
     "health": {p: (OK, 405) for p in PEOPLE},
+    "favicon": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},
     "project": {

@@ -133,7 +133,7 @@ def test_a_budget_change_under_the_kill_switch_is_denied_with_the_reason(
     browser_login(page, live_server, "outsider")
     cid = campaign_id(sandbox, "Herbst Kollektion — Prospecting", NORDLICHT)
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/campaigns/meta/{cid}/")
-    page.get_by_label("New daily budget (EUR)").fill("95")
+    page.get_by_label("New daily budget, in euros (€)").fill("95")
     page.get_by_role("button", name="Change daily budget").click()
     assert "kill switch" in page.locator("#write-outcome").inner_text()
     screenshot(page, "campaign-denied")

@@ -38,6 +38,7 @@ from .records import AXES, MODES, audit
 FAULT_KINDS = {
     "timeout",
     "drop",
+    "slow",
     "status",
     "rate_limited",
     "malformed_json",

@@ -378,6 +378,10 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
                     )
 
                     def run():
+                        if fault and fault["kind"] == "slow":
+                            # The work itself takes this long: an Idempotency-Key sent
+                            # meanwhile meets its first request still in flight.
+                            time.sleep(float(fault.get("delay", 2)))
                         try:
                             with transaction.atomic():
                                 return stamp(fn(ctx, **kwargs), request_id)

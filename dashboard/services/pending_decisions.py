@@ -8,6 +8,7 @@ is lost, and the same key can never decide twice). `pending_decide` is one perso
 it checks the form, calls the sender once and redraws the row."""
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -33,6 +34,8 @@ from dashboard.services.writes import decision_record, key_clean
 from dashboard.wording import status_words
 
 DECISIONS = ("approve", "reject")
+# Pauses before asking Layers again for its answer to a key it already holds (seconds).
+REPLAY_PAUSES = (0.5, 1.0, 2.0)
 
 
 def decision_text(text: str, *, person: str) -> str:
@@ -112,14 +115,24 @@ def pending_decision_send(
         record.outcome, record.verdict_id = value, verdict_id or record.verdict_id
         record.save(update_fields=["outcome", "verdict_id"])
 
+    if record.action != decision:
+        # A hand-made post reusing another decision's key: Layers keeps keys per route, so
+        # it could decide again under this one. Nothing is sent.
+        return DecisionSent(
+            "failed", "That form was already used for another decision; reload the queue."
+        )
     client = layers()
     ids = dict(project_id=project_id, platform=platform, pending_id=pending_id)
-    signed = decision_text(text, person=user.get_username() if user else "a partner")
-    try:
+
+    def send(words: str):
         if decision == "approve":
-            result = client.pending_approve(**ids, comment=signed, idempotency_key=idempotency_key)
-        else:
-            result = client.pending_reject(**ids, reason=signed, idempotency_key=idempotency_key)
+            return client.pending_approve(**ids, comment=words, idempotency_key=idempotency_key)
+        return client.pending_reject(**ids, reason=words, idempotency_key=idempotency_key)
+
+    words = decision_text(text, person=_name(user))
+    first_words = decision_text(record.note, person=_name(record.user))
+    try:
+        result, replayed = _answer(send, words, first_words)
     except Conflict as error:
         outcome("conflict")
         bump()
@@ -128,24 +141,16 @@ def pending_decision_send(
         )
         return DecisionSent("conflict", sentence, error=error)
     except IdempotencyConflict as error:
-        # This key was sent before with other words (edited after a lost answer): Layers kept
-        # the first and will never take this key again. Say what is true now, not "try again".
-        bump()
-        fresh = pending_find(project_id, platform, pending_id)
-        if fresh is None or fresh.status == "pending":
-            return DecisionSent(
-                "retry",
-                "Layers is still working on the first time this form was sent; "
-                "reload the queue in a moment.",
-                error=error,
-            )
-        outcome(fresh.status)
-        sentence = (
-            "Your first attempt reached Layers: "
-            f"this action is already {status_words(fresh.status)}. "
-            "The edited words were not sent."
+        # Layers still holds this key unanswered: its first send is in flight (or came with
+        # words this dashboard no longer has). What it did is known only from its answer to
+        # this key, so nothing is recorded and nothing is looked up elsewhere: whatever the
+        # action's status is now may be someone else's decision.
+        return DecisionSent(
+            "retry",
+            "Layers is still working on the first time this form was sent; "
+            "reload the queue in a moment to see what it did.",
+            error=error,
         )
-        return DecisionSent("earlier", sentence, action=fresh, error=error)
     except LayersError as error:
         # The record's outcome stays empty: it holds what Layers decided, and it decided
         # nothing (`manage.py soak` reads any outcome but "conflict" as a decision applied).
@@ -153,6 +158,9 @@ def pending_decision_send(
             return DecisionSent("failed", error.message, error=error)
         # Timeouts, 5xx, rate limits: nothing is lost, and the same key makes a retry safe.
         return DecisionSent("retry", error.message, error=error)
+    if not replayed and words != first_words:
+        record.note = text[:1000]  # the words Layers now holds for this key
+        record.save(update_fields=["note"])
     outcome(result.status or "", result.verdict_id or "")
     bump()
     action = pending_recall(project_id, pending_id)
@@ -160,6 +168,16 @@ def pending_decision_send(
         action = _decided(action, result, user)
         pending_remember(project_id, action)
     verb = "Approved" if decision == "approve" else "Rejected"
+    if replayed and words != first_words:
+        return DecisionSent(
+            "earlier",
+            "Your first attempt reached Layers: this action is already "
+            f"{status_words(result.status or decision + 'd')} (verdict {result.verdict_id}). "
+            "The edited words were not sent.",
+            verdict_id=result.verdict_id or "",
+            action=action,
+            decision=result,
+        )
     return DecisionSent(
         "decided",
         f"{verb}. Verdict {result.verdict_id}.",
@@ -167,6 +185,29 @@ def pending_decision_send(
         action=action,
         decision=result,
     )
+
+
+def _answer(send, words: str, first_words: str):
+    """(Layers' answer to this key, whether it came as a replay). When Layers already
+    holds the key (409 IDEMPOTENCY_CONFLICT: the first send still in flight, or the form
+    sent again with edited words), the key is sent once more with its first words after a
+    pause, until Layers replays the first send's answer; the last 409 is raised if it
+    never does."""
+    try:
+        return send(words), False
+    except IdempotencyConflict as error:
+        last = error
+    for pause in REPLAY_PAUSES:
+        time.sleep(pause)
+        try:
+            return send(first_words), True
+        except IdempotencyConflict as error:
+            last = error
+    raise last
+
+
+def _name(user) -> str:
+    return user.get_username() if user else "a partner"
 
 
 def _decided(action, result, user):

@@ -75,3 +75,35 @@ def test_a_twin_that_meets_its_first_send_in_flight_never_takes_credit_for_someo
     assert DecisionRecord.objects.get(idempotency_key=ben_key).outcome == "conflict"
     executed = sandbox.control("stats")["executedByRoute"]
     assert executed.get("POST pending.approve") == 1
+
+
+def test_a_conflict_names_the_colleague_who_decided_first_from_our_own_records(
+    sandbox, transactional_db
+):
+    users = get_user_model().objects
+    ana = users.create_user("ana", first_name="Ana", last_name="Lima")
+    ben = users.create_user("ben")
+    pending_id = first_pending(sandbox)
+    assert send(ana, pending_id, str(uuid.uuid4())).kind == "decided"
+
+    lost = send(ben, pending_id, str(uuid.uuid4()), decision="reject", text="Too much")
+
+    assert lost.kind == "conflict"
+    assert lost.sentence.startswith(
+        "Someone else decided first: this action is already approved by Ana Lima here at "
+    )
+
+
+def test_a_conflict_won_outside_this_dashboard_says_another_tool_using_this_key(
+    sandbox, transactional_db
+):
+    ben = get_user_model().objects.create_user("ben")
+    pending_id = first_pending(sandbox)
+    path = f"/v1/projects/{ACME}/ads/meta/pending/{pending_id}/approve"
+    assert sandbox.api("POST", path, json={}).status_code == 200  # our key, not our dashboard
+
+    lost = send(ben, pending_id, str(uuid.uuid4()))
+
+    assert lost.kind == "conflict"
+    assert "already approved by another tool using this key" in lost.sentence
+    assert "partner" not in lost.sentence  # never the sandbox-only decidedBy of the 409

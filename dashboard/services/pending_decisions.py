@@ -21,6 +21,7 @@ from dashboard.layers import (
     LayersError,
     RateLimited,
 )
+from dashboard.models import DecisionRecord
 from dashboard.services import access
 from dashboard.services.pending import (
     STATUSES,
@@ -45,15 +46,44 @@ def decision_text(text: str, *, person: str) -> str:
     return f"{text} — {signature}" if text else f"Decided by {signature}"
 
 
-def conflict_sentence(*, status, decided_by, decided_at) -> str:
-    who = ""
-    if isinstance(decided_by, dict) and decided_by.get("actorType"):
-        who = f" by {decided_by['actorType']}"
-    when = f" at {timezone.localtime(decided_at):%b %-d, %H:%M}" if decided_at else ""
+APPLIED = ("approved", "rejected", "dispatched", "dispatch_failed")
+
+
+def conflict_winner(*, project_id: str, pending_id: str, key: str) -> DecisionRecord | None:
+    """Who decided this action through this dashboard, from our own decision records (a
+    record has an outcome only from Layers' answer to its key). None: not one of ours."""
     return (
-        "Someone else decided first: "
-        f"this action is already {status_words(status or 'decided')}{who}{when}."
+        DecisionRecord.objects.filter(
+            project_id=project_id,
+            entity_id=pending_id,
+            action__in=DECISIONS,
+            outcome__in=APPLIED,
+        )
+        .exclude(idempotency_key=key)
+        .select_related("user")
+        .order_by("created_at")
+        .first()
     )
+
+
+def conflict_sentence(*, status, winner: DecisionRecord | None) -> str:
+    """Who won, from our records only (Layers' 409 documents no one: `decidedBy` and
+    `decidedAt` are sandbox extensions, so they are never read)."""
+    state = f"this action is already {status_words(status or 'decided')}"
+    if winner is None:
+        return (
+            f"Someone else decided first: {state} by another tool using this key, "
+            "or by the customer in Layers."
+        )
+    name = _display_name(winner.user)
+    when = timezone.localtime(winner.created_at)
+    return f"Someone else decided first: {state} by {name} here at {when:%b %-d, %H:%M}."
+
+
+def _display_name(user) -> str:
+    if user is None:
+        return "a former colleague"
+    return user.get_full_name() or user.get_username()
 
 
 def _final(error: LayersError) -> bool:
@@ -75,6 +105,7 @@ class DecisionSent:
     action: object = None  # the action as it is now, when this dashboard knows it
     decision: object = None  # Layers' Decision, when decided
     error: LayersError | None = None
+    winner: object = None  # conflict: our DecisionRecord of whoever decided first, if ours
 
     @property
     def retry_after(self) -> float | None:
@@ -136,10 +167,11 @@ def pending_decision_send(
     except Conflict as error:
         outcome("conflict")
         bump()
-        sentence = conflict_sentence(
-            status=error.current_status, decided_by=error.decided_by, decided_at=error.decided_at
+        winner = conflict_winner(
+            project_id=project_id, pending_id=pending_id, key=record.idempotency_key
         )
-        return DecisionSent("conflict", sentence, error=error)
+        sentence = conflict_sentence(status=error.current_status, winner=winner)
+        return DecisionSent("conflict", sentence, error=error, winner=winner)
     except IdempotencyConflict as error:
         # Layers still holds this key unanswered: its first send is in flight (or came with
         # words this dashboard no longer has). What it did is known only from its answer to
@@ -268,8 +300,8 @@ def pending_decide(
         idempotency_key=key,
     )
     if sent.kind == "conflict":
-        row = _row_after_conflict(project_id, platform, pending_id, sent.error, typed)
-        return DecisionOutcome(row=row, sentence=row.conflict if row else sent.sentence, ok=False)
+        row = _row_after_conflict(project_id, platform, pending_id, sent, typed)
+        return DecisionOutcome(row=row, sentence=sent.sentence, ok=False)
     if sent.kind == "earlier":
         row = queue_row(project_id, sent.action, conflict=sent.sentence, typed=typed)
         return DecisionOutcome(row=row, sentence=sent.sentence, ok=False)
@@ -289,17 +321,20 @@ def pending_decide(
     return DecisionOutcome(row=row, sentence=sent.sentence, ok=True)
 
 
-def _row_after_conflict(project_id, platform, pending_id, error: Conflict, typed):
-    """The row as it is now, saying who decided first and when."""
-    fresh = pending_find(project_id, platform, pending_id, (error.current_status, *STATUSES))
-    status = error.current_status or (fresh.status if fresh else "decided")
-    decided_by = error.decided_by or (fresh.decided_by if fresh else None)
-    when = error.decided_at or (fresh.decided_at if fresh else None)
-    sentence = conflict_sentence(status=status, decided_by=decided_by, decided_at=when)
+def _row_after_conflict(project_id, platform, pending_id, sent: DecisionSent, typed):
+    """The row as it is now, saying who decided first (from our records) and when."""
+    status = sent.error.current_status if sent.error else None
+    fresh = pending_find(project_id, platform, pending_id, (status, *STATUSES))
     if fresh is None:
-        action = pending_recall(project_id, pending_id)
-        if action is None:
+        fresh = pending_recall(project_id, pending_id)
+        if fresh is None:
             return None
-        fresh = dataclasses.replace(action, status=status, decided_at=when, decided_by=decided_by)
+        fresh = dataclasses.replace(fresh, status=status or "decided")
+    if sent.winner is not None:
+        fresh = dataclasses.replace(
+            fresh,
+            decided_at=sent.winner.created_at,
+            decided_by={"actorType": "partner", "username": _display_name(sent.winner.user)},
+        )
     pending_remember(project_id, fresh)
-    return queue_row(project_id, fresh, conflict=sentence, typed=typed)
+    return queue_row(project_id, fresh, conflict=sent.sentence, typed=typed)

@@ -29,7 +29,9 @@ from dashboard.services.pending import (
     pending_recall,
     pending_remember,
 )
-from dashboard.services.pending_rows import QueueRow, queue_row
+from dashboard.services.pending_rows import QueueRow, RowContext, queue_row
+from dashboard.services.pending_stale import seen_parse, stale_check
+from dashboard.services.projects import accounts_get, campaigns_get
 from dashboard.services.upstream import layers, project_cache_bump
 from dashboard.services.writes import decision_record, key_clean
 from dashboard.wording import status_words
@@ -268,8 +270,10 @@ def pending_decide(
     decision: str,
     text: str = "",
     idempotency_key: str,
+    seen: str = "",
 ) -> DecisionOutcome:
-    """Approve or reject one action. Never decides twice for one idempotency key."""
+    """Approve or reject one action. Never decides twice for one idempotency key. `seen`
+    is the campaign's value as the reviewer's row showed it (the three-way stale check)."""
     access.access_require(user=user, project_id=project_id, action="decide")
     if decision not in DECISIONS or platform not in PLATFORMS:
         return DecisionOutcome(
@@ -290,6 +294,10 @@ def pending_decide(
 
     if decision == "reject" and not text:
         return again("Say why you are rejecting it: the reason is shown to the customer.")
+    if decision == "approve":
+        row = _moved_row(project_id, platform, pending_id, seen_parse(seen), typed, key)
+        if row is not None:
+            return DecisionOutcome(row=row, sentence=MOVED, ok=False)
     sent = pending_decision_send(
         user=user,
         project_id=project_id,
@@ -319,6 +327,36 @@ def pending_decide(
             pending_remember(project_id, action)
     row = queue_row(project_id, action) if action else None
     return DecisionOutcome(row=row, sentence=sent.sentence, ok=True)
+
+
+MOVED = (
+    "The campaign changed since you opened this row, so nothing was sent. "
+    "Check the values now and approve again if it still makes sense."
+)
+
+
+def _moved_row(project_id, platform, pending_id, seen: dict, typed, key):
+    """The row asking again when the campaign moved since the reviewer looked (one read of
+    the campaign), else None: decide as asked."""
+    if not seen:
+        return None
+    action = pending_recall(project_id, pending_id) or pending_find(
+        project_id, platform, pending_id
+    )
+    if action is None:
+        return None
+    context = RowContext(accounts=accounts_get(project_id), campaigns=campaigns_get(project_id))
+    try:
+        moved, now = stale_check(
+            project_id=project_id, action=action, seen=seen, currency=context.currency(action)
+        )
+    except LayersError:
+        return None  # it could not be read now: decide as asked (the row's own check stood)
+    if not moved:
+        return None
+    project_cache_bump(project_id)  # the shared campaign list is behind: read it again
+    # The same approve form (same key), now carrying the value just read as the one seen.
+    return context.row(action, typed=typed, approve_key=key, seen=now, moved=moved)
 
 
 def _row_after_conflict(project_id, platform, pending_id, sent: DecisionSent, typed):

@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from dashboard.money import DEFAULT_LOCALE, cents_format
+from dashboard.services.pending_stale import seen_dump, seen_values
 from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 
 
@@ -34,6 +35,8 @@ class QueueRow:
     stale_now: str | None = None  # the entity's value now, when it differs from the proposal's
     links: tuple[str, ...] = ()  # http(s) creative URLs found in the detail
     conflict: str | None = None  # a sentence when someone else decided first
+    seen: dict = field(default_factory=dict)  # the campaign's values as shown (stale check)
+    moved: tuple = ()  # pending_stale.Moved: what changed since the reviewer looked
     typed: dict = field(default_factory=dict)  # what the person typed, kept after a failure
     # Each decision form owns a key from the moment it is rendered, so a double click, a
     # retry or a resubmitted form never decides twice.
@@ -49,6 +52,10 @@ class QueueRow:
             and self.action.status == "pending"
             and expires - timezone.now() < timedelta(hours=24)
         )
+
+    @property
+    def seen_json(self) -> str:
+        return seen_dump(self.seen)
 
     @property
     def detail_json(self) -> str:
@@ -87,6 +94,8 @@ class RowContext:
     def row(self, action, **extra) -> QueueRow:
         currency = self.currency(action)
         changes, delta, signed = _changes(action, currency, self.locale)
+        if "seen" not in extra:
+            extra["seen"] = seen_values(action, self.campaigns.get(action.entity_id or ""))
         return QueueRow(
             action=action,
             currency=currency,

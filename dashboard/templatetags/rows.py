@@ -186,11 +186,31 @@ def _notes(row, outcome) -> str:
         if row.typed.get("reason"):
             out.append(f"<p>Your reason was not sent: <q>{escape(row.typed['reason'])}</q></p>")
         out.append("</div>")
-    if outcome and not outcome.ok and not row.conflict:
+    if row.moved:
+        out.append(_moved(row, outcome))
+    elif outcome and not outcome.ok and not row.conflict:
         out.append(f'<p class="banner banner-error" role="alert">{escape(outcome.sentence)}</p>')
     if outcome and outcome.ok:
         out.append(f'<p class="decided-note" role="status">{escape(outcome.sentence)}</p>')
     return "".join(out)
+
+
+def _moved(row, outcome) -> str:
+    """The three values side by side when the campaign moved since the reviewer looked."""
+    cells = "".join(
+        f'<tr><th scope="row">{escape(m.label)}</th><td class="mono">{escape(m.seen)}</td>'
+        f'<td class="mono moved-now">{escape(m.now)}</td>'
+        f'<td class="mono">{escape(m.proposed)}</td></tr>'
+        for m in row.moved
+    )
+    sentence = outcome.sentence if outcome else "The campaign changed since you opened this row."
+    return (
+        '<div class="banner banner-warning moved" role="alert">'
+        f"<p>{escape(sentence)}</p>"
+        '<table class="changes moved-table"><thead><tr><th scope="col">Field</th>'
+        '<th scope="col">You saw</th><th scope="col">Now</th><th scope="col">Proposed</th>'
+        f"</tr></thead><tbody>{cells}</tbody></table></div>"
+    )
 
 
 def _changes(row) -> str:
@@ -212,7 +232,7 @@ def _changes(row) -> str:
         '<table class="changes"><thead><tr><th scope="col">Field</th><th scope="col">Now</th>'
         f'<th scope="col">Proposed</th></tr></thead><tbody>{body}</tbody></table>'
     )
-    if row.stale_now:
+    if row.stale_now and not row.moved:
         table += (
             f'<p class="banner banner-warning stale" role="note">Changed since proposed: the '
             f"{escape(row.stale_now)}. Check before approving.</p>"
@@ -251,13 +271,16 @@ def _forms(row, context) -> str:
     if token and str(token) != "NOTPROVIDED":  # as {% csrf_token %} does
         csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
     comment, reason = escape(row.typed.get("comment") or ""), escape(row.typed.get("reason") or "")
+    seen_json = row.seen_json
+    seen = f'<input type="hidden" name="seen" value="{escape(seen_json)}">' if seen_json else ""
     return (
         f'<div class="decide row"><form method="post" action="{url}" class="approve-form">{csrf}'
         f'<input type="hidden" name="decision" value="approve">'
         f'<input type="hidden" name="idempotency_key" value="{escape(row.approve_key)}">'
+        f"{seen}"
         '<input name="comment" aria-label="Comment (optional)" placeholder="Comment (optional)" '
         f'value="{comment}" maxlength="1000"> '
-        f'<button class="primary">Approve</button></form> '
+        f'<button class="primary">{"Approve anyway" if row.moved else "Approve"}</button></form> '
         f'<form method="post" action="{url}" class="reject-form">{csrf}'
         f'<input type="hidden" name="decision" value="reject">'
         f'<input type="hidden" name="idempotency_key" value="{escape(row.reject_key)}">'

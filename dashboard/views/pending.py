@@ -90,6 +90,7 @@ def decide(request, project_id, platform, pending_id):
         decision=decision,
         text=text or "",
         idempotency_key=request.POST.get("idempotency_key", ""),
+        seen=request.POST.get("seen", ""),
     )
     # Without JavaScript, go back to the queue the form was on (its filters included).
     back = request.POST.get("next") or request.headers.get("Referer", "")
@@ -111,7 +112,7 @@ def decide(request, project_id, platform, pending_id):
             request,
             "pending/decide.html",
             context,
-            status=409 if outcome.row and outcome.row.conflict else 422,
+            status=409 if outcome.row and (outcome.row.conflict or outcome.row.moved) else 422,
         )
     messages.success(request, outcome.sentence)
     return redirect(back)

@@ -165,7 +165,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", "https:"],  # creative thumbnails Layers links to
     "connect-src": [CSP.SELF],
     "form-action": [CSP.SELF],  # and the consent origins, added below with the Layers URL
     "base-uri": [CSP.NONE],

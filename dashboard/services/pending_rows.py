@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from dashboard import values
 from dashboard.money import DEFAULT_LOCALE, cents_format
 from dashboard.services.pending_stale import seen_dump, seen_values
 from dashboard.services.projects import accounts_get, campaigns_get, project_locale
@@ -22,6 +23,11 @@ class Change:
     current: str
     new: str
     percent: float | None = None
+    delta: str = ""  # a list's change in words: "+ Canada, − United States"
+    current_raw: str = ""  # the raw JSON, when the words are not the value itself
+    new_raw: str = ""
+    current_thumb: str = ""  # a creative's https thumbnail
+    new_thumb: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,8 +163,10 @@ def _account_of(action) -> str | None:
 
 
 def _changes(action, currency, locale) -> tuple[tuple[Change, ...], int, int]:
-    """The fields side by side, the size of the money change and its signed amount."""
+    """The fields side by side, in words, the size of the money change and its signed
+    amount."""
     current, new = action.current_value or {}, action.new_value or {}
+    creatives = values.creatives_from(action.detail)
     changes, delta, signed = [], 0, 0
     for key in dict.fromkeys([*current, *new]):
         before, after = current.get(key), new.get(key)
@@ -168,23 +176,37 @@ def _changes(action, currency, locale) -> tuple[tuple[Change, ...], int, int]:
             signed += after - before
             changes.append(
                 Change(
-                    _label(key),
+                    values.label(key),
                     cents_format(before, currency, locale=locale),
                     cents_format(after, currency, locale=locale),
                     percent,
                 )
             )
-        elif key.endswith("Cents") and _money_or_none(before) and _money_or_none(after):
+            continue
+        if key.endswith("Cents") and _money_or_none(before) and _money_or_none(after):
             # one side only (a new campaign's budget): money all the same, no percentage
             changes.append(
                 Change(
-                    _label(key),
+                    values.label(key),
                     cents_format(before, currency, locale=locale),
                     cents_format(after, currency, locale=locale),
                 )
             )
-        else:
-            changes.append(Change(_label(key), _plain(before), _plain(after)))
+            continue
+        was = values.shown(key, before, creatives=creatives)
+        now = values.shown(key, after, creatives=creatives)
+        changes.append(
+            Change(
+                values.label(key),
+                was.text,
+                now.text,
+                delta=values.delta(key, before, after, creatives=creatives),
+                current_raw=was.raw,
+                new_raw=now.raw,
+                current_thumb=was.thumb,
+                new_thumb=now.thumb,
+            )
+        )
     return tuple(changes), delta, signed
 
 
@@ -192,37 +214,17 @@ def _money_or_none(value) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def _label(key: str) -> str:
-    words, word = [], ""
-    for char in key.removesuffix("Cents"):
-        if char.isupper() and word:
-            words.append(word)
-            word = char.lower()
-        else:
-            word += char
-    words.append(word)
-    return " ".join(words).capitalize()
-
-
-def _plain(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
 def _http_links(detail, depth=0):
     """Creative URLs in the detail, only when they are http(s)."""
     if depth > 4:
         return
     if isinstance(detail, dict):
-        values = detail.values()
+        items = detail.values()
     elif isinstance(detail, list):
-        values = detail
+        items = detail
     else:
         return
-    for value in values:
+    for value in items:
         if (
             isinstance(value, str)
             and value.lower().startswith(("https://", "http://"))

@@ -222,10 +222,14 @@ def _changes(row) -> str:
             delta = (
                 f' <span class="delta {kind}">({sign}{formats.localize(change.percent)}%)</span>'
             )
+        if change.delta:
+            delta += f' <span class="list-delta">({escape(change.delta)})</span>'
         cells.append(
             f'<tr><th scope="row">{escape(change.label)}</th>'
-            f'<td class="mono">{escape(change.current)}</td>'
-            f'<td class="mono">{escape(change.new)}{delta}</td></tr>'
+            f'<td class="value">{_value(change.current, change.current_raw, change.current_thumb)}'
+            "</td>"
+            f'<td class="value">{_value(change.new, change.new_raw, change.new_thumb)}{delta}'
+            "</td></tr>"
         )
     body = "".join(cells) or '<tr><td colspan="3" class="muted">No values given.</td></tr>'
     table = (
@@ -238,6 +242,23 @@ def _changes(row) -> str:
             f"{escape(row.stale_now)}. Check before approving.</p>"
         )
     return table
+
+
+def _value(text: str, raw: str, thumb: str) -> str:
+    """A value in words, a creative's thumbnail, and the raw JSON one click away."""
+    out = []
+    if thumb:
+        out.append(
+            f'<img class="thumb" src="{escape(thumb)}" alt="" width="40" height="40" '
+            'loading="lazy" referrerpolicy="no-referrer"> '
+        )
+    out.append(f'<span class="words">{escape(text)}</span>')
+    if raw and raw != text:
+        out.append(
+            f'<details class="raw"><summary>Raw value</summary><code class="mono">{escape(raw)}'
+            "</code></details>"
+        )
+    return "".join(out)
 
 
 def _times(row) -> str:

@@ -210,6 +210,9 @@ class BulkDecision(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker running it touches this before every item; a running bulk whose heartbeat
+    # is old has lost its worker and is queued again (services/bulk.py).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
 
 class BulkDecisionItem(models.Model):

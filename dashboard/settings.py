@@ -138,6 +138,8 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.Da
 # Housekeeping (expired sessions and one-time tokens, the share-link opening log) runs in
 # the worker this often, scheduling its own next run (dashboard/tasks.py).
 HOUSEKEEPING_SECONDS = env.int("HOUSEKEEPING_SECONDS", default=60 * 60)
+# A bulk decision whose worker shows no sign of life for this long is queued again.
+BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).

@@ -2,12 +2,16 @@
 
 from django.tasks import task
 
-from dashboard.services.bulk import bulk_decision_execute
+from dashboard.services.bulk import bulk_decision_execute, bulk_decisions_abandoned
 from dashboard.services.webhooks import webhook_event_process
 
 
 @task
 def bulk_decision_run(bulk_id: str) -> None:
+    """One bulk decision. Each run also picks up bulk decisions whose worker died (the next
+    worker to run any bulk is their watchdog; `manage.py bulk_recover` is another)."""
+    for stale_id in bulk_decisions_abandoned():
+        bulk_decision_run.enqueue(stale_id)
     bulk_decision_execute(bulk_id=bulk_id)
 
 

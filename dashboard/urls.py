@@ -36,6 +36,11 @@ urlpatterns = [
         name="queue-bulk-retry",
     ),
     path(
+        "projects/<str:project_id>/queue/bulk/<str:bulk_id>/resume",
+        pending.bulk_resume,
+        name="queue-bulk-resume",
+    ),
+    path(
         "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
         pending.decide,
         name="queue-decide",

@@ -9,7 +9,10 @@ finished items are skipped and unfinished ones are sent again under the same key
 import logging
 import time
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.models import BulkDecision, BulkDecisionItem, Role
@@ -44,6 +47,7 @@ def bulk_may_decide(*, user, project_id: str) -> bool:
 
 
 def bulk_progress(bulk: BulkDecision) -> dict:
+    """Counts per outcome, and whether the bulk lost its worker."""
     counts = {outcome: 0 for outcome in BulkDecisionItem.Outcome.values}
     for outcome in bulk.items.values_list("outcome", flat=True):
         counts[outcome] += 1
@@ -56,13 +60,23 @@ def bulk_progress(bulk: BulkDecision) -> dict:
         "decided": counts["decided"],
         "conflict": counts["conflict"],
         "failed": counts["failed"],
+        "waiting": counts[""],
+        "abandoned": bulk.status != BulkDecision.Status.DONE and bulk_is_abandoned(bulk),
     }
 
 
 def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
-    """The background half: decide every unfinished item, paced by the write budget."""
+    """The background half: decide every unfinished item, paced by the write budget. The
+    bulk is claimed first (one conditional update): a second task for it, while a live
+    worker runs it or after it finished, does nothing."""
+    claimed = (
+        BulkDecision.objects.filter(id=bulk_id)
+        .filter(Q(status=BulkDecision.Status.QUEUED) | _abandoned(_cutoff(), queued=False))
+        .update(status=BulkDecision.Status.RUNNING, heartbeat_at=timezone.now())
+    )
     bulk = BulkDecision.objects.select_related("user").get(id=bulk_id)
-    BulkDecision.objects.filter(id=bulk.id).update(status=BulkDecision.Status.RUNNING)
+    if not claimed:
+        return bulk
     for item in bulk.items.filter(outcome=BulkDecisionItem.Outcome.WAITING):
         sent = _send(bulk, item)
         item.outcome, item.sentence = ITEM_OUTCOMES[sent.kind], sent.sentence[:500]
@@ -77,10 +91,56 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
     return bulk
 
 
+def bulk_is_abandoned(bulk: BulkDecision) -> bool:
+    """Running (or queued) with no sign of life from a worker for BULK_STALE_SECONDS."""
+    return BulkDecision.objects.filter(_abandoned(_cutoff()), id=bulk.id).exists()
+
+
+def bulk_decisions_abandoned(*, bulk_id=None) -> list[str]:
+    """Bulk decisions whose worker is gone (it died, or the machine restarted), put back in
+    the queue: each is taken by one conditional update, so two watchdogs never both take
+    it. The caller queues the task for each id returned. Nothing is decided twice: items
+    already decided are skipped, and one whose answer was lost goes again under its key."""
+    cutoff = _cutoff()
+    found = BulkDecision.objects.filter(_abandoned(cutoff))
+    if bulk_id is not None:
+        found = found.filter(id=bulk_id)
+    taken = []
+    for stale_id in found.values_list("id", flat=True)[:100]:
+        if (
+            BulkDecision.objects.filter(_abandoned(cutoff), id=stale_id).update(
+                status=BulkDecision.Status.QUEUED, heartbeat_at=timezone.now()
+            )
+            == 1
+        ):
+            log.warning("bulk %s had no live worker; queued again", stale_id)
+            taken.append(str(stale_id))
+    return taken
+
+
+def _cutoff():
+    # A worker touches its bulk's heartbeat before every send; its longest quiet stretch is a
+    # budget wait (65 s) plus an item's tries (timeouts, replays), well under the default.
+    return timezone.now() - timedelta(seconds=settings.BULK_STALE_SECONDS)
+
+
+def _abandoned(cutoff, queued=True) -> Q:
+    """Running with an old (or no) heartbeat; with `queued`, also queued that long (its task
+    was taken by a worker that died before starting it)."""
+    old = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff)
+    running = Q(status=BulkDecision.Status.RUNNING) & (old | Q(heartbeat_at=None))
+    return running | (Q(status=BulkDecision.Status.QUEUED) & old) if queued else running
+
+
+def _beat(bulk_id) -> None:
+    BulkDecision.objects.filter(id=bulk_id).update(heartbeat_at=timezone.now())
+
+
 def _send(bulk, item):
     """One item, sent again (same key) after a timeout, a 5xx or a 429, up to TRANSIENT_TRIES."""
     for attempt in range(1, TRANSIENT_TRIES + 1):
         _pace()
+        _beat(bulk.id)
         sent = pending_decision_send(
             user=bulk.user,
             project_id=bulk.project_id,

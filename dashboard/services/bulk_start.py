@@ -1,5 +1,6 @@
-"""Starting a bulk decision, and sending its failed items once more: both record what is
-to be done and queue the background task (dashboard/tasks.py) that does it."""
+"""Starting a bulk decision, sending its failed items once more, and resuming one whose
+worker is gone: each records what is to be done and queues the background task
+(dashboard/tasks.py) that does it."""
 
 import uuid
 
@@ -8,7 +9,7 @@ from django.db import transaction
 from dashboard.layers import PLATFORMS
 from dashboard.models import BulkDecision, BulkDecisionItem
 from dashboard.services import access
-from dashboard.services.bulk import bulk_decision_get
+from dashboard.services.bulk import bulk_decision_get, bulk_decisions_abandoned
 from dashboard.services.pending import pending_matching, pending_recall
 from dashboard.tasks import bulk_decision_run
 
@@ -99,3 +100,22 @@ def bulk_decision_retry(*, user, project_id: str, bulk_id: str) -> BulkDecision:
             transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
     bulk.refresh_from_db()
     return bulk
+
+
+def bulk_decision_resume(*, user, project_id: str, bulk_id: str) -> BulkDecision:
+    """Queues again a bulk decision whose worker is gone (from its page). One still alive,
+    or finished, is left as it is."""
+    access.access_require(user=user, project_id=project_id, action="decide")
+    bulk = bulk_decision_get(user=user, project_id=project_id, bulk_id=bulk_id)
+    for stale_id in bulk_decisions_abandoned(bulk_id=bulk.id):
+        bulk_decision_run.enqueue(stale_id)
+    bulk.refresh_from_db()
+    return bulk
+
+
+def bulk_decisions_recover() -> list[str]:
+    """Every bulk decision whose worker is gone, queued again (`manage.py bulk_recover`)."""
+    taken = bulk_decisions_abandoned()
+    for stale_id in taken:
+        bulk_decision_run.enqueue(stale_id)
+    return taken

@@ -11,7 +11,11 @@ from django_htmx.http import trigger_client_event
 
 from dashboard.services import bulk as bulk_service
 from dashboard.services import pending, pending_decisions
-from dashboard.services.bulk_start import bulk_decision_retry, bulk_decision_start
+from dashboard.services.bulk_start import (
+    bulk_decision_resume,
+    bulk_decision_retry,
+    bulk_decision_start,
+)
 from dashboard.views.params import query_instant
 
 
@@ -162,6 +166,13 @@ def bulk_page(request, project_id, bulk_id):
 @require_POST
 def bulk_retry(request, project_id, bulk_id):
     bulk = _bulk_or_404(bulk_decision_retry, request, project_id, bulk_id)
+    return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
+
+
+@login_required
+@require_POST
+def bulk_resume(request, project_id, bulk_id):
+    bulk = _bulk_or_404(bulk_decision_resume, request, project_id, bulk_id)
     return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
 
 

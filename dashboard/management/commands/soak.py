@@ -57,6 +57,7 @@ class Report:
     double_submits: int = 0
     late_forms: int = 0  # a second reviewer's own form on an action already decided
     in_flight: int = 0  # answers saying Layers was still working on the form's first send
+    replays: int = 0  # writes Layers answered from its memory of the key (sandbox count)
     aborted: int = 0
     errors: int = 0  # sentences or broken answers, left for a retry with the same key
     retries: int = 0
@@ -72,6 +73,7 @@ class Report:
             f"double submits:  {self.double_submits}",
             f"late forms:      {self.late_forms} (someone else's form on a decided action)",
             f"in flight:       {self.in_flight} (answers: Layers still working on that key)",
+            f"replays:         {self.replays} (Layers answered a key it had seen before)",
             f"aborted:         {self.aborted}",
             f"errors shown:    {self.errors} (each retried with its form's key)",
             f"retries:         {self.retries}",
@@ -193,7 +195,8 @@ def soak_run(
     ids = sandbox.control("pending-bulk", projectId=project_id, platform=platform, count=actions)[
         "pendingIds"
     ]
-    before = sandbox.control("stats")["executedByRoute"]
+    stats_before = sandbox.control("stats")
+    before = stats_before["executedByRoute"]
     work = list(ids)
     rng.shuffle(work)
     # A form belongs to the reviewer who opened it: a retry is that person sending the same
@@ -349,7 +352,9 @@ def soak_run(
         states = sandbox.pending_states(project_id, platform)
     report.seconds = time.monotonic() - started
 
-    after = sandbox.control("stats")["executedByRoute"]
+    stats_after = sandbox.control("stats")
+    after = stats_after["executedByRoute"]
+    report.replays = stats_after.get("replayed", 0) - stats_before.get("replayed", 0)
     decided_upstream = sum(
         after.get(k, 0) - before.get(k, 0)
         for k in after

@@ -30,7 +30,9 @@ run: venv
 	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
 	@echo "  Demo partner portal (embeds the dashboard): http://localhost:$(PORT)/demo-portal/"
 	@echo ""
-	@# The background worker (bulk decisions, webhook events) runs beside the web server and stops with it.
+	@# The background worker (bulk decisions, webhook events) runs beside the web server and stops with it;
+	@# bulk decisions a previous worker left unfinished (it was killed) are queued again first.
+	@$(BIN)/python manage.py bulk_recover --verbosity 0
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)

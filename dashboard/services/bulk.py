@@ -166,6 +166,8 @@ def _pace() -> None:
     budget = budget_get("write-light")
     if not budget or budget.get("remaining") is None or budget["remaining"] > 0:
         return
-    wait = (budget.get("reset") or 0) - time.time()  # the client made the reset absolute
+    # The client made the reset absolute. It is in whole seconds, so the window may end up
+    # to a second after it says: wake a second later rather than meet a 429.
+    wait = (budget.get("reset") or 0) + 1 - time.time()
     if wait > 0:
         time.sleep(min(wait, MAX_BUDGET_WAIT))

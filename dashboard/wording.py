@@ -83,6 +83,30 @@ def reason_sentence(reason, *, axis=None, platform=None, now: bool = False) -> s
     return (reason.replace("_", " ").capitalize() + ".") if reason else "Layers gave no reason."
 
 
+# The platform's refusals Layers passes on (422 PLATFORM_REJECTED, `details.platformCode`;
+# contract §4.8). The codes are the ones our sandbox sends [I]: an unknown one gets a
+# general sentence.
+PLATFORM_REFUSALS = {
+    "budget_type_switch_not_allowed": (
+        "{platform} does not let a campaign that has started switch between a daily and a "
+        "lifetime budget. Change the amount of the budget it has instead."
+    ),
+    "lifetime_budget_after_end_time": (
+        "The campaign has ended: {platform} does not let its lifetime budget change after its "
+        "end time."
+    ),
+}
+
+
+def platform_refusal_sentence(code, *, platform=None) -> str:
+    name = platform_name(platform) or "The ad platform"
+    template = PLATFORM_REFUSALS.get(str(code or ""))
+    if template:
+        return template.format(platform=name)
+    said = f" ({str(code).replace('_', ' ')})" if code else ""
+    return f"{name} refused the change{said}."
+
+
 FIELD_WORDS = {
     "dailyBudgetCents": "The daily budget",
     "lifetimeBudgetCents": "The lifetime budget",

@@ -124,6 +124,10 @@ WRITE_SENTENCES = {  # action -> (applied, queued); {money} is the new budget
         "Daily budget set to {money}.",
         "The new daily budget of {money} is queued for approval.",
     ),
+    "lifetime": (
+        "Lifetime budget set to {money}.",
+        "The new lifetime budget of {money} is queued for approval.",
+    ),
     "pause": ("Paused.", "Pausing is queued for approval."),
     "resume": ("Resumed.", "Resuming is queued for approval."),
     "delete": ("Deleted.", "Deleting is queued for approval."),
@@ -138,13 +142,16 @@ def campaign_write(
     campaign_id: str,
     action: str,
     amount: str = "",
+    budget_kind: str = "daily",
     confirmed: bool = False,
     idempotency_key: str,
 ) -> tuple[Outcome, dict]:
-    """Budget, pause, resume or delete. Returns the outcome and what the person typed."""
+    """Budget (`budget_kind` daily or lifetime), pause, resume or delete. Returns the outcome
+    and what the person typed."""
     access.access_require(user=user, project_id=project_id, action="write")
     key = key_clean(idempotency_key)
-    typed = {"amount": (amount or "").strip()[:40]}
+    lifetime = budget_kind == "lifetime"
+    typed = {"amount": (amount or "").strip()[:40], "budget_kind": "lifetime" if lifetime else ""}
     if action not in WRITES or platform not in PLATFORMS:
         return Outcome(
             "invalid", "That change could not be understood; reload the page.", platform=platform
@@ -172,6 +179,8 @@ def campaign_write(
             "Delete this campaign? It stops spending and cannot be restarted from here.",
             platform=platform,
         ), typed
+    if action == "budget" and lifetime:
+        note = f"lifetime {note}"
     record = decision_record(
         user=user,
         project_id=project_id,
@@ -188,7 +197,9 @@ def campaign_write(
         project_id=project_id, platform=platform, campaign_id=campaign_id, idempotency_key=key
     )
     try:
-        if action == "budget":
+        if action == "budget" and lifetime:
+            result = client.campaign_budget_update(lifetime_budget_cents=cents, **ids)
+        elif action == "budget":
             result = client.campaign_budget_update(daily_budget_cents=cents, **ids)
         elif action == "pause":
             result = client.campaign_pause(**ids)
@@ -205,7 +216,9 @@ def campaign_write(
         return outcome_record(record, outcome), typed
     consent_note(project_id, platform, None)
     project_cache_bump(project_id)
-    applied, queued = (s.format(money=note) for s in WRITE_SENTENCES[action])
+    sentences = WRITE_SENTENCES["lifetime" if action == "budget" and lifetime else action]
+    money = note.removeprefix("lifetime ")
+    applied, queued = (s.format(money=money) for s in sentences)
     outcome = write_outcome(result, platform=platform, applied=applied, queued=queued)
     outcome = dataclasses.replace(outcome, campaign_id=outcome.campaign_id or campaign_id)
     job_remember_campaign(

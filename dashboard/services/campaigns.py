@@ -311,6 +311,15 @@ class CampaignPage:
     def panels(self):
         return (self.panel,)
 
+    @property
+    def lifetime_budget(self) -> bool:
+        """The budget form is for a lifetime budget: the campaign has one (and no daily
+        one), or the person just tried to set one."""
+        if self.typed.get("action") == "budget":
+            return self.typed.get("budget_kind") == "lifetime"
+        c = self.campaign
+        return c.lifetime_budget_cents is not None and c.daily_budget_cents is None
+
 
 def campaign_page(
     *, user, project_id: str, platform: str, campaign_id: str, **extra

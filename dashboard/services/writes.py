@@ -18,10 +18,16 @@ from dashboard.layers import (
     LayersConnectionError,
     LayersError,
     LayersTimeout,
+    PlatformRejected,
     ValidationFailed,
 )
 from dashboard.models import DecisionRecord
-from dashboard.wording import field_words, reason_sentence, status_words
+from dashboard.wording import (
+    field_words,
+    platform_refusal_sentence,
+    reason_sentence,
+    status_words,
+)
 
 CONSENT_SECONDS = 6 * 3600
 
@@ -40,8 +46,9 @@ def new_key() -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a write did. kind: applied | queued | denied | invalid | error | confirm | same |
-    unknown (Layers accepted it with a status the dashboard does not know)."""
+    """What a write did. kind: applied | queued | denied | refused (by the ad platform) |
+    invalid | error | confirm | same | unknown (Layers accepted it with a status the dashboard
+    does not know)."""
 
     kind: str
     sentence: str
@@ -137,6 +144,16 @@ def refused(error: LayersError, *, project_id: str, platform: str) -> Outcome:
         )
     if isinstance(error, ValidationFailed):
         return Outcome("invalid", fields_sentence(error), platform=platform)
+    if isinstance(error, PlatformRejected):
+        # The gate let it through and the platform said no: final, so no "try again".
+        sentence = platform_refusal_sentence(error.details.get("platformCode"), platform=platform)
+        verdict_id = error.details.get("verdictId")
+        return Outcome(
+            "refused",
+            f"{sentence} Nothing was changed.",
+            verdict_id=verdict_id if isinstance(verdict_id, str) else "",
+            platform=platform,
+        )
     if isinstance(error, (LayersTimeout, LayersConnectionError, LayersBadResponse)):
         # The answer was lost or unreadable: Layers may have applied it. The same form carries
         # the same idempotency key, so sending it again can never apply it twice.

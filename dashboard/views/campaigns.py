@@ -109,21 +109,25 @@ def campaign_write(request, project_id, platform, campaign_id):
         campaign_id=campaign_id,
         action=action,
         amount=request.POST.get("amount", ""),
+        budget_kind=request.POST.get("budget_kind", "daily"),
         confirmed=request.POST.get("confirm") == "1",
         idempotency_key=key,
     )
-    if outcome.kind in ("confirm", "invalid", "error"):
+    if outcome.kind in ("confirm", "invalid", "error", "refused"):
         page = campaigns.campaign_page(
             user=request.user,
             project_id=project_id,
             platform=platform,
             campaign_id=campaign_id,
             outcome=outcome,
-            keys={action: writes.key_clean(key)} if action in campaigns.WRITES else {},
+            # The same form keeps its key until Layers gave a final answer (a refusal).
+            keys={action: writes.key_clean(key)}
+            if action in campaigns.WRITES and outcome.kind != "refused"
+            else {},
             confirm=action if outcome.kind == "confirm" else "",
             typed={**typed, "action": action},
         )
-        status = {"confirm": 200, "invalid": 422, "error": 502}[outcome.kind]
+        status = {"confirm": 200, "invalid": 422, "error": 502, "refused": 422}[outcome.kind]
         return render(request, "campaigns/detail.html", _detail_context(page), status=status)
     request.session[f"{OUTCOME_SESSION_KEY}:{campaign_id}"] = dataclasses.asdict(outcome)
     return redirect("campaign", project_id, platform, campaign_id)

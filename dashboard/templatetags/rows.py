@@ -232,8 +232,10 @@ def _changes(row) -> str:
             "</td></tr>"
         )
     body = "".join(cells) or '<tr><td colspan="3" class="muted">No values given.</td></tr>'
+    now = "When proposed" if row.moved else "Now"  # "now" is the moved table's, then
     table = (
-        '<table class="changes"><thead><tr><th scope="col">Field</th><th scope="col">Now</th>'
+        '<table class="changes"><thead><tr><th scope="col">Field</th>'
+        f'<th scope="col">{now}</th>'
         f'<th scope="col">Proposed</th></tr></thead><tbody>{body}</tbody></table>'
     )
     if row.stale_now and not row.moved:

@@ -115,7 +115,10 @@ def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(
         second.locator(f"#{row_id}").get_by_role("button", name="Reject", exact=True).click()
         banner = second.locator(f"#{row_id} .conflict")
         banner.wait_for()
-        assert "Someone else decided first: this action is already approved" in banner.inner_text()
+        assert (
+            "Someone else decided first: this action is already approved by approver here at"
+            in banner.inner_text()
+        )
         assert "Too aggressive" in banner.inner_text()
         screenshot(second, "queue-conflict")
     finally:

@@ -4,8 +4,11 @@ decides one row or a bulk decision works through hundreds in the background.
 `pending_decision_send` sends one decision under the idempotency key its form (or its bulk
 item) was given, records it, and says what happened: decided, decided earlier under the
 same key, decided first by someone else, failed for good, or worth sending again (nothing
-is lost, and the same key can never decide twice). `pending_decide` is one person's click:
-it checks the form, calls the sender once and redraws the row."""
+is lost, and the same key can never decide twice). A key's outcome comes only from Layers'
+answer to that key, or Layers' replay of it: never from what the action looks like now,
+which may be someone else's decision. `pending_decide` is one person's click: it checks the
+form, asks again when the campaign moved since the person looked (pending_stale.py), calls
+the sender once and redraws the row; who won a conflict is in pending_conflicts.py."""
 
 import dataclasses
 import time
@@ -21,13 +24,17 @@ from dashboard.layers import (
     LayersError,
     RateLimited,
 )
-from dashboard.models import DecisionRecord
 from dashboard.services import access
 from dashboard.services.pending import (
     STATUSES,
     pending_find,
     pending_recall,
     pending_remember,
+)
+from dashboard.services.pending_conflicts import (
+    conflict_row,
+    conflict_sentence,
+    conflict_winner,
 )
 from dashboard.services.pending_rows import QueueRow, RowContext, queue_row
 from dashboard.services.pending_stale import seen_parse, stale_check
@@ -46,46 +53,6 @@ def decision_text(text: str, *, person: str) -> str:
     shows who decided and not only "partner"."""
     signature = f"{person} via the partner dashboard"
     return f"{text} — {signature}" if text else f"Decided by {signature}"
-
-
-APPLIED = ("approved", "rejected", "dispatched", "dispatch_failed")
-
-
-def conflict_winner(*, project_id: str, pending_id: str, key: str) -> DecisionRecord | None:
-    """Who decided this action through this dashboard, from our own decision records (a
-    record has an outcome only from Layers' answer to its key). None: not one of ours."""
-    return (
-        DecisionRecord.objects.filter(
-            project_id=project_id,
-            entity_id=pending_id,
-            action__in=DECISIONS,
-            outcome__in=APPLIED,
-        )
-        .exclude(idempotency_key=key)
-        .select_related("user")
-        .order_by("created_at")
-        .first()
-    )
-
-
-def conflict_sentence(*, status, winner: DecisionRecord | None) -> str:
-    """Who won, from our records only (Layers' 409 documents no one: `decidedBy` and
-    `decidedAt` are sandbox extensions, so they are never read)."""
-    state = f"this action is already {status_words(status or 'decided')}"
-    if winner is None:
-        return (
-            f"Someone else decided first: {state} by another tool using this key, "
-            "or by the customer in Layers."
-        )
-    name = _display_name(winner.user)
-    when = timezone.localtime(winner.created_at)
-    return f"Someone else decided first: {state} by {name} here at {when:%b %-d, %H:%M}."
-
-
-def _display_name(user) -> str:
-    if user is None:
-        return "a former colleague"
-    return user.get_full_name() or user.get_username()
 
 
 def _final(error: LayersError) -> bool:
@@ -308,7 +275,15 @@ def pending_decide(
         idempotency_key=key,
     )
     if sent.kind == "conflict":
-        row = _row_after_conflict(project_id, platform, pending_id, sent, typed)
+        row = conflict_row(
+            project_id,
+            platform,
+            pending_id,
+            status=sent.error.current_status if sent.error else None,
+            winner=sent.winner,
+            sentence=sent.sentence,
+            typed=typed,
+        )
         return DecisionOutcome(row=row, sentence=sent.sentence, ok=False)
     if sent.kind == "earlier":
         row = queue_row(project_id, sent.action, conflict=sent.sentence, typed=typed)
@@ -357,22 +332,3 @@ def _moved_row(project_id, platform, pending_id, seen: dict, typed, key):
     project_cache_bump(project_id)  # the shared campaign list is behind: read it again
     # The same approve form (same key), now carrying the value just read as the one seen.
     return context.row(action, typed=typed, approve_key=key, seen=now, moved=moved)
-
-
-def _row_after_conflict(project_id, platform, pending_id, sent: DecisionSent, typed):
-    """The row as it is now, saying who decided first (from our records) and when."""
-    status = sent.error.current_status if sent.error else None
-    fresh = pending_find(project_id, platform, pending_id, (status, *STATUSES))
-    if fresh is None:
-        fresh = pending_recall(project_id, pending_id)
-        if fresh is None:
-            return None
-        fresh = dataclasses.replace(fresh, status=status or "decided")
-    if sent.winner is not None:
-        fresh = dataclasses.replace(
-            fresh,
-            decided_at=sent.winner.created_at,
-            decided_by={"actorType": "partner", "username": _display_name(sent.winner.user)},
-        )
-    pending_remember(project_id, fresh)
-    return queue_row(project_id, fresh, conflict=sent.sentence, typed=typed)

@@ -9,7 +9,8 @@ from dashboard.services.webhooks import webhook_event_process
 @task
 def bulk_decision_run(bulk_id: str) -> None:
     """One bulk decision. Each run also picks up bulk decisions whose worker died (the next
-    worker to run any bulk is their watchdog; `manage.py bulk_recover` is another)."""
+    worker to run any bulk is their watchdog; housekeeping and `manage.py bulk_recover` are
+    others)."""
     for stale_id in bulk_decisions_abandoned():
         bulk_decision_run.enqueue(stale_id)
     bulk_decision_execute(bulk_id=bulk_id)
@@ -23,10 +24,13 @@ def webhook_event_run(event_id: str) -> None:
 
 @task
 def housekeeping() -> None:
-    """Expired sessions and tokens, long share-link logs; then the next run is queued."""
+    """Expired sessions and tokens, long share-link logs, bulk decisions left without a
+    worker; then the next run is queued."""
     from dashboard.services.housekeeping import housekeeping_run, housekeeping_schedule
 
     try:
         housekeeping_run()
+        for stale_id in bulk_decisions_abandoned():  # bulk decisions whose worker died
+            bulk_decision_run.enqueue(stale_id)
     finally:
         housekeeping_schedule()

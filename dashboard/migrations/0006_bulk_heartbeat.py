@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0004_bulk_decisions'),
+        ('dashboard', '0005_security_spent_nonces'),
     ]
 
     operations = [

@@ -47,6 +47,7 @@ FAULT_KINDS = (
 )
 APPROVED = {"approved", "dispatched", "dispatch_failed"}
 IN_FLIGHT = "Layers is still working on the first time this form was sent"
+EARLIER = "Your first attempt reached Layers"
 DECIDED_STATUSES = ("approved", "rejected", "dispatched", "dispatch_failed")
 
 
@@ -235,6 +236,18 @@ def soak_run(
                 if own_form:
                     retry[username].append(pending_id)
 
+    def credited(pending_id, answers, results):
+        """A late form opened on an action already decided can never have decided it: an
+        answer saying it did (or that its 'first attempt reached Layers') credits its key
+        with someone else's decision."""
+        for answer, result in zip(answers, results, strict=True):
+            if result == "ok" or (answer is not None and EARLIER in answer.text):
+                with lock:
+                    report.problems.append(
+                        f"{pending_id}: a late form was told it decided an action someone "
+                        "else had already decided"
+                    )
+
     def next_item(username, r: random.Random):
         """(pending id, decision, key, is it this reviewer's own remembered form)"""
         with lock:
@@ -277,7 +290,16 @@ def soak_run(
                     pass  # a busy sandbox: this one goes without its fault
             roll = r.random()
             if not own and roll < 0.5:
-                roll = 0.1  # half the late forms are double-clicked: the race of issue 13 §4
+                # Half the late forms are double-clicked while Layers is slow on that very
+                # action, so the twin meets its first send in flight: the race of issue 13 §4
+                # (a twin that took credit for the colleague's decision).
+                roll = 0.1
+                slow = {"kind": "slow", "delay": 1.5, "count": 1, "pathContains": pending_id}
+                try:
+                    sandbox.control("faults", faults=[slow])
+                    bump("faults")
+                except requests.RequestException:
+                    pass
             if roll < 0.08:  # an aborted request: the person gave up waiting
                 bump("aborted")
                 _safe(post, session, pending_id, decision, key, timeout=0.01)
@@ -298,9 +320,13 @@ def soak_run(
                 twin.join()
                 results = [classify(a) if a is not None else "error" for a in answers]
                 bump("in_flight", sum(1 for a in answers if a is not None and IN_FLIGHT in a.text))
+                if not own:
+                    credited(pending_id, answers, results)
                 outcome_of(username, pending_id, "ok" if "ok" in results else results[0], own)
                 continue
             answer = _safe(post, session, pending_id, decision, key)
+            if not own:
+                credited(pending_id, [answer], [classify(answer) if answer else "error"])
             outcome_of(
                 username, pending_id, classify(answer) if answer is not None else "error", own
             )

@@ -89,6 +89,13 @@ MATRIX = {
         "admin": (405, OK),
         "outsider": (405, DENIED),
     },
+    "queue-bulk-resume": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
     "project-share": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (DENIED, DENIED),
@@ -277,6 +284,9 @@ def url_kwargs(name, sandbox):
         else {},
         "queue-bulk-retry": {"project_id": ACME, "bulk_id": a_bulk_decision()}
         if name == "queue-bulk-retry"
+        else {},
+        "queue-bulk-resume": {"project_id": ACME, "bulk_id": a_bulk_decision()}
+        if name == "queue-bulk-resume"
         else {},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
         "project-share": {"project_id": ACME},

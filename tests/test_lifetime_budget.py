@@ -33,12 +33,12 @@ def test_a_lifetime_campaign_offers_a_lifetime_budget_form_and_a_daily_one_a_dai
 ):
     login(client, "approver")
     lifetime = page_of(client, campaign(sandbox, LIFETIME))
-    assert '<label for="budget-amount">New lifetime budget (USD)</label>' in lifetime
+    assert '<label for="budget-amount">New lifetime budget, in US dollars ($)</label>' in lifetime
     assert '<option value="lifetime" selected>' in lifetime
     assert "Change lifetime budget</button>" in lifetime
     assert "$1,500.00</strong> for the campaign's lifetime" in lifetime
     daily = page_of(client, campaign(sandbox, DAILY))
-    assert '<label for="budget-amount">New daily budget (USD)</label>' in daily
+    assert '<label for="budget-amount">New daily budget, in US dollars ($)</label>' in daily
     assert '<option value="daily" selected>' in daily
 
 

@@ -38,7 +38,7 @@ from dashboard.services.pending_conflicts import (
 )
 from dashboard.services.pending_rows import QueueRow, RowContext, queue_row
 from dashboard.services.pending_stale import seen_parse, stale_check
-from dashboard.services.projects import accounts_get, campaigns_get
+from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 from dashboard.services.upstream import layers, project_cache_bump
 from dashboard.services.writes import decision_record, key_clean
 from dashboard.wording import status_words
@@ -320,10 +320,18 @@ def _moved_row(project_id, platform, pending_id, seen: dict, typed, key):
     )
     if action is None:
         return None
-    context = RowContext(accounts=accounts_get(project_id), campaigns=campaigns_get(project_id))
+    context = RowContext(
+        accounts=accounts_get(project_id),
+        campaigns=campaigns_get(project_id),
+        locale=project_locale(project_id),
+    )
     try:
         moved, now = stale_check(
-            project_id=project_id, action=action, seen=seen, currency=context.currency(action)
+            project_id=project_id,
+            action=action,
+            seen=seen,
+            currency=context.currency(action),
+            locale=context.locale,
         )
     except LayersError:
         return None  # it could not be read now: decide as asked (the row's own check stood)

@@ -14,7 +14,7 @@ nothing to check."""
 import json
 from dataclasses import dataclass
 
-from dashboard.money import cents_format
+from dashboard.money import DEFAULT_LOCALE, cents_format
 from dashboard.services.upstream import layers
 from dashboard.wording import status_words
 
@@ -77,7 +77,9 @@ def seen_parse(text: str | None) -> dict:
     }
 
 
-def stale_check(*, project_id: str, action, seen: dict, currency: str) -> tuple[tuple, dict]:
+def stale_check(
+    *, project_id: str, action, seen: dict, currency: str, locale: str = DEFAULT_LOCALE
+) -> tuple[tuple, dict]:
     """(the fields that moved since the reviewer looked, the campaign's values now), with
     one read of the campaign. Raises LayersError when it cannot be read."""
     keys = [key for key in checked_keys(action) if key in seen]
@@ -90,9 +92,9 @@ def stale_check(*, project_id: str, action, seen: dict, currency: str) -> tuple[
     moved = tuple(
         Moved(
             label=LABELS.get(key, key.capitalize()),
-            seen=_shown(key, seen[key], currency),
-            now=_shown(key, now[key], currency),
-            proposed=_shown(key, (action.new_value or {}).get(key), currency),
+            seen=_shown(key, seen[key], currency, locale),
+            now=_shown(key, now[key], currency, locale),
+            proposed=_shown(key, (action.new_value or {}).get(key), currency, locale),
         )
         for key in keys
         if now[key] != seen[key]
@@ -100,9 +102,9 @@ def stale_check(*, project_id: str, action, seen: dict, currency: str) -> tuple[
     return moved, now
 
 
-def _shown(key: str, value, currency: str) -> str:
+def _shown(key: str, value, currency: str, locale: str) -> str:
     if value is None:
         return "—"
     if key.endswith("Cents") and isinstance(value, int):
-        return cents_format(value, currency)
+        return cents_format(value, currency, locale=locale)
     return status_words(str(value)) if key == "status" else str(value)

@@ -188,7 +188,7 @@ def test_a_lifetime_campaign_has_a_lifetime_budget_form(sandbox, people, live_se
     browser_login(page, live_server, "approver")
     page.goto(f"{live_server.url}/projects/{ACME}/campaigns/meta/{lifetime['campaignId']}/")
     assert page.get_by_label("Budget type").input_value() == "lifetime"
-    page.get_by_label("New lifetime budget (USD)").fill("1,750")
+    page.get_by_label("New lifetime budget, in US dollars ($)").fill("1,750")
     screenshot(page, "campaign-lifetime")
     page.get_by_role("button", name="Change lifetime budget").click()
     assert "Lifetime budget set to $1,750.00." in page.locator("#write-outcome").inner_text()
@@ -204,12 +204,12 @@ def test_switching_a_running_campaign_to_a_lifetime_budget_shows_the_platforms_r
     daily = next(c for c in items if c["name"] == "Retargeting — Cart Abandoners")
     browser_login(page, live_server, "approver")
     page.goto(f"{live_server.url}/projects/{ACME}/campaigns/meta/{daily['campaignId']}/")
-    page.get_by_label("New daily budget (USD)").fill("2,000")
+    page.get_by_label("New daily budget, in US dollars ($)").fill("2,000")
     page.get_by_label("Budget type").select_option("lifetime")
     page.get_by_role("button", name="Change daily budget").click()
     outcome = page.locator("#write-outcome")
     assert outcome.inner_text().startswith("Refused by Meta.")
     assert "switch between a daily and a lifetime budget" in outcome.inner_text()
     assert "try again" not in outcome.inner_text()
-    assert page.get_by_label("New lifetime budget (USD)").input_value() == "2,000"
+    assert page.get_by_label("New lifetime budget, in US dollars ($)").input_value() == "2,000"
     screenshot(page, "campaign-refused-switch")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0005_security_spent_nonces'),
+        ('dashboard', '0006_decision_amount'),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ import requests
 from django.core.cache import cache
 
 from tests.browser.test_audit import (  # noqa: F401
-    test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page,
     test_an_unknown_verdict_shows_a_clear_not_found_page,
+    test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page,
 )
 from tests.browser.test_overview import (  # noqa: F401
     test_a_person_logs_in_picks_a_project_and_sees_its_overview,

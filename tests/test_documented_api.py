@@ -183,3 +183,31 @@ def test_a_partner_write_that_went_through_tells_the_overview_that_consent_was_g
     html = client.get(reverse("project", args=[ACME])).content.decode()
     meta = html.split('id="platform-meta"')[1].split("</section>")[0]
     assert "Writes allowed" in meta
+
+
+def test_with_extensions_off_a_campaign_layers_refuses_says_layers_sentence_not_a_blank(
+    sandbox_off, people, client
+):
+    login(client)
+    account = next(
+        a["adAccountId"]
+        for a in sandbox_off.api("GET", f"/v1/projects/{ACME}/ads/ad-accounts").json()["items"]
+        if a["platform"] == "meta_ads"
+    )
+    response = client.post(
+        reverse("campaign-new", args=[ACME]),
+        {
+            "ad_account": account,
+            "name": "Tiny",
+            "budget": "0.10",
+            "budget_kind": "daily",
+            "campaign_management_mode": "draft",
+            "creative_mode": "draft",
+            "outcome": "conversions",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Layers did not accept the campaign: The request is not valid. (" in html
+    assert "$1.00" in html  # "at least 100 cents" said as money

@@ -19,7 +19,13 @@ from dashboard.layers import LayersError
 from dashboard.models import Role
 from dashboard.money import DEFAULT_LOCALE, browser_locale, money_locale
 from dashboard.services import access
-from dashboard.services.pending_rows import QueueRow, RowContext, campaign_of, rows_sorted
+from dashboard.services.pending_rows import (
+    QueueRow,
+    RowContext,
+    campaign_of,
+    row_authorities,
+    rows_sorted,
+)
 from dashboard.services.projects import (
     accounts_get,
     campaigns_get,
@@ -142,8 +148,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     errors = [r for r in results.values() if isinstance(r, LayersError)]
     campaigns = _ok(results["campaigns"], [])
     locale = money_locale(project.primary_language)
-    context = RowContext(accounts=_ok(results["accounts"], []), campaigns=campaigns, locale=locale)
-    rows, next_cursors = [], {}
+    actions, next_cursors = [], {}
     for platform in platforms:
         page = results.get(f"list:{platform}")
         if page is None or isinstance(page, LayersError):
@@ -151,9 +156,17 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         for action in page.items:
             if filters.campaign and campaign_of(action) != filters.campaign:
                 continue
-            rows.append(context.row(action))
+            actions.append(action)
         if page.next_cursor:
             next_cursors[platform] = page.next_cursor
+    context = RowContext(
+        accounts=_ok(results["accounts"], []),
+        campaigns=campaigns,
+        locale=locale,
+        authorities=row_authorities(project_id, actions, campaigns),
+        project_id=project_id,
+    )
+    rows = [context.row(action) for action in actions]
     counts = {p: _ok(results[f"count:{p}"], None) for p in project_platforms(project)}
     whoami = results["whoami"]
     return Queue(

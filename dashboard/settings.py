@@ -140,6 +140,8 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.Da
 HOUSEKEEPING_SECONDS = env.int("HOUSEKEEPING_SECONDS", default=60 * 60)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
+# How many pending actions one bulk decision (and "select all") takes at most.
+BULK_MAX_ITEMS = env.int("BULK_MAX_ITEMS", default=2000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).

@@ -117,6 +117,31 @@ class Queue:
         return self.key_may_decide and access.role_allows(self.role, Role.APPROVER)
 
     @property
+    def select_all_count(self) -> int | None:
+        """How many pending actions match "select all", when the counts already read say
+        it (no action or campaign filter); None otherwise (the bar asks when ticked). It
+        takes at most bulk_cap of them (select_all_capped)."""
+        f = self.filters
+        if f.status != "pending" or f.action_type or f.campaign:
+            return None
+        counts = [self.counts.get(p) for p in ([f.platform] if f.platform else self.platforms)]
+        if any(c is None for c in counts):
+            return None
+        return sum(counts)
+
+    @property
+    def select_all_capped(self) -> bool:
+        f = self.filters
+        platforms = [f.platform] if f.platform else self.platforms
+        return sum(self.counts.get(p) or 0 for p in platforms) > self.bulk_cap
+
+    @property
+    def bulk_cap(self) -> int:
+        from dashboard.services.bulk_start import bulk_cap
+
+        return bulk_cap()
+
+    @property
     def filters_query(self) -> str:
         return urlencode(self.filters.query(cursor=""))
 

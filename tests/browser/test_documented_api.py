@@ -7,6 +7,7 @@ import pytest
 import requests
 from django.core.cache import cache
 
+from tests.browser import test_audit, test_overview, test_queue, test_review
 from tests.browser.test_audit import (  # noqa: F401
     test_an_unknown_verdict_shows_a_clear_not_found_page,
     test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page,
@@ -37,10 +38,15 @@ def extensions_state(sandbox):
 
 
 @pytest.fixture
-def sandbox(sandbox):
-    """The suite's sandbox with its extensions off for this module's tests."""
+def sandbox(sandbox, monkeypatch):
+    """The suite's sandbox with its extensions off for this module's tests; the imported
+    tests' screenshots are saved as documented-<name>, beside the originals."""
     sandbox.control("extensions", on=False)
     cache.clear()
+    for module in (test_audit, test_overview, test_queue, test_review):
+        monkeypatch.setattr(
+            module, "screenshot", lambda page, name: screenshot(page, f"documented-{name}")
+        )
     return sandbox
 
 

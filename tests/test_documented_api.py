@@ -211,3 +211,27 @@ def test_with_extensions_off_a_campaign_layers_refuses_says_layers_sentence_not_
     assert response.status_code == 422
     assert "Layers did not accept the campaign: The request is not valid. (" in html
     assert "$1.00" in html  # "at least 100 cents" said as money
+
+
+def test_with_extensions_off_a_budget_set_here_shows_its_amount_and_person_on_the_verdict(
+    sandbox_off, people, client
+):
+    login(client)
+    c = next(
+        c
+        for c in sandbox_off.api(
+            "GET", f"/v1/projects/{ACME}/ads/campaigns", params={"limit": 200}
+        ).json()["items"]
+        if c["name"] == "Retargeting — Cart Abandoners"
+    )
+    platform = c["platform"].removesuffix("_ads")
+    client.post(
+        reverse("campaign-write", args=[ACME, platform, c["campaignId"]]),
+        {"action": "budget", "amount": "$75.50", "idempotency_key": str(uuid.uuid4())},
+    )
+    record = DecisionRecord.objects.get(action="budget", entity_id=c["campaignId"])
+    html = client.get(reverse("verdict", args=[ACME, record.verdict_id])).content.decode()
+    assert "Allowed: the change went to the ad platform." in html
+    assert '<strong class="person">approver</strong>' in html
+    assert "Amount typed here" in html and "$75.50" in html
+    assert 'href="/projects/' in html and "/jobs/job_" in html  # the job, from the audit row

@@ -18,13 +18,18 @@ from urllib.parse import urlencode
 from django.urls import NoReverseMatch, reverse
 
 from dashboard.layers import LayersError, NotFound
-from dashboard.layers.records import Verdict
 from dashboard.models import DecisionRecord
 from dashboard.money import cents_format, money_locale
 from dashboard.services import access
-from dashboard.services.audit import SCAN_LIMIT, AuditRow, actor_type_of, audit_rows_join
+from dashboard.services.audit import AuditRow, audit_rows_join
 from dashboard.services.projects import accounts_get, campaigns_get, project_get
 from dashboard.services.upstream import cached_read, layers
+from dashboard.services.verdict_sources import (
+    about_verdict,
+    audit_scan,
+    verdict_assembled,
+    verdict_unknown,
+)
 from dashboard.wording import PLATFORM_NAMES, platform_name, reason_sentence
 
 DECISION_WORDS = {
@@ -33,23 +38,6 @@ DECISION_WORDS = {
     "deny": "Denied: Layers refused the change and nothing was changed.",
     "approved": "Approved: a person approved the pending action, and Layers sends it on.",
     "rejected": "Rejected: a person rejected the pending action; nothing was changed.",
-}
-# An audit row without a `verdict` value (§7.2 rows of approvals) says it by its type.
-EVENT_DECISIONS = {
-    "ads.write.dispatched": "allow",
-    "ads.write.queued": "queue",
-    "ads.write.denied": "deny",
-    "ads.pending.approved": "approved",
-    "ads.pending.rejected": "rejected",
-}
-# Our own record's outcome, when no audit row carrying the id was found.
-OUTCOME_DECISIONS = {
-    "applied": "allow",
-    "queued": "queue",
-    "denied": "deny",
-    "refused": "deny",
-    "approved": "approved",
-    "rejected": "rejected",
 }
 SOURCE_WORDS = {
     "layers": "Layers' own record of this verdict.",
@@ -63,7 +51,6 @@ SOURCE_WORDS = {
 SECRET_KEY_PATTERN = re.compile(
     r"key|secret|token|password|passwd|authorization|signature|credential|cookie", re.I
 )
-TIMELINE_PAGES = 3  # the entity's history is looked for in the latest 600 audit rows
 
 
 def sanitised(value, depth: int = 0):
@@ -160,11 +147,11 @@ def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
         .select_related("user")
         .order_by("created_at")
     )
-    events, scanned, error = _audit_scan(project_id)
+    events, scanned, error = audit_scan(project_id)
     carrying = [e for e in events if e.verdict_id == verdict_id]
     verdict, source = _verdict_extension(project_id, verdict_id), "layers"
     if verdict is None:
-        verdict = _verdict_assembled(verdict_id, carrying, records)
+        verdict = verdict_assembled(verdict_id, carrying, records)
         source = "audit" if carrying else "ours"
     if verdict is None:
         return VerdictPage(
@@ -173,7 +160,9 @@ def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
             timeline_scanned=scanned,
             timeline_error=error,
         )
-    timeline = audit_rows_join(project_id, reversed([e for e in events if _about(e, verdict)]))
+    timeline = audit_rows_join(
+        project_id, reversed([e for e in events if about_verdict(e, verdict)])
+    )
     request = sanitised(verdict.request or {})
     return VerdictPage(
         project=project,
@@ -187,7 +176,7 @@ def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
         request=request,
         money=tuple(_money(project, verdict, records)),
         source=source,
-        unknown=tuple(_unknown(verdict, source, request)),
+        unknown=tuple(verdict_unknown(verdict, source, request)),
     )
 
 
@@ -207,107 +196,6 @@ def _verdict_extension(project_id, verdict_id):
         return None
 
 
-def _verdict_assembled(verdict_id, carrying, records):
-    """A Verdict from the audit rows carrying the id (oldest first wins; a row with a
-    `verdict` value before one without) and our own records, or None when neither knows it."""
-    ordered = sorted(
-        carrying,
-        key=lambda e: (
-            not e.verdict,
-            e.event_type not in EVENT_DECISIONS,
-            e.occurred_at.timestamp() if e.occurred_at else 0,
-        ),
-    )
-    event = ordered[0] if ordered else None
-    record = records[0] if records else None
-    if event is None and record is None:
-        return None
-    data = (event.data or {}) if event else {}
-    decision = (event.verdict if event else None) or EVENT_DECISIONS.get(
-        (event.event_type if event else "") or ""
-    )
-    if decision is None and record is not None:
-        decision = OUTCOME_DECISIONS.get(record.outcome)
-    request = {
-        k: data[k] for k in ("method", "path") if isinstance(data.get(k), str) and data.get(k)
-    }
-    pending_id = data.get("pendingId") if isinstance(data.get("pendingId"), str) else None
-    if pending_id is None and record is not None and record.action in ("approve", "reject"):
-        pending_id = record.entity_id
-    entity_id = event.entity_id if event else None
-    if entity_id is None and record is not None and record.action not in ("approve", "reject"):
-        entity_id = record.entity_id
-    job_id = data.get("jobId") if isinstance(data.get("jobId"), str) else None
-    return Verdict(
-        verdict_id=verdict_id,
-        decision=decision,
-        reason=event.reason if event else None,
-        axis=event.axis if event else None,
-        authority=None,  # no documented source says which authority was in force
-        request=request,
-        actor_type=(actor_type_of(event) if event else "") or ("partner" if record else None),
-        platform=(event.platform if event else None) or (record.platform if record else None),
-        entity_type=(event.entity_type if event else None)
-        or ("campaign" if entity_id and record and record.action != "connect" else None),
-        entity_id=entity_id,
-        pending_id=pending_id,
-        job_id=job_id,
-        created_at=(event.occurred_at if event else None)
-        or (record.created_at if record else None),
-    )
-
-
-def _unknown(verdict, source, request) -> list[str]:
-    if source == "layers":
-        return []
-    unknown = []
-    if verdict.authority is None:
-        unknown.append(
-            "Which authority was in force on each axis (the row names the deciding axis at most)."
-        )
-    if not request.get("body"):
-        unknown.append("The request's body: the audit row keeps only its method and path.")
-    if not verdict.decision:
-        unknown.append("The decision itself.")
-    if source == "ours":
-        unknown.append(
-            "Layers' side of it: no audit row carrying this id was in the latest audit events."
-        )
-    return unknown
-
-
-def _audit_scan(project_id):
-    """The latest audit rows (up to TIMELINE_PAGES pages), newest first, shared for a while
-    by every verdict page of the project."""
-    found, scanned, cursor = [], 0, None
-    try:
-        for _ in range(TIMELINE_PAGES):
-            page = cached_read(
-                project_id,
-                f"audit-scan:{cursor or ''}",
-                lambda c=cursor: layers().audit_log_list(
-                    project_id=project_id, cursor=c, limit=SCAN_LIMIT
-                ),
-            )
-            scanned += len(page.items)
-            found.extend(page.items)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-    except LayersError as error:
-        return found, scanned, error
-    return found, scanned, None
-
-
-def _about(event, verdict) -> bool:
-    """An audit row about the same entity, the same pending action, or the verdict itself."""
-    wanted = {x for x in (verdict.entity_id, verdict.pending_id, verdict.verdict_id) if x}
-    data = event.data or {}
-    return bool(
-        {event.entity_id, event.verdict_id, data.get("pendingId"), data.get("campaignId")} & wanted
-    )
-
-
 def _money(project, verdict, records):
     """The request's money fields ("dailyBudgetCents": 5000) in the account's currency
     ("Daily budget", "¥5,000"): the currency our own record kept, else the account's."""
@@ -317,7 +205,11 @@ def _money(project, verdict, records):
         for k, v in (body.items() if isinstance(body, dict) else ())
         if isinstance(k, str) and k.endswith("Cents") and type(v) is int
     }
-    if not fields:
+    if not fields:  # no body to read (no verdict endpoint): the amount typed here, if any
+        for r in records:
+            if r.amount_minor is not None:
+                locale = money_locale(getattr(project, "primary_language", None))
+                yield "Amount typed here", cents_format(r.amount_minor, r.currency, locale=locale)
         return
     currency = next((r.currency for r in records if r.currency), "") or _currency_of(
         project.id, body.get("adAccountId"), verdict.entity_id

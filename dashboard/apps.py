@@ -4,10 +4,26 @@ from django.db.models.signals import post_migrate
 
 def _housekeeping_schedule(sender, using="default", **kwargs):
     # After every migrate (each deployment, each `make run`): make sure a housekeeping run
-    # waits in the task queue, so clearing expired sessions never depends on a cron job.
+    # and a worker heartbeat wait in the task queue, so clearing expired sessions never
+    # depends on a cron job and /health can tell whether a worker runs.
     from dashboard.services.housekeeping import housekeeping_schedule
+    from dashboard.services.worker import worker_heartbeat_schedule
 
     housekeeping_schedule(using=using)
+    worker_heartbeat_schedule(using=using)
+
+
+def _worker_beat(sender, **kwargs):
+    # Every task a worker starts is a sign of life (a worker busy with a queue of bulk
+    # decisions may reach the heartbeat task late).
+    from dashboard.services.worker import worker_beat
+
+    try:
+        worker_beat()
+    except Exception:  # the beat is bookkeeping: it never stops the task itself
+        import logging
+
+        logging.getLogger("dashboard.worker").exception("worker heartbeat not written")
 
 
 class DashboardConfig(AppConfig):
@@ -15,6 +31,11 @@ class DashboardConfig(AppConfig):
     verbose_name = "Layers Partner Dashboard"
 
     def ready(self):
+        from django.tasks.signals import task_started
+
         from dashboard import security  # noqa: F401 - registers the deployment checks
+        from dashboard.observability import sentry_init
 
         post_migrate.connect(_housekeeping_schedule, sender=self)
+        task_started.connect(_worker_beat, dispatch_uid="dashboard-worker-beat")
+        sentry_init()

@@ -6,8 +6,11 @@
 * SessionIdleMiddleware: a session ends after SESSION_COOKIE_AGE without a request; while
   it is used it is renewed, at most once every SESSION_RENEW_SECONDS (not a write per
   request). An embed session keeps its fixed end (services/embedding.py sets a date).
-* check_cache_shared: `manage.py check --deploy` says when the cache is per process."""
+* check_cache_shared: `manage.py check --deploy` says when the cache is per process.
+* metrics_caller_allowed: who may read /metrics (METRICS_TOKEN, METRICS_ALLOWED_IPS)."""
 
+import hmac
+import ipaddress
 import time
 
 from django.conf import settings
@@ -66,3 +69,21 @@ def check_cache_shared(app_configs=None, **kwargs):
             id="dashboard.W001",
         )
     ]
+
+
+def metrics_caller_allowed(request) -> bool:
+    """A bearer METRICS_TOKEN, or a direct peer (REMOTE_ADDR, not a forwarded header anyone
+    can write) inside METRICS_ALLOWED_IPS. With neither setting, nobody: metrics stay off."""
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and sent.startswith("Bearer "):
+        return hmac.compare_digest(sent.removeprefix("Bearer ").strip().encode(), token.encode())
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(peer in network for network in _networks(tuple(settings.METRICS_ALLOWED_IPS)))
+
+
+def _networks(entries: tuple[str, ...]) -> list:
+    return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id (taken or made) for every log line, one line per request.
+    "dashboard.observability.RequestLogMiddleware",
     # First, so its response half runs last: framing and partitioned cookies for embed
     # sessions, after every other middleware has written its headers and cookies.
     "dashboard.cookies.EmbedMiddleware",
@@ -279,15 +281,54 @@ SHARE_LINK_MAX_DAYS = env.int("SHARE_LINK_MAX_DAYS", default=90)
 # fill the database.
 SHARE_LINK_LOG_MAX = env.int("SHARE_LINK_LOG_MAX", default=1000)
 
+# --- Operations: health, metrics, logs, error reporting ---------------------------------
+
+# The task worker beats this often; /health fails when it has shown no life for longer than
+# WORKER_STALE_SECONDS (a stopped worker is seen within that time).
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=30)
+WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=90)
+# /health fails when a synced list's last full refresh is older than this.
+SYNC_LAG_LIMIT_SECONDS = env.int("SYNC_LAG_LIMIT_SECONDS", default=15 * 60)
+# /health asks Layers (/v1/whoami) at most this often, whoever asks /health.
+HEALTH_LAYERS_SECONDS = env.int("HEALTH_LAYERS_SECONDS", default=30)
+# /metrics answers a bearer METRICS_TOKEN, or callers from METRICS_ALLOWED_IPS (addresses or
+# networks, comma-separated). Neither set: /metrics refuses everyone.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# "plain" (default) or "json": one JSON object per line (python-json-logger).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOG_LEVEL = env("DASHBOARD_LOG_LEVEL", default="INFO")
+_LOG_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "dashboard.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": _LOG_FIELDS,
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
-        "dashboard": {"handlers": ["console"], "level": env("DASHBOARD_LOG_LEVEL", default="INFO")},
+        "dashboard": {"handlers": ["console"], "level": LOG_LEVEL},
+        "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
     },
 }
+# Error reporting through Sentry, only when SENTRY_DSN is set (never personal data; the
+# key, tokens and cookies are scrubbed: dashboard/observability.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 
 
 # --- Refuse to start with the demo's values when debug is off -------------------------
@@ -298,6 +339,8 @@ def _start_problems() -> list[str]:
     problems = []
     if EMBED_SECRET and len(EMBED_SECRET.encode()) < 32:
         problems.append("EMBED_SECRET is shorter than 32 bytes: use at least 32 random bytes.")
+    if LOG_FORMAT not in ("plain", "json"):
+        problems.append(f"LOG_FORMAT is plain or json, not {LOG_FORMAT!r}.")
     if DEBUG:
         return problems
     loopback = ("127.0.0.1", "localhost", "::1")

@@ -34,3 +34,14 @@ def housekeeping() -> None:
             bulk_decision_run.enqueue(stale_id)
     finally:
         housekeeping_schedule()
+
+
+@task
+def worker_heartbeat() -> None:
+    """Proves a worker runs (see dashboard/services/worker.py); then the next beat is queued."""
+    from dashboard.services.worker import worker_beat, worker_heartbeat_schedule
+
+    try:
+        worker_beat()
+    finally:
+        worker_heartbeat_schedule()

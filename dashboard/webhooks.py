@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from dashboard import metrics
 from dashboard.services import webhook_inbox
 
 
@@ -16,4 +17,5 @@ from dashboard.services import webhook_inbox
 @require_POST
 def receive(request):
     receipt = webhook_inbox.webhook_receive(raw_body=request.body, headers=request.headers)
+    metrics.webhook_delivery_count(receipt.status)
     return JsonResponse(receipt.body, status=receipt.status)

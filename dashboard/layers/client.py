@@ -55,7 +55,7 @@ from .records import (
     WhoAmI,
     WriteResult,
 )
-from .wire import platform_to_path, platform_to_wire
+from .wire import platform_to_path, platform_to_wire, route_template
 
 log = logging.getLogger("dashboard.layers")
 
@@ -114,6 +114,7 @@ class LayersClient:
         max_get_retries: int = 3,
         max_retry_after: float = 10.0,
         on_response: Callable[[RateLimit], None] | None = None,
+        on_attempt: Callable[..., None] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -123,6 +124,9 @@ class LayersClient:
         self.max_write_retries = max_get_retries
         self.max_retry_after = max_retry_after
         self.on_response = on_response
+        # Called after every attempt with method, route (a template: no ids), status (or the
+        # failure's name) and attempt number: the metrics' hook (services/upstream.py).
+        self.on_attempt = on_attempt
         self.last_rate_limit: RateLimit | None = None
         self.sleep: Callable[[float], None] = time.sleep  # injectable: tests count sleeps
         self.session = requests.Session()
@@ -278,17 +282,35 @@ class LayersClient:
         )
 
     def _log(self, method, path, status, started, request_id, attempt, failure=None) -> None:
-        # Path only: no query string (search terms, cursors) and never a header.
+        # Path only: no query string (search terms, cursors) and never a header. Our own
+        # request id is added to the record by the logging filter (dashboard/observability.py).
+        route = route_template(path)
+        ms = int((time.monotonic() - started) * 1000)
         log.info(
-            "layers %s %s status=%s ms=%d request_id=%s attempt=%d%s",
+            "layers %s %s status=%s ms=%d layers_request_id=%s attempt=%d route=%s%s",
             method,
             path,
             status if status is not None else "-",
-            (time.monotonic() - started) * 1000,
+            ms,
             request_id or "-",
             attempt,
+            route,
             f" error={failure}" if failure else "",
+            extra={
+                "layers_request_id": request_id,
+                "route": route,
+                "upstream_status": status,
+                "ms": ms,
+                "attempt": attempt,
+            },
         )
+        if self.on_attempt is not None:
+            try:
+                self.on_attempt(
+                    method=method, route=route, status=status or failure, attempt=attempt
+                )
+            except Exception:  # bookkeeping must never break the call itself
+                log.exception("layers on_attempt callback failed")
 
     def _json(self, response) -> Any:
         try:

@@ -72,3 +72,42 @@ def reset_at(value: int | None, now: float | None = None) -> int | None:
     if value >= EPOCH_FLOOR:
         return value
     return int((time.time() if now is None else now) + value)
+
+
+# Path segments that are words of the API, never ids. Anything else in a path is an id (a
+# project's, a campaign's, a job's…) and is replaced by the name of what it identifies, so
+# metrics labels never carry one.
+ROUTE_WORDS = frozenset(
+    {
+        "v1", "projects", "ads", "ad-accounts", "oauth-url", "campaigns", "budget", "pause",
+        "resume", "authority", "defaults", "optimizer", "run", "runs", "jobs", "pending",
+        "count", "approve", "reject", "verdicts", "audit-log", "webhook-endpoints", "whoami",
+        *PLATFORMS,
+    }
+)  # fmt: skip
+ID_AFTER = {
+    "projects": "{project}",
+    "campaigns": "{campaign}",
+    "pending": "{pending}",
+    "jobs": "{job}",
+    "runs": "{run}",
+    "verdicts": "{verdict}",
+    "webhook-endpoints": "{endpoint}",
+}
+
+
+def route_template(path: str) -> str:
+    """`/v1/projects/prj_1/ads/meta/pending/pa_9/approve` →
+    `/v1/projects/{project}/ads/meta/pending/{pending}/approve`."""
+    segments = path.split("?", 1)[0].strip("/").split("/")
+    out = []
+    for i, segment in enumerate(segments):
+        previous = segments[i - 1] if i else ""
+        last = i == len(segments) - 1
+        if previous in ID_AFTER and not (previous == "pending" and segment == "count" and last):
+            out.append(ID_AFTER[previous])  # always an id here, whatever it spells
+        elif segment in ROUTE_WORDS:
+            out.append(segment)
+        else:
+            out.append("{id}")
+    return "/" + "/".join(out)

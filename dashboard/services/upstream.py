@@ -4,6 +4,7 @@ concurrent fan-out, and the key's shared rate budget.
 Everything here is shared by every web worker through the configured cache, so N people
 looking at the same page cost one upstream call, and the key's budget is seen by all."""
 
+import contextvars
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard import metrics
 from dashboard.layers import LayersError, RateLimit, client_from_settings
 
 _POOL = ThreadPoolExecutor(max_workers=12, thread_name_prefix="layers-fanout")
@@ -24,6 +26,7 @@ def layers():
     """The Layers client for this thread, reporting its rate budget to the shared cache."""
     client = client_from_settings()
     client.on_response = budget_record
+    client.on_attempt = metrics.upstream_count
     return client
 
 
@@ -112,7 +115,8 @@ def cached_read(
 def fan_out(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """Runs independent upstream reads at once. Each result is the value or the
     LayersError it raised, so one failing section does not blank the whole page."""
-    futures = {name: _POOL.submit(fn) for name, fn in calls.items()}
+    # Each call runs in a copy of this context, so its log lines keep our request id.
+    futures = {name: _POOL.submit(contextvars.copy_context().run, fn) for name, fn in calls.items()}
     results = {}
     for name, future in futures.items():
         try:

@@ -1,0 +1,60 @@
+"""The task worker's heartbeat: how /health and /metrics know that `manage.py db_worker`
+runs.
+
+A `worker_heartbeat` task waits in the database queue and, each time a worker runs it,
+touches the heartbeat row and queues its own next run WORKER_HEARTBEAT_SECONDS later;
+every other task a worker runs touches the row too (dashboard/apps.py connects the
+signal). `migrate` queues the first run. A stopped worker touches nothing, so the row's age
+grows past WORKER_STALE_SECONDS (90 s by default: three missed beats) and /health says so.
+A worker busy with a long bulk decision still shows life through that bulk's own
+heartbeat (see worker_last_seen)."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import Max
+from django.utils import timezone
+
+from dashboard.models import BulkDecision, WorkerHeartbeat
+
+NAME = "worker"
+
+
+def worker_beat(*, using: str = "default") -> None:
+    WorkerHeartbeat.objects.using(using).update_or_create(
+        name=NAME, defaults={"beat_at": timezone.now()}
+    )
+
+
+def worker_last_seen() -> datetime | None:
+    """The newest sign of a working worker: its heartbeat row, or a running bulk decision's."""
+    beat = WorkerHeartbeat.objects.filter(name=NAME).values_list("beat_at", flat=True).first()
+    bulk = BulkDecision.objects.filter(status=BulkDecision.Status.RUNNING).aggregate(
+        at=Max("heartbeat_at")
+    )["at"]
+    seen = [at for at in (beat, bulk) if at is not None]
+    return max(seen) if seen else None
+
+
+def worker_heartbeat_schedule(*, using: str = "default") -> bool:
+    """Queues the next heartbeat unless one already waits. Only the database task queue can
+    hold a run for later; with another backend there is no worker to watch."""
+    from django.tasks import TaskResultStatus, task_backends
+
+    from dashboard.tasks import worker_heartbeat
+
+    if not type(task_backends["default"]).__module__.startswith("django_tasks_db"):
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    if DBTaskResult._meta.db_table not in connections[using].introspection.table_names():
+        return False  # a partial migrate: the queue's table is not there yet
+    waiting = DBTaskResult.objects.using(using).filter(
+        task_path=worker_heartbeat.module_path, status=TaskResultStatus.READY
+    )
+    if waiting.exists():
+        return False
+    run_after = timezone.now() + timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS)
+    worker_heartbeat.using(run_after=run_after).enqueue()
+    return True

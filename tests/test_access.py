@@ -22,7 +22,18 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (OK, 405),
     },
-    "health": {p: (OK, 405) for p in PEOPLE},
+    # No task worker runs beside this matrix, so /health says so to everyone (503);
+    # /metrics refuses every caller without METRICS_TOKEN (none is set here).
+    "health": {p: (503, 405) for p in PEOPLE},
+    "metrics": {p: (DENIED, 405) for p in PEOPLE},
+    # The first-run page is for superusers, and nobody in this matrix is one.
+    "first-run": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, 405),
+        "approver": (DENIED, 405),
+        "admin": (DENIED, 405),
+        "outsider": (DENIED, 405),
+    },
     "favicon": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},

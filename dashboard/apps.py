@@ -34,8 +34,9 @@ class DashboardConfig(AppConfig):
         from django.tasks.signals import task_started
 
         from dashboard import security  # noqa: F401 - registers the deployment checks
-        from dashboard.observability import sentry_init
+        from dashboard.observability import record_factory_install, sentry_init
 
         post_migrate.connect(_housekeeping_schedule, sender=self)
         task_started.connect(_worker_beat, dispatch_uid="dashboard-worker-beat")
+        record_factory_install()
         sentry_init()

@@ -27,6 +27,22 @@ def request_id_new(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def record_factory_install() -> None:
+    """Every log record gets the current request's id (`-` outside a request), whichever
+    handler formats it (the console's, a test's, Sentry's breadcrumbs)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_request_id", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    factory.adds_request_id = True
+    logging.setLogRecordFactory(factory)
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request's id on every record (`-` outside a request)."""
 
@@ -53,7 +69,10 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             status = response.status_code
-            response["X-Request-ID"] = request_id
+            # The built-in sandbox (mounted here in the demo) stands in for Layers and
+            # answers with its own id: kept.
+            if "X-Request-ID" not in response:
+                response["X-Request-ID"] = request_id
             return response
         finally:
             route = _route(request)
@@ -87,11 +106,16 @@ def _safe_path(request) -> str:
 
 SCRUBBED = "[scrubbed]"
 SECRET_NAMES = re.compile(
-    r"authorization|cookie|token|secret|password|passwd|api[-_]?key|session|csrf|signature|dsn",
+    r"authorization|cookie|token|secret|password|passwd|api[-_]?key|session|csrf|signature|dsn"
+    r"|query_string",
     re.IGNORECASE,
 )
-# A Layers key anywhere in a text (lp_live_…, lp_test_…), and a bearer credential.
-KEY_PATTERN = re.compile(r"lp_(?:live|test)_[A-Za-z0-9_-]+|Bearer\s+[A-Za-z0-9._~+/=-]+")
+# A Layers key anywhere in a text (lp_live_…, lp_test_…), a bearer credential, a share
+# link's token in an address, and a token in a query string.
+KEY_PATTERN = re.compile(
+    r"lp_(?:live|test)_[A-Za-z0-9_-]+|Bearer\s+[A-Za-z0-9._~+/=-]+"
+    r"|(?<=/s/)[^/?#\s]+|(?<=token=)[^&#\s]+"
+)
 
 
 def sentry_scrub(event: dict, hint: dict | None = None) -> dict:

@@ -13,13 +13,14 @@ def _housekeeping_schedule(sender, using="default", **kwargs):
     worker_heartbeat_schedule(using=using)
 
 
-def _worker_beat(sender, **kwargs):
-    # Every task a worker starts is a sign of life (a worker busy with a queue of bulk
-    # decisions may reach the heartbeat task late).
-    from dashboard.services.worker import worker_beat
+def _worker_beat(sender, task_result=None, **kwargs):
+    # Every task a worker starts is a sign of life for its queue (a worker busy with a queue
+    # of bulk decisions may reach the heartbeat task late).
+    from dashboard.services.worker import DEFAULT_QUEUE, worker_beat
 
     try:
-        worker_beat()
+        queue = getattr(getattr(task_result, "task", None), "queue_name", None) or DEFAULT_QUEUE
+        worker_beat(queue=queue)
     except Exception:  # the beat is bookkeeping: it never stops the task itself
         import logging
 

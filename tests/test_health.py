@@ -22,7 +22,7 @@ def health(client):
 
 
 def stale_heartbeat(seconds: int):
-    WorkerHeartbeat.objects.filter(name="worker").update(
+    WorkerHeartbeat.objects.filter(name="default").update(
         beat_at=timezone.now() - timedelta(seconds=seconds)
     )
 
@@ -71,7 +71,7 @@ def test_the_heartbeat_task_beats_and_queues_its_own_next_run(db, settings):
     from dashboard.tasks import worker_heartbeat
 
     worker_heartbeat.call()
-    assert WorkerHeartbeat.objects.get(name="worker").beat_at > timezone.now() - timedelta(
+    assert WorkerHeartbeat.objects.get(name="default").beat_at > timezone.now() - timedelta(
         seconds=5
     )
     waiting = DBTaskResult.objects.filter(
@@ -81,6 +81,12 @@ def test_the_heartbeat_task_beats_and_queues_its_own_next_run(db, settings):
     assert waiting.get().run_after > timezone.now()  # the next beat is due later, not now
     worker_heartbeat.call()  # a second beat does not queue a second chain
     assert waiting.count() == 1
+
+
+def test_a_worker_serving_another_queue_does_not_vouch_for_the_default_queue(sandbox, client):
+    worker_beat(queue="sync")
+    status, body = health(client)
+    assert status == 503 and body["failing"] == ["worker"]
 
 
 def test_a_worker_busy_with_a_long_bulk_decision_still_counts_as_alive(sandbox, client, people):

@@ -7,7 +7,11 @@ every other task a worker runs touches the row too (dashboard/apps.py connects t
 signal). `migrate` queues the first run. A stopped worker touches nothing, so the row's age
 grows past WORKER_STALE_SECONDS (90 s by default: three missed beats) and /health says so.
 A worker busy with a long bulk decision still shows life through that bulk's own
-heartbeat (see worker_last_seen)."""
+heartbeat (see worker_last_seen).
+
+One row per queue (`name` is the queue's name): a worker serving only another queue (the
+sync's, say) never vouches for the default queue, where bulk decisions and webhooks wait.
+/health watches the default queue's row."""
 
 from datetime import datetime, timedelta
 
@@ -18,18 +22,19 @@ from django.utils import timezone
 
 from dashboard.models import BulkDecision, WorkerHeartbeat
 
-NAME = "worker"
+DEFAULT_QUEUE = "default"
 
 
-def worker_beat(*, using: str = "default") -> None:
+def worker_beat(*, queue: str = DEFAULT_QUEUE, using: str = "default") -> None:
     WorkerHeartbeat.objects.using(using).update_or_create(
-        name=NAME, defaults={"beat_at": timezone.now()}
+        name=queue[:40], defaults={"beat_at": timezone.now()}
     )
 
 
-def worker_last_seen() -> datetime | None:
-    """The newest sign of a working worker: its heartbeat row, or a running bulk decision's."""
-    beat = WorkerHeartbeat.objects.filter(name=NAME).values_list("beat_at", flat=True).first()
+def worker_last_seen(queue: str = DEFAULT_QUEUE) -> datetime | None:
+    """The newest sign of a worker serving `queue`: its heartbeat row, or (for the default
+    queue, where they run) a running bulk decision's."""
+    beat = WorkerHeartbeat.objects.filter(name=queue).values_list("beat_at", flat=True).first()
     bulk = BulkDecision.objects.filter(status=BulkDecision.Status.RUNNING).aggregate(
         at=Max("heartbeat_at")
     )["at"]

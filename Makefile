@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv lock check bench soak
+.PHONY: run test venv lock check bench soak production
 
 $(STAMP): requirements.lock
 	@test -n "$(PYTHON)" || (echo "No Python >= 3.12 found." >&2; exit 1)
@@ -36,6 +36,11 @@ run: venv
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production set on one machine, for a trial: debug off, gunicorn + the task worker,
+# after check --deploy, migrate and collectstatic (README.md, "Deployment").
+production: venv
+	scripts/run-production
 
 test: venv
 	@scripts/ensure-chromium

@@ -10,7 +10,7 @@ def _housekeeping_schedule(sender, using="default", **kwargs):
     from dashboard.services.worker import worker_heartbeat_schedule
 
     housekeeping_schedule(using=using)
-    worker_heartbeat_schedule(using=using)
+    worker_heartbeat_schedule(using=using, now=True)
 
 
 def _worker_beat(sender, task_result=None, **kwargs):

@@ -38,10 +38,16 @@ def housekeeping() -> None:
 
 @task
 def worker_heartbeat() -> None:
-    """Proves a worker runs (see dashboard/services/worker.py); then the next beat is queued."""
-    from dashboard.services.worker import worker_beat, worker_heartbeat_schedule
+    """Proves a worker runs (see dashboard/services/worker.py), clears the records of old
+    beats; then the next beat is queued."""
+    from dashboard.services.worker import (
+        worker_beat,
+        worker_heartbeat_prune,
+        worker_heartbeat_schedule,
+    )
 
     try:
         worker_beat()
+        worker_heartbeat_prune()
     finally:
         worker_heartbeat_schedule()

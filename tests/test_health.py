@@ -83,6 +83,23 @@ def test_the_heartbeat_task_beats_and_queues_its_own_next_run(db, settings):
     assert waiting.count() == 1
 
 
+def test_the_records_of_old_heartbeats_do_not_pile_up(db):
+    from django_tasks_db.models import DBTaskResult
+
+    from dashboard.services.worker import worker_heartbeat_prune
+    from dashboard.tasks import worker_heartbeat
+
+    for age_minutes in (5, 90, 600):
+        result = worker_heartbeat.enqueue()
+        DBTaskResult.objects.filter(id=result.id).update(
+            status="SUCCESSFUL", finished_at=timezone.now() - timedelta(minutes=age_minutes)
+        )
+    assert worker_heartbeat_prune() == 2
+    left = DBTaskResult.objects.filter(task_path=worker_heartbeat.module_path)
+    assert left.filter(status="SUCCESSFUL").count() == 1  # the recent one
+    assert left.filter(status="READY").exists()  # the next beat is never touched
+
+
 def test_after_a_migrate_the_first_heartbeat_is_due_at_once(db):
     from django_tasks_db.models import DBTaskResult
 

@@ -68,3 +68,19 @@ def worker_heartbeat_schedule(*, using: str = "default", now: bool = False) -> b
     run_after = timezone.now() + timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS)
     worker_heartbeat.using(run_after=run_after).enqueue()
     return True
+
+
+def worker_heartbeat_prune(*, keep_seconds: int = 3600) -> int:
+    """Deletes the queue's records of finished heartbeats older than `keep_seconds` (one
+    every WORKER_HEARTBEAT_SECONDS would otherwise pile up: ~2,900 a day)."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from dashboard.tasks import worker_heartbeat
+
+    deleted, _ = DBTaskResult.objects.filter(
+        task_path=worker_heartbeat.module_path,
+        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+        finished_at__lt=timezone.now() - timedelta(seconds=keep_seconds),
+    ).delete()
+    return deleted

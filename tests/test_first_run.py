@@ -81,3 +81,17 @@ def test_a_person_without_grants_sees_who_can_give_them_access_by_name_only(
 def test_a_person_with_projects_sees_no_list_of_givers(sandbox, client, people):
     assert client.login(username="viewer", password=PASSWORD)
     assert 'id="access-givers"' not in client.get("/").content.decode()
+
+
+def test_the_first_run_page_says_in_a_sentence_when_layers_refuses_the_key(
+    sandbox, client, root, settings
+):
+    settings.LAYERS_API_KEY = "lp_test_WRONGKEY000000001_not-the-sandbox-key-000000000000000"
+    assert client.login(username="root", password=PASSWORD)
+    response = client.get("/first-run/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    customers = html.split('id="first-run-customers"')[1].split("</section>")[0]
+    assert 'role="alert"' in customers and "Traceback" not in html
+    assert settings.LAYERS_API_KEY not in html
+    assert "Give people roles." in html  # the next steps still show

@@ -1,7 +1,10 @@
 """Gunicorn's settings for the dashboard, every one read from the environment.
 
 `gunicorn -c gunicorn.conf.py dashboard.wsgi` (scripts/run-production does it). The web
-process only serves pages: background work runs in `manage.py db_worker` beside it."""
+process only serves pages: background work runs in `manage.py db_worker` beside it.
+Gunicorn also reads this file when started from this directory without `-c` (as `make
+bench` and `make soak` do): their command-line options win, and what they leave out keeps
+gunicorn's own defaults here (keep-alive, no recycling)."""
 
 import multiprocessing
 import os
@@ -23,10 +26,10 @@ threads = _int("GUNICORN_THREADS", 4)
 # Longer than a page's slowest honest path (an upstream read with its retries).
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+keepalive = _int("GUNICORN_KEEPALIVE", 2)
 # A process is replaced after this many requests (0 = never), staggered by the jitter.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # Only this proxy's X-Forwarded-* headers are believed (see DJANGO_BEHIND_PROXY too).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # The dashboard logs one line per request itself, with its request id

@@ -76,7 +76,18 @@ class StateCollector(Collector):
     def collect(self):
         from dashboard.services.health import metrics_state
 
-        state = metrics_state()
+        readable = GaugeMetricFamily(
+            "dashboard_state_readable",
+            "1 when this scrape could read the state from the database and the cache.",
+        )
+        try:
+            state = metrics_state()
+        except Exception:  # the counters still answer when the database does not
+            readable.add_metric([], 0)
+            yield readable
+            return
+        readable.add_metric([], 1)
+        yield readable
         budget = GaugeMetricFamily(
             "dashboard_layers_budget_remaining",
             "Requests left in the key's bucket, as the last Layers answer said.",

@@ -115,3 +115,17 @@ def test_metrics_answer_a_caller_from_an_allowed_network(db, client, settings):
     settings.METRICS_ALLOWED_IPS = ["127.0.0.0/8", "::1"]
     assert client.get("/metrics").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 403
+
+
+def test_metrics_still_answer_with_the_counters_when_the_state_cannot_be_read(
+    db, scraper, settings
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: nothing answers there
+        }
+    }
+    text = scraper()
+    assert value(text, "dashboard_state_readable") == 0
+    assert "dashboard_requests_total" in text

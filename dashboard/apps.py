@@ -13,14 +13,24 @@ def _housekeeping_schedule(sender, using="default", **kwargs):
     worker_heartbeat_schedule(using=using, now=True)
 
 
+_BEAT_EVERY = 10.0  # seconds: a queue of quick tasks (the sync's ticks) writes at most this often
+_last_beat: dict[str, float] = {}
+
+
 def _worker_beat(sender, task_result=None, **kwargs):
     # Every task a worker starts is a sign of life for its queue (a worker busy with a queue
     # of bulk decisions may reach the heartbeat task late).
+    import time
+
     from dashboard.services.worker import DEFAULT_QUEUE, worker_beat
 
+    queue = getattr(getattr(task_result, "task", None), "queue_name", None) or DEFAULT_QUEUE
+    now = time.monotonic()
+    if now - _last_beat.get(queue, -_BEAT_EVERY) < _BEAT_EVERY:
+        return
     try:
-        queue = getattr(getattr(task_result, "task", None), "queue_name", None) or DEFAULT_QUEUE
         worker_beat(queue=queue)
+        _last_beat[queue] = now
     except Exception:  # the beat is bookkeeping: it never stops the task itself
         import logging
 

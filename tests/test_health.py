@@ -83,6 +83,21 @@ def test_the_heartbeat_task_beats_and_queues_its_own_next_run(db, settings):
     assert waiting.count() == 1
 
 
+def test_every_task_a_worker_starts_beats_for_its_queue_at_most_every_ten_seconds(db):
+    from django.tasks import task_backends
+    from django.tasks.signals import task_started
+
+    from dashboard import apps as dashboard_apps
+    from dashboard.tasks import housekeeping
+
+    dashboard_apps._last_beat.clear()
+    result = housekeeping.enqueue()
+    task_started.send(sender=type(task_backends["default"]), task_result=result)
+    first = WorkerHeartbeat.objects.get(name="default").beat_at
+    task_started.send(sender=type(task_backends["default"]), task_result=result)
+    assert WorkerHeartbeat.objects.get(name="default").beat_at == first  # not written again
+
+
 def test_the_records_of_old_heartbeats_do_not_pile_up(db):
     from django_tasks_db.models import DBTaskResult
 

@@ -36,10 +36,11 @@ def housekeeping() -> None:
         housekeeping_schedule()
 
 
-@task
+@task(priority=-100)
 def worker_heartbeat() -> None:
     """Proves a worker runs (see dashboard/services/worker.py), clears the records of old
-    beats; then the next beat is queued."""
+    beats; then the next beat is queued. Lowest priority: any other task due first is taken
+    first (and beats as it starts)."""
     from dashboard.services.worker import (
         worker_beat,
         worker_heartbeat_prune,

@@ -115,18 +115,6 @@ def test_the_records_of_old_heartbeats_do_not_pile_up(db):
     assert left.filter(status="READY").exists()  # the next beat is never touched
 
 
-def test_after_a_migrate_the_first_heartbeat_is_due_at_once(db):
-    from django_tasks_db.models import DBTaskResult
-
-    from dashboard.services.worker import worker_heartbeat_schedule
-    from dashboard.tasks import worker_heartbeat
-
-    DBTaskResult.objects.filter(task_path=worker_heartbeat.module_path).delete()
-    assert worker_heartbeat_schedule(now=True)
-    assert DBTaskResult.objects.ready().filter(task_path=worker_heartbeat.module_path).count() == 1
-    assert not worker_heartbeat_schedule(now=True)  # one waits already
-
-
 def test_a_worker_serving_another_queue_does_not_vouch_for_the_default_queue(sandbox, client):
     worker_beat(queue="sync")
     status, body = health(client)

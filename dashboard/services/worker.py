@@ -42,11 +42,10 @@ def worker_last_seen(queue: str = DEFAULT_QUEUE) -> datetime | None:
     return max(seen) if seen else None
 
 
-def worker_heartbeat_schedule(*, using: str = "default", now: bool = False) -> bool:
-    """Queues the next heartbeat unless one already waits: due now (after a migrate, so a
-    worker that starts beats at once) or WORKER_HEARTBEAT_SECONDS from now. Only the
-    database task queue can hold a run for later; with another backend there is no worker
-    to watch."""
+def worker_heartbeat_schedule(*, using: str = "default") -> bool:
+    """Queues the next heartbeat, WORKER_HEARTBEAT_SECONDS from now, unless one already
+    waits. Only the database task queue can hold a run for later; with another backend
+    there is no worker to watch."""
     from django.tasks import TaskResultStatus, task_backends
 
     from dashboard.tasks import worker_heartbeat
@@ -62,9 +61,6 @@ def worker_heartbeat_schedule(*, using: str = "default", now: bool = False) -> b
     )
     if waiting.exists():
         return False
-    if now:
-        worker_heartbeat.enqueue()
-        return True
     run_after = timezone.now() + timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS)
     worker_heartbeat.using(run_after=run_after).enqueue()
     return True

@@ -195,7 +195,7 @@ if BEHIND_PROXY:
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # Load balancers and Prometheus reach the processes directly, over plain http.
-    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/live$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)

@@ -115,6 +115,7 @@ urlpatterns = [
     path("s/<str:token>", sharing.share_open, name="share"),
     path("embed/start", embed.embed_start, name="embed-start"),
     path("health", core.health, name="health"),
+    path("health/live", core.health_live, name="health-live"),
     path("metrics", core.metrics, name="metrics"),
     path("first-run/", core.first_run, name="first-run"),
     path("favicon.ico", core.favicon, name="favicon"),

@@ -25,6 +25,7 @@ MATRIX = {
     # No task worker runs beside this matrix, so /health says so to everyone (503);
     # /metrics refuses every caller without METRICS_TOKEN (none is set here).
     "health": {p: (503, 405) for p in PEOPLE},
+    "health-live": {p: (OK, 405) for p in PEOPLE},
     "metrics": {p: (DENIED, 405) for p in PEOPLE},
     # The first-run page is for superusers, and nobody in this matrix is one.
     "first-run": {

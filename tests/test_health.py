@@ -216,3 +216,8 @@ def test_health_says_the_sync_is_not_installed_when_this_version_has_none(sandbo
     worker_beat()
     status, body = health(client)
     assert body["parts"]["sync"] == {"ok": True, "detail": "not installed in this version"}
+
+
+def test_the_liveness_check_answers_while_the_readiness_check_fails(db, client):
+    assert client.get("/health").status_code == 503  # no worker has run
+    assert client.get("/health/live").json() == {"status": "live"}

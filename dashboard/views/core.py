@@ -27,6 +27,14 @@ def health(request):
 
 
 @never_cache
+@require_safe
+def health_live(request):
+    """Liveness: the process answers (for a harness waiting for a server to come up, or a
+    supervisor). /health is the readiness check."""
+    return JsonResponse({"status": "live"})
+
+
+@never_cache
 @require_GET
 def metrics(request):
     """Prometheus' scrape: only for a caller with METRICS_TOKEN or from METRICS_ALLOWED_IPS."""

@@ -187,7 +187,7 @@ class Stack:
             name="worker",
         )
         for port in (self.sandbox_port, self.cold_port, self.warm_port):
-            self.wait_up(f"http://127.0.0.1:{port}/health")
+            self.wait_up(f"http://127.0.0.1:{port}/health/live")
 
     def wait_up(self, url, seconds=60):
         deadline = time.monotonic() + seconds

@@ -510,7 +510,7 @@ class Command(BaseCommand):
             )
             stack.gunicorn(env, stack.warm_port, "dashboard", threads="16")
             for port in (stack.sandbox_port, stack.warm_port):
-                stack.wait_up(f"http://127.0.0.1:{port}/health")
+                stack.wait_up(f"http://127.0.0.1:{port}/health/live")
             db_path = workdir / "dashboard.db"
 
             def records():

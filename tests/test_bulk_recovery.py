@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -51,14 +52,17 @@ def worker_process(sandbox, settings):
         "DASHBOARD_LOG_LEVEL": "WARNING",
     }
     env.pop("CACHE_URL", None)
-    return subprocess.Popen(
+    log = tempfile.TemporaryFile()  # a file, not a pipe: it never fills and blocks the worker
+    worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         start_new_session=True,
     )
+    worker.log = log
+    return worker
 
 
 def test_a_bulk_whose_worker_was_killed_mid_way_is_finished_by_the_next_worker_deciding_each_action_once(  # noqa: E501 - the name is the test's sentence
@@ -77,7 +81,8 @@ def test_a_bulk_whose_worker_was_killed_mid_way_is_finished_by_the_next_worker_d
             if bulk.items.exclude(outcome="").exists():
                 break
             if worker.poll() is not None:  # it could not start: say why now, not in 4 minutes
-                raise AssertionError(f"the worker exited: {worker.stderr.read().decode()}")
+                worker.log.seek(0)
+                raise AssertionError(f"the worker exited: {worker.log.read().decode()}")
             time.sleep(0.2)
         else:
             raise AssertionError("the worker decided nothing in four minutes")

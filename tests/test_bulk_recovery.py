@@ -52,7 +52,9 @@ def worker_process(sandbox, settings):
         "DASHBOARD_LOG_LEVEL": "WARNING",
     }
     env.pop("CACHE_URL", None)
-    log = tempfile.TemporaryFile()  # a file, not a pipe: it never fills and blocks the worker
+    # stderr goes to a file, not a pipe (a pipe could fill and block it); the file lives as
+    # long as the worker.
+    log = tempfile.TemporaryFile()  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
         cwd=ROOT,

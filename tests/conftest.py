@@ -4,6 +4,7 @@ Tests talk to the sandbox over real HTTP: the pytest-django live server serves b
 dashboard and the sandbox (mounted at /sandbox/), exactly as `make run` does."""
 
 import os
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -14,6 +15,48 @@ import requests
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REDIS_DATABASES = 16  # Redis' default `databases`
+GIVEN_CACHE_URL = ""  # CACHE_URL as the suite was started with (before the worker's own)
+
+
+def worker_cache_url(url: str, worker: str | None) -> str:
+    """CACHE_URL for one pytest-xdist worker: with Redis, the URL's database number plus the
+    worker's (gw0 keeps it, gw1 the next one...), so no two workers share a key and one
+    worker's cache.clear() (FLUSHDB) never empties another's. Anything else is unchanged:
+    a local-memory cache already lives in one process."""
+    number = re.fullmatch(r"gw(\d+)", worker or "")
+    found = re.fullmatch(r"(rediss?://[^/?#]*)(?:/(\d*))?(.*)", url or "")
+    if not number or not found:
+        return url
+    base = int(found.group(2) or 0)
+    database = base + int(number.group(1))
+    if database >= REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"{worker} would use Redis database {database}: start from a lower one in "
+            f"CACHE_URL or run fewer workers (Redis has {REDIS_DATABASES})."
+        )
+    return f"{found.group(1)}/{database}{found.group(3)}"
+
+
+def pytest_configure(config):
+    """Each xdist worker has its own test database and live server (so its own sandbox);
+    this gives it its own Redis database too, before anything opens the cache. The
+    environment changes with it, so processes a test starts use the same database."""
+    global GIVEN_CACHE_URL
+    given = GIVEN_CACHE_URL = os.environ.get("CACHE_URL", "")
+    mine = worker_cache_url(given, os.environ.get("PYTEST_XDIST_WORKER"))
+    if mine == given:
+        return
+    import environ
+    from django.conf import settings
+    from django.core.cache import caches
+
+    os.environ["CACHE_URL"] = mine
+    settings.CACHES["default"]["LOCATION"] = environ.Env.cache_url_config(mine)["LOCATION"]
+    if hasattr(caches._connections, "default"):  # opened already: open it again
+        del caches["default"]
+
+
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
 
 

@@ -87,6 +87,32 @@ class Sandbox:
         return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_without_post_migrate():
+    """After a transactional test (every live-server test) Django empties the tables and then
+    sends post_migrate, which writes every content type and permission again and queues a
+    housekeeping run: most of the cost of the flush, for rows no test reads (the dashboard
+    uses roles, not Django permissions). The flush stays; the rewrite goes. The test of
+    migrate's housekeeping run calls migrate itself."""
+    from django.core.management import call_command
+    from django.test import TransactionTestCase
+
+    def flush(self):
+        for alias in self._databases_names(include_mirrors=False):
+            call_command(
+                "flush",
+                verbosity=0,
+                interactive=False,
+                database=alias,
+                reset_sequences=False,
+                inhibit_post_migrate=True,
+            )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing costs half a second a login; tests log in a lot."""

@@ -223,6 +223,14 @@ def people(db):
     return made
 
 
+def login(client, username):
+    """Signs one of `people` in on the test client without the sign-in form (tests of signing
+    in itself use the form, in tests/test_signin.py and the browser tests)."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=username))
+
+
 def browser_login(page, live_server, username):
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill(username)

@@ -7,14 +7,10 @@ import uuid
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
-from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, PASSWORD
+from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, login
 
 READONLY_KEY = "lp_test_READONLY00000002_sandbox-readonly-secret-not-a-real-key-0000"
 HTMX = {"HX-Request": "true"}
-
-
-def login(client, username):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def grant(people, username, project, role):

@@ -18,7 +18,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.conftest import ACME, PASSWORD
+from tests.conftest import ACME, login
 
 HTMX = {"HX-Request": "true"}
 
@@ -48,10 +48,6 @@ HEALED_READ_TIMEOUT = 10.0
 NO_RESPONSE = {"read timeout", "refused connection", "dropped connection"}
 PAGE_STATUSES = {200, 404, 429, 502, 503}
 ERROR_MARKS = ('role="alert"', "message-error", 'class="error"', "partial-error")
-
-
-def login(client, username="admin"):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def campaign_named(sandbox, name):
@@ -279,7 +275,7 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
     monkeypatch.setattr("dashboard.services.bulk.MAX_BUDGET_WAIT", 0.01)
     caplog.set_level(logging.INFO, logger="dashboard.layers")
     caplog.set_level(logging.INFO, logger="dashboard.upstream")
-    login(client)
+    login(client, "admin")
     world = {
         "pending": pending_ids(sandbox),
         "retargeting": campaign_named(sandbox, "Retargeting — Cart Abandoners"),

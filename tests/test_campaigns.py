@@ -4,6 +4,7 @@ dashboard's own URLs with the sandbox answering over real HTTP."""
 import re
 import uuid
 
+from django.core.cache import cache
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
@@ -515,13 +516,7 @@ def test_a_running_job_fragment_keeps_polling(sandbox, people, client):
     # The sandbox completes a create's job a second after it started, and a busy machine can
     # take longer than that between two requests: hold this one running, as a slow platform
     # would (no timing in the test).
-    from django.core.cache import cache
-
-    from dashboard.sandbox.models import Job
-
-    Job.objects.filter(id=job_id).update(
-        status="running", stage="dispatching", progress=0.0, finished_at=None, complete_at=None
-    )
+    sandbox.control("job-hold", jobId=job_id)
     cache.clear()
     first = client.get(job_url).content.decode()
     assert 'hx-trigger="every 2s"' in first

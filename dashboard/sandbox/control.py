@@ -33,7 +33,7 @@ from .models import (
     Verdict,
     WebhookEndpoint,
 )
-from .records import AXES, MODES, audit
+from .records import AXES, MODES, WRITE_JOB_SECONDS, audit
 
 FAULT_KINDS = {
     "timeout",
@@ -276,8 +276,8 @@ def state_dump():
 
 def job_hold(body):
     """Keeps a write job running (`"hold": true`) until released (`"hold": false`: it
-    completes on the next read), as a slow platform would: tests of a running job's page
-    then need no race against the job's one-second life."""
+    completes on the next read, finished its usual second after it started), as a slow
+    platform would: tests of a running job then need no race against its one-second life."""
     job = Job.objects.filter(id=body.get("jobId")).first()
     if job is None:
         raise BadControl("jobId must name an existing job")
@@ -285,7 +285,7 @@ def job_hold(body):
         job.status, job.stage, job.progress = "running", "dispatching", 0.0
         job.finished_at = job.complete_at = None
     else:
-        job.complete_at = clock.now()
+        job.complete_at = job.started_at + timedelta(seconds=WRITE_JOB_SECONDS)
     job.save()
     return {"jobId": job.id, "status": job.status, "held": job.complete_at is None}
 

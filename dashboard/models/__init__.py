@@ -264,3 +264,4 @@ class SpentNonce(models.Model):
 
 # Further tables live in modules of this package, one per job, imported here so Django
 # finds them: one star import per module below (F403 silenced on each line).
+from dashboard.models.mirror import *  # noqa: E402, F403

@@ -201,15 +201,15 @@ def test_t_is_the_lists_divided_by_the_sweeps_reads_a_minute(engine, settings, c
     settings.SYNC_FEED = True
     settings.SYNC_FEED_SECONDS = 15
     synced(timezone.now())
-    # 30 of the standard tier's 120 reads a minute; 3 kept for changes, 4 for the feed.
+    # 30 of the standard tier's 120 reads a minute; 5 kept for changes, 4 for the feed.
     assert budget.share_per_minute() == 30
-    assert budget.sweep_per_minute() == 23
+    assert budget.sweep_per_minute() == 21
     lists = SyncState.objects.count()
-    assert sync_status().sweep_minutes == pytest.approx(lists / 23)
-    assert budget.sweep_minutes(600) == pytest.approx(26.09, abs=0.01)  # 200 customers × 3
+    assert sync_status().sweep_minutes == pytest.approx(lists / 21)
+    assert budget.sweep_minutes(600) == pytest.approx(28.57, abs=0.01)  # 200 customers × 3
     call_command("sync_status")
     out = capsys.readouterr().out
-    assert f"T (sweep period) {lists / 23:.1f} min" in out and "owner" in out
+    assert f"T (sweep period) {lists / 21:.1f} min" in out and "owner" in out
 
 
 def test_two_workers_ticking_at_the_same_moment_never_both_read(engine):

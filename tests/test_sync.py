@@ -287,3 +287,18 @@ def test_when_peoples_reads_have_nearly_emptied_the_keys_bucket_the_engine_stand
     before = SyncRead.objects.count()
     assert sync_tick(now=now + timedelta(seconds=2), owner="w1").skipped == "budget"
     assert SyncRead.objects.count() == before
+
+
+def test_a_server_error_backs_the_engine_off_a_little_longer_each_time(engine):
+    now = synced(timezone.now())
+    SyncState.objects.filter(project_id=ACME).update(dirty_since=now)
+    fault = {"kind": "status", "status": 503, "pathContains": "/pending", "count": 2}
+    engine.control("faults", faults=[fault])
+    sync_tick(now=now + timedelta(seconds=2), owner="w1")
+    first = budget.backoff_until(now + timedelta(seconds=2))
+    assert first == now + timedelta(seconds=2 + budget.BACKOFF_START)
+    sync_tick(now=first, owner="w1")
+    assert budget.backoff_until(first) == first + timedelta(seconds=2 * budget.BACKOFF_START)
+    later = first + timedelta(seconds=11)
+    tick = sync_tick(now=later, owner="w1")
+    assert tick.ran and not tick.errors and budget.backoff_until(later) is None

@@ -302,3 +302,13 @@ def test_a_server_error_backs_the_engine_off_a_little_longer_each_time(engine):
     later = first + timedelta(seconds=11)
     tick = sync_tick(now=later, owner="w1")
     assert tick.ran and not tick.errors and budget.backoff_until(later) is None
+
+
+def test_the_engine_learns_the_keys_tier_from_the_rate_limit_headers(engine, settings):
+    settings.SYNC_DEFAULT_READS_PER_MINUTE = 60
+    settings.SYNC_READ_SHARE = 0.25
+    assert budget.share_per_minute() == 15  # nothing learnt yet: the fallback
+    engine.control("rate-tier", tier="pilot")
+    sync_tick(now=timezone.now(), owner="w1")
+    assert budget.reads_per_minute() == 1200
+    assert budget.share_per_minute() == 300

@@ -140,6 +140,11 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.Da
 HOUSEKEEPING_SECONDS = env.int("HOUSEKEEPING_SECONDS", default=60 * 60)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
+# A decision (single or bulk) waits this long before it is sent, so Undo costs no write;
+# 0 sends at once. A hold a worker took but left unfinished this long is sent again (under
+# its own idempotency key: Layers replays the first answer).
+DECISION_HOLD_SECONDS = env.int("DECISION_HOLD_SECONDS", default=10)
+DECISION_HOLD_STALE_SECONDS = env.int("DECISION_HOLD_STALE_SECONDS", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).

@@ -41,6 +41,16 @@ urlpatterns = [
         name="queue-bulk-resume",
     ),
     path(
+        "projects/<str:project_id>/queue/holds/<uuid:hold_id>",
+        pending.hold_status,
+        name="queue-hold",
+    ),
+    path(
+        "projects/<str:project_id>/queue/holds/<uuid:hold_id>/undo",
+        pending.hold_undo,
+        name="queue-hold-undo",
+    ),
+    path(
         "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
         pending.decide,
         name="queue-decide",

@@ -26,7 +26,8 @@ def test_an_approver_approves_undoes_and_rejects_instead_and_layers_sees_one_wri
     held = page.locator(f"#pa-{pending_id} .held")
     held.wait_for()
     page.wait_for_function(
-        "s => { const c = document.querySelector(s); return c && /sending in 2\\d s/.test(c.textContent) && c.dataset.deadline; }",
+        "s => { const c = document.querySelector(s);"
+        " return c && c.dataset.deadline && /sending in 2\\d s/.test(c.textContent); }",
         arg=f"#pa-{pending_id} .countdown",
     )
     assert "Approved — sending in" in held.inner_text()

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", projects.project_list, name="home"),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),
     path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
+    path("projects/<str:project_id>/owner/", projects.project_owner, name="project-owner"),
     path("projects/<str:project_id>/queue/", pending.queue, name="queue"),
     path("projects/<str:project_id>/queue/counts", pending.counts, name="queue-counts"),
     path("projects/<str:project_id>/queue/fresh", pending.fresh, name="queue-fresh"),

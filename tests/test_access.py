@@ -82,6 +82,27 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
+    "queue-hold": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-hold-undo": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "project-owner": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, DENIED),
+        "approver": (DENIED, DENIED),
+        "admin": (OK, 422),  # the matrix posts no owner: the form says to choose one
+        "outsider": (DENIED, DENIED),
+    },
     "queue-bulk-retry": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (405, DENIED),
@@ -289,6 +310,13 @@ def url_kwargs(name, sandbox):
         if name == "queue-bulk-resume"
         else {},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
+        "queue-hold": {"project_id": ACME, "hold_id": a_hold(pending_id)}
+        if name == "queue-hold"
+        else {},
+        "queue-hold-undo": {"project_id": ACME, "hold_id": a_hold(pending_id)}
+        if name == "queue-hold-undo"
+        else {},
+        "project-owner": {"project_id": ACME},
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
@@ -311,6 +339,30 @@ def a_bulk_decision():
         id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done"
     )
     return str(bulk.id)
+
+
+def a_hold(pending_id):
+    """An approval of Acme's first pending action, held by its approver (any earlier one
+    taken back first: an action has one live hold)."""
+    import uuid
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import DecisionHold
+
+    DecisionHold.objects.filter(status="held").update(status="undone")
+    hold = DecisionHold.objects.create(
+        user=get_user_model().objects.get(username="approver"),
+        project_id=ACME,
+        decision="approve",
+        platform="meta",
+        pending_id=pending_id,
+        idempotency_key=str(uuid.uuid4()),
+        send_after=timezone.now() + timedelta(hours=1),
+    )
+    return hold.id
 
 
 def first_verdict(sandbox):

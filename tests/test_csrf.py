@@ -76,7 +76,8 @@ def _placeholder_kwargs(name):
 
     pattern = next(p for p in get_resolver().reverse_dict.getlist(name))
     params = pattern[0][0][1]
-    return {p: ("1" if p == "link_id" else "x") for p in params}
+    fixed = {"link_id": "1", "hold_id": "00000000-0000-4000-8000-000000000000"}
+    return {p: fixed.get(p, "x") for p in params}
 
 
 @pytest.mark.parametrize("method", UNSAFE)

@@ -267,3 +267,4 @@ class SpentNonce(models.Model):
 # Further tables live in modules of this package, one per job, imported here so Django
 # finds them: add `from dashboard.models.<module> import *  # noqa: F403` lines below.
 from dashboard.models.holds import *  # noqa: E402, F403
+from dashboard.models.ownership import *  # noqa: E402, F403

@@ -155,6 +155,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in with the partner's identity provider (OpenID Connect, dashboard/sso.py): on when
+# OIDC_RP_CLIENT_ID is set. Endpoints from the issuer's discovery document, or one by one.
+# Local accounts (passwords) keep working beside it, for the demo and break-glass admins.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "dashboard.sso.SSOBackend",  # does nothing unless a provider's sign-in comes back
+]
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
+OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -333,6 +356,17 @@ def _start_problems() -> list[str]:
         problems.append(
             "CACHE_URL is a dummy cache: the sign-in throttle needs a real one (redis://…)."
         )
+    if OIDC_RP_CLIENT_ID:
+        given = [OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT]
+        if not OIDC_OP_ISSUER and not (
+            OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_JWKS_ENDPOINT
+        ):
+            problems.append(
+                "OIDC_RP_CLIENT_ID is set: set OIDC_OP_ISSUER (discovery), or the "
+                "authorization, token and JWKS endpoints."
+            )
+        if any(u and not u.startswith("https://") for u in [*given, OIDC_OP_JWKS_ENDPOINT]):
+            problems.append("The identity provider's addresses must start with https://.")
     if backend.endswith("LocMemCache") and not ONE_WEB_PROCESS:
         problems.append(
             "Set CACHE_URL=redis://… (shared by every web process): the local-memory cache "

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import webhooks
+from dashboard import sso, webhooks
 from dashboard.views import (
     access,
     accounts,
@@ -124,6 +124,9 @@ urlpatterns = [
     path("favicon.ico", core.favicon, name="favicon"),
     path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in with the partner's identity provider (404 unless OIDC_RP_CLIENT_ID is set).
+    path("oidc/start/", sso.SSOStartView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", sso.SSOCallbackView.as_view(), name="oidc_authentication_callback"),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -26,6 +26,9 @@ MATRIX = {
     "favicon": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},
+    # Sign-in with an identity provider is off in the suite's settings (tests/test_sso.py).
+    "oidc_authentication_init": {p: (404, 404) for p in PEOPLE},
+    "oidc_authentication_callback": {p: (404, 404) for p in PEOPLE},
     "project": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),

@@ -137,6 +137,11 @@ def test_approve_then_undo_then_reject_inside_the_window_spends_one_write(
     assert executed(sandbox, "reject") == 1
     outcomes = dict(DecisionRecord.objects.values_list("action", "outcome"))
     assert outcomes == {"approve": "undone", "reject": "rejected"}
+    # The audit page lists both: the undone approval (which Layers never saw) and the send.
+    audit = client.get(reverse("audit", args=[ACME])).content.decode()
+    held = audit[audit.index('id="holds-table"') :]
+    assert "Undone</span>" in held and "by approver · nothing sent" in held
+    assert "Sent</span>" in held and "Rejected. Verdict" in held
 
 
 def test_a_colleague_deciding_a_held_action_sees_the_first_decision_and_sends_nothing(

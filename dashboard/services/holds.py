@@ -161,6 +161,17 @@ def bulk_hold_context(bulk: BulkDecision) -> dict:
     return {"hold": hold, "hold_seconds": hold_remaining(hold)} if hold else {}
 
 
+def holds_recent(*, user, project_id: str, limit: int = 20) -> list[DecisionHold]:
+    """The project's latest holds for the audit page: held, undone (by whom) or sent (and
+    what Layers said). Undone ones never reached Layers, so its own log cannot show them."""
+    access.access_require(user=user, project_id=project_id)
+    return list(
+        DecisionHold.objects.filter(project_id=project_id)
+        .select_related("user", "undone_by", "bulk")
+        .order_by("-created_at")[:limit]
+    )
+
+
 def decision_hold_get(*, user, project_id: str, hold_id) -> DecisionHold:
     access.access_require(user=user, project_id=project_id)
     return DecisionHold.objects.get(id=hold_id, project_id=project_id)

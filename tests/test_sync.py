@@ -211,3 +211,53 @@ def test_t_is_the_lists_divided_by_the_sweeps_reads_a_minute(engine, settings, c
     call_command("sync_status")
     out = capsys.readouterr().out
     assert f"T (sweep period) {lists / 23:.1f} min" in out and "owner" in out
+
+
+def test_two_workers_ticking_at_the_same_moment_never_both_read(engine):
+    now = timezone.now()
+    barrier = threading.Barrier(2)
+    ticks = {}
+
+    def worker(name):
+        from django.db import connection
+
+        try:
+            barrier.wait()
+            ticks[name] = sync_tick(now=now, owner=name)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(t.skipped for t in ticks.values()) == ["", "not the owner"]
+    ran = next(name for name, t in ticks.items() if t.ran)
+    assert SyncRead.objects.count() == ticks[ran].reads
+
+
+def test_the_worker_runs_a_queued_tick_on_the_sync_queue_and_queues_the_next(engine):
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    from dashboard.services.sync.tick import sync_tick_schedule
+    from dashboard.tasks import sync_tick_run
+
+    assert sync_tick_schedule() is True
+    assert sync_tick_schedule() is False  # one is waiting already
+    DBTaskResult.objects.update(run_after=timezone.now())  # due now, not in two seconds
+    Worker(
+        queue_names=["sync"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="test-sync-worker",
+        excluded_queue_names=[],
+    ).run()
+    ticks = DBTaskResult.objects.filter(task_path=sync_tick_run.module_path)
+    assert ticks.filter(status="SUCCESSFUL").count() == 1
+    assert ticks.filter(status="READY").count() == 1  # the next tick
+    assert not SyncState.objects.filter(last_full_refresh_at__isnull=True)

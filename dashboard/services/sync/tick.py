@@ -207,6 +207,12 @@ def sync_tick_schedule(*, using: str = "default") -> bool:
     )
     if waiting.exists():
         return False
+    # A tick every few seconds leaves a result row each: keep ten minutes of them.
+    DBTaskResult.objects.using(using).filter(
+        queue_name="sync",
+        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+        finished_at__lt=timezone.now() - timedelta(minutes=10),
+    ).delete()
     run_after = timezone.now() + timedelta(seconds=settings.SYNC_TICK_SECONDS)
     sync_tick_run.using(run_after=run_after).enqueue()
     return True

@@ -27,7 +27,6 @@ def housekeeping() -> None:
     """Expired sessions and tokens, long share-link logs, bulk decisions left without a
     worker; then the next run is queued."""
     from dashboard.services.housekeeping import housekeeping_run, housekeeping_schedule
-
     from dashboard.services.sync.tick import sync_tick_schedule
 
     try:

@@ -68,9 +68,7 @@ def test_one_tick_discovers_the_projects_and_reads_every_list(engine):
     assert tick.reads == SyncRead.objects.count()
 
 
-def test_a_webhook_marks_its_list_dirty_and_the_next_tick_reads_only_that_list(
-    engine, settings
-):
+def test_a_webhook_marks_its_list_dirty_and_the_next_tick_reads_only_that_list(engine, settings):
     from tests.test_webhooks import SECRET, deliver, envelope
 
     settings.LAYERS_WEBHOOK_SECRET = SECRET
@@ -238,8 +236,8 @@ def test_two_workers_ticking_at_the_same_moment_never_both_read(engine):
 
 
 def test_the_worker_runs_a_queued_tick_on_the_sync_queue_and_queues_the_next(engine):
-    from django_tasks_db.models import DBTaskResult
     from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
 
     from dashboard.services.sync.tick import sync_tick_schedule
     from dashboard.tasks import sync_tick_run

@@ -39,15 +39,39 @@ def decision_hold_run(hold_id: str) -> None:
 def housekeeping() -> None:
     """Expired sessions and tokens, long share-link logs, bulk decisions left without a
     worker; then the next run is queued."""
+    from dashboard.services.holds import decision_hold_send, decision_holds_due
     from dashboard.services.housekeeping import housekeeping_run, housekeeping_schedule
+    from dashboard.services.sync.tick import sync_tick_schedule
 
     try:
         housekeeping_run()
         for stale_id in bulk_decisions_abandoned():  # bulk decisions whose worker died
             bulk_decision_run.enqueue(stale_id)
-        from dashboard.services.holds import decision_hold_send, decision_holds_due
-
+        sync_tick_schedule()  # the sync's ticks, if a crash ended their chain
         for hold_id in decision_holds_due():  # held decisions whose task or worker was lost
             decision_hold_send(hold_id)
     finally:
         housekeeping_schedule()
+
+
+@task(queue_name="sync")
+def sync_tick_run() -> None:
+    """One tick of the sync engine (services/sync/tick.py); it queues the next one."""
+    from dashboard.services.sync.tick import sync_tick, sync_tick_schedule
+
+    try:
+        sync_tick()
+    finally:
+        sync_tick_schedule()
+
+
+@task(queue_name="sync")
+def sync_request_run() -> None:
+    """A person's "refresh now": one tick that serves the requested lists first, inside the
+    engine's budget (and does not queue another tick: the running chain does)."""
+    from dashboard.services.sync.tick import sync_tick, sync_tick_schedule
+
+    try:
+        sync_tick()
+    finally:
+        sync_tick_schedule()  # only when no tick waits: it revives a chain a crash ended

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0007_bulk_heartbeat'),
+        ('dashboard', '0008_mirror_and_sync'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -291,6 +291,36 @@ SANDBOX_EXTENSIONS = env.bool("SANDBOX_EXTENSIONS", default=True)
 # New optimizer proposals per minute across all customers (0 = off; control `proposer` too).
 SANDBOX_PROPOSER_PER_MINUTE = env.float("SANDBOX_PROPOSER_PER_MINUTE", default=0)
 
+# --- E-mail: digests and alerts (dashboard/services/digests.py) ------------------------
+
+# The console in the demo (mail is printed by the worker); SMTP in production, e.g.
+# EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (Django 6.1's MAILERS setting).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+_smtp = {
+    "host": _email.get("EMAIL_HOST"),
+    "port": _email.get("EMAIL_PORT"),
+    "username": _email.get("EMAIL_HOST_USER"),
+    "password": _email.get("EMAIL_HOST_PASSWORD"),
+    "use_tls": _email.get("EMAIL_USE_TLS"),
+    "use_ssl": _email.get("EMAIL_USE_SSL"),
+    "timeout": env.float("EMAIL_TIMEOUT", default=10.0),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {k: v for k, v in _smtp.items() if v not in (None, "")}
+        if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Layers dashboard <dashboard@localhost>")
+# The dashboard's own address, for the links in e-mail (no request to take it from).
+DASHBOARD_BASE_URL = env(
+    "DASHBOARD_BASE_URL", default=f"http://127.0.0.1:{LAYERS_SANDBOX_PORT}"
+).rstrip("/")
+MAIL_CHECK_SECONDS = env.int("MAIL_CHECK_SECONDS", default=300)
+MAIL_ALERT_HOURS = env.int("MAIL_ALERT_HOURS", default=24)
+
 # --- Embedding in a partner portal, and share links ----------------------------------
 
 # The secret partner backends sign embed tokens with (HS256). Empty = embedding is off.

@@ -26,6 +26,12 @@ MATRIX = {
     "favicon": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},
+    "mail-settings": {
+        "anonymous": (LOGIN, LOGIN),
+        **{p: (OK, 422) for p in PEOPLE[1:]},  # the matrix posts no choice: a sentence
+    },
+    # The unsubscribe link works for whoever holds it, signed in or not.
+    "mail-unsubscribe": {p: (OK, OK) for p in PEOPLE},
     # Sign-in with an identity provider is off in the suite's settings (tests/test_sso.py).
     "oidc_authentication_init": {p: (404, 404) for p in PEOPLE},
     "oidc_authentication_callback": {p: (404, 404) for p in PEOPLE},
@@ -293,6 +299,8 @@ def test_every_url_pattern_is_in_the_matrix():
 def url_kwargs(name, sandbox):
     if name in ("share", "project-share-revoke"):
         return share_link_kwargs(name)
+    if name == "mail-unsubscribe":
+        return {"token": an_unsubscribe_token()}
     if name in CAMPAIGN_URLS:
         return campaign_kwargs(name, sandbox)
     pending_id = first_pending(sandbox)
@@ -342,6 +350,15 @@ def a_bulk_decision():
         id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done"
     )
     return str(bulk.id)
+
+
+def an_unsubscribe_token():
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import MailPreference
+
+    approver = get_user_model().objects.get(username="approver")
+    return MailPreference.objects.get_or_create(user=approver)[0].unsubscribe_token
 
 
 def a_hold(pending_id):

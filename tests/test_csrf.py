@@ -24,6 +24,9 @@ EXCEPTIONS = {
     # A share link is read-only for anyone holding it; it is exempt so a stray form post gets
     # the same sentence as any other write attempt there: 403, and nothing is written.
     "share": ("read-only: every write is answered 403", {403}),
+    # One-click unsubscribe (RFC 8058): mail clients post to the link with no form of ours;
+    # the link's long random token is the only key, and all it can do is stop e-mail.
+    "mail-unsubscribe": ("its token authenticates it; it only turns e-mail off", {200, 405}),
 }
 
 

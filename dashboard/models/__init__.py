@@ -266,6 +266,7 @@ class SpentNonce(models.Model):
 
 # Further tables live in modules of this package, one per job, imported here so Django
 # finds them: add `from dashboard.models.<module> import *` lines (noqa F403) below.
+from dashboard.models.digests import *  # noqa: E402, F403
 from dashboard.models.holds import *  # noqa: E402, F403
 from dashboard.models.mirror import *  # noqa: E402, F403
 from dashboard.models.ownership import *  # noqa: E402, F403

@@ -9,6 +9,7 @@ MailSent row is claimed before each e-mail, so several workers send it once. Sub
 carry counts only: no customer names, no amounts."""
 
 import datetime
+import functools
 import logging
 import zoneinfo
 from dataclasses import dataclass, field
@@ -138,8 +139,13 @@ def action_link(project_id: str, platform: str, pending_id: str, campaign_id: st
     query = {"platform": platform, "sort": "expiring"}
     if campaign_id:
         query["campaign"] = campaign_id
-    path = reverse("queue", args=[project_id])
-    return f"{settings.DASHBOARD_BASE_URL}{path}?{urlencode(query)}#pa-{pending_id}"
+    base = _queue_url(settings.DASHBOARD_BASE_URL, project_id)
+    return f"{base}?{urlencode(query)}#pa-{pending_id}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _queue_url(base: str, project_id: str) -> str:
+    return base + reverse("queue", args=[project_id])
 
 
 def _item(action) -> MailItem:

@@ -3,9 +3,9 @@ Undo brings the decision forms back, a rejection instead is the one write Layers
 
 import pytest
 
-from dashboard.models import DecisionHold
+from dashboard.models import DecisionHold, ProjectGrant, ProjectOwnership
 from dashboard.services.holds import decision_hold_send
-from tests.conftest import ACME, browser_login, screenshot
+from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, browser_login, screenshot
 from tests.test_bulk import executed
 from tests.test_holds import window_over
 from tests.test_queue import pending_items
@@ -13,10 +13,16 @@ from tests.test_queue import pending_items
 pytestmark = pytest.mark.browser
 
 
-def test_an_approver_approves_undoes_and_rejects_instead_and_layers_sees_one_write(
+def test_an_approver_who_owns_three_customers_approves_undoes_and_rejects_instead_and_layers_sees_one_write(  # noqa: E501 - the name is the test's sentence
     sandbox, people, live_server, page, settings
 ):
     settings.DECISION_HOLD_SECONDS = 30
+    approver = people["approver"]
+    for project_id in (ACME, NORDLICHT, BRIGHTSIDE):  # the approver owns three customers
+        ProjectGrant.objects.get_or_create(
+            user=approver, project_id=project_id, defaults={"role": "approver"}
+        )
+        ProjectOwnership.objects.create(project_id=project_id, owner=approver)
     pending_id = pending_items(sandbox, "meta")[0]["pendingId"]
     browser_login(page, live_server, "approver")
     page.goto(f"{live_server.url}/projects/{ACME}/queue/?platform=meta")

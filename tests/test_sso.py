@@ -111,3 +111,22 @@ def test_local_accounts_still_sign_in_with_a_password_beside_the_provider(db, cl
     get_user_model().objects.create_user("demo", password=PASSWORD)
     response = client.post(reverse("login"), {"username": "demo", "password": PASSWORD})
     assert response.status_code == 302 and signed_in_as(client) == "demo"
+
+
+def test_with_debug_off_an_identity_provider_must_be_complete_and_https():
+    from tests.test_security_settings import PRODUCTION, refusal, start
+
+    missing = refusal(start(**PRODUCTION, OIDC_RP_CLIENT_ID="layers-dashboard"))
+    assert "set OIDC_OP_ISSUER (discovery), or the authorization, token and JWKS" in missing
+    plain = refusal(
+        start(
+            **PRODUCTION, OIDC_RP_CLIENT_ID="layers-dashboard", OIDC_OP_ISSUER="http://sso.example"
+        )
+    )
+    assert "The identity provider's addresses must start with https://." in plain
+    assert (
+        start(
+            **PRODUCTION, OIDC_RP_CLIENT_ID="layers-dashboard", OIDC_OP_ISSUER="https://sso.example"
+        ).returncode
+        == 0
+    )

@@ -148,8 +148,33 @@ def reserve_per_minute() -> int:
 
 
 def sweep_per_minute() -> float:
-    """Reads a minute the reconciler's sweep gets: the share less the feed and the reserve."""
+    """Reads a minute the reconciler's sweep gets at rest: the share less the feed and the
+    reserve."""
     return max(1.0, share_per_minute() - reserve_per_minute() - feed_per_minute())
+
+
+def sweep_rate(now) -> float:
+    """The sweep's reads a minute now: what it gets at rest, less the change-driven reads of
+    the last minute (changes come first; the sweep slows down while they come)."""
+    changes = SyncRead.objects.filter(at__gt=now - WINDOW, at__lte=now, kind="change").count()
+    return max(1.0, sweep_per_minute() - changes)
+
+
+def sweep_take(now, reads: int) -> bool:
+    """Takes `reads` from the sweep's token bucket (refilled at sweep_rate, holding at most a
+    minute's worth); answers whether they were there."""
+    rate = sweep_rate(now)
+    row, _ = SyncBudget.objects.get_or_create(name=READ_CLASS)
+    if row.credit_at is None:
+        credit = rate
+    else:
+        elapsed = max(0.0, (now - row.credit_at).total_seconds())
+        credit = min(rate, row.sweep_credit + elapsed * rate / 60)
+    taken = credit >= reads
+    SyncBudget.objects.filter(pk=row.pk).update(
+        sweep_credit=credit - reads if taken else credit, credit_at=now
+    )
+    return taken
 
 
 def sweep_minutes(lists: int) -> float:

@@ -270,3 +270,20 @@ def test_while_changes_come_the_sweep_slows_down_to_leave_them_the_budget(engine
         budget.read_note(kind="change", at=now - timedelta(seconds=10))
     assert budget.sweep_rate(now) == at_rest - 5
     assert budget.sweep_rate(now + timedelta(seconds=61)) == at_rest  # a minute later
+
+
+def test_when_peoples_reads_have_nearly_emptied_the_keys_bucket_the_engine_stands_aside(
+    engine,
+):
+    import time
+
+    from dashboard.layers import RateLimit
+    from dashboard.services.upstream import budget_record
+
+    now = synced(timezone.now())
+    SyncState.objects.update(dirty_since=now)
+    # What the last answer to a person's read said: 5 of 120 left until the minute ends.
+    budget_record(RateLimit("read-light", limit=120, remaining=5, reset=int(time.time()) + 30))
+    before = SyncRead.objects.count()
+    assert sync_tick(now=now + timedelta(seconds=2), owner="w1").skipped == "budget"
+    assert SyncRead.objects.count() == before

@@ -8,14 +8,16 @@ the dashboard's database, and prints figures and ratios:
 
 * T, the sweep period: every list is read at least this often with no webhook and no feed;
 * upstream reads a minute at rest (the engine's steady state) ÷ its share (target ≤ 1);
-* webhook → row: from a proposal's creation (its webhook leaves at once) until its row is
-  in the mirror, p50 and p95 (target p95 ≤ 10 s).
+* webhook → row: from the moment the dashboard received the webhook of the optimizer run
+  that proposed an action until its row is in the mirror, p50 and p95 (target p95 ≤ 10 s);
+  and proposal → row, from the action's creation (which adds the sandbox's delivery).
 
     manage.py sync_bench                  # 200 customers, about five minutes
     manage.py sync_bench --tiny           # 3 customers, under a minute (the suite runs it)
 
 `manage.py bench` can run it too: `call_command("sync_bench", tiny=tiny, stdout=...)`."""
 
+import json
 import sqlite3
 import sys
 import tempfile
@@ -80,6 +82,19 @@ def _when(text):
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _received(db) -> dict:
+    """pendingId -> when its webhook (the optimizer run that proposed it) reached us."""
+    found = {}
+    for payload, received_at in db.execute(
+        "SELECT payload, received_at FROM dashboard_webhookevent"
+        " WHERE event_type = 'ads.optimizer.run.completed'"
+    ):
+        for change in json.loads(payload).get("data", {}).get("changes") or []:
+            if isinstance(change, dict) and change.get("pendingId"):
+                found[change["pendingId"]] = _when(received_at)
+    return found
+
+
 def sync_bench_run(*, tiny: bool, out, customers: int | None = None) -> list[tuple]:
     """Runs the measures; answers the table's rows (measure, figure, target, ratio)."""
     from django.conf import settings
@@ -98,16 +113,16 @@ def sync_bench_run(*, tiny: bool, out, customers: int | None = None) -> list[tup
         stack.control("proposer", perMinute=per_minute, durationSeconds=window + 30)
         before, started, since = stack.gets(), time.monotonic(), datetime.now(UTC)
         first_seen, created = {}, {}
+        floor = since.strftime("%Y-%m-%d %H:%M:%S")  # how Django stores times in SQLite
         with stack.db() as db:
-            known = {row[0] for row in db.execute("SELECT pending_id FROM dashboard_mirroraction")}
             while time.monotonic() - started < window:
                 now = datetime.now(UTC)
                 for pending_id, created_at in db.execute(
                     "SELECT pending_id, created_at FROM dashboard_mirroraction"
+                    " WHERE created_at >= ?",
+                    (floor,),
                 ):
-                    if pending_id in known or pending_id in first_seen or not created_at:
-                        continue
-                    if _when(created_at) >= since:  # proposed during the window
+                    if pending_id not in first_seen and _when(created_at) >= since:
                         first_seen[pending_id], created[pending_id] = now, _when(created_at)
                 time.sleep(0.25)
             elapsed = time.monotonic() - started
@@ -116,6 +131,7 @@ def sync_bench_run(*, tiny: bool, out, customers: int | None = None) -> list[tup
             limit = db.execute(
                 "SELECT limit_per_minute FROM dashboard_syncbudget WHERE name='read-light'"
             ).fetchone()
+            received = _received(db)
         stack.control("proposer", perMinute=0)
     finally:
         stack.stop()
@@ -129,6 +145,8 @@ def sync_bench_run(*, tiny: bool, out, customers: int | None = None) -> list[tup
     per_min = reads * 60 / elapsed
     lags = [(first_seen[p] - created[p]).total_seconds() for p in first_seen]
     p50, p95 = pct(lags, 50), pct(lags, 95)
+    hooked = [(first_seen[p] - received[p]).total_seconds() for p in first_seen if p in received]
+    h50, h95 = pct(hooked, 50), pct(hooked, 95)
     rows = [
         (
             "T (sweep period)",
@@ -138,17 +156,23 @@ def sync_bench_run(*, tiny: bool, out, customers: int | None = None) -> list[tup
         ),
         (
             "reads/min at rest",
-            f"{per_min:.1f} (share {share_reads} of {tier})",
+            f"{per_min:.1f} (share {share_reads} of {tier})"
+            + (" [tiny: a 20 s sample, first fill included]" if tiny else ""),
             f"≤ {share_reads}",
             f"{per_min / share_reads:.2f}",
         ),
         (
-            "webhook → row p50",
-            f"{p50:.1f} s ({len(lags)} new actions)",
+            "webhook → row p95",
+            f"{h95:.1f} s (p50 {h50:.1f} s; {len(hooked)} webhooks received)",
+            "≤ 10 s",
+            f"{h95 / 10:.2f}",
+        ),
+        (
+            "proposal → row p95",
+            f"{p95:.1f} s (p50 {p50:.1f} s; {len(lags)} new actions)",
             "",
             "",
         ),
-        ("webhook → row p95", f"{p95:.1f} s", "≤ 10 s", f"{p95 / 10:.2f}"),
     ]
     out.write(f"\nSync engine ({customers} customers, {lists} lists known, {elapsed:.0f} s)\n")
     for measure, figure, target, ratio in rows:

@@ -186,9 +186,10 @@ def _reconcile(tick, now, client) -> None:
         _refresh(tick, now, client, state, "sweep")
 
 
-def sync_tick_schedule(*, using: str = "default") -> bool:
-    """Queues the next tick unless one is already waiting (the worker runs it after
-    SYNC_TICK_SECONDS). Only the database task queue can hold a run for later."""
+def sync_tick_schedule(*, after=None, using: str = "default") -> bool:
+    """Queues the next tick unless one is already waiting: SYNC_TICK_SECONDS after `after`
+    (the last tick's start; now by default). Only the database task queue can hold a run
+    for later."""
     from django.db import connections
     from django.tasks import TaskResultStatus, task_backends
 
@@ -213,6 +214,6 @@ def sync_tick_schedule(*, using: str = "default") -> bool:
         status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
         finished_at__lt=timezone.now() - timedelta(minutes=10),
     ).delete()
-    run_after = timezone.now() + timedelta(seconds=settings.SYNC_TICK_SECONDS)
+    run_after = (after or timezone.now()) + timedelta(seconds=settings.SYNC_TICK_SECONDS)
     sync_tick_run.using(run_after=run_after).enqueue()
     return True

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0010_project_ownership'),
+        ('dashboard', '0011_project_ownership'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0009_decision_holds'),
+        ('dashboard', '0010_decision_holds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

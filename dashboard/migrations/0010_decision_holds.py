@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0008_mirror_and_sync'),
+        ('dashboard', '0009_sync_sweep_pacing'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -345,8 +345,11 @@ def _hold(user, project_id, platform, pending_id, decision, text, key):
             entity_name=action.entity_name or "",
         )
     except HoldTaken as taken:
-        who = _name(taken.hold.user)
-        sentence = f"{who} decided this a moment ago: {hold_sentence(taken.hold)}."
+        who = "You" if taken.hold.user == user else _name(taken.hold.user)
+        sentence = (
+            f"{who} decided this a moment ago: {hold_sentence(taken.hold)}. "
+            "Undo it first to decide otherwise."
+        )
         return DecisionOutcome(
             row=queue_row(project_id, action), sentence=sentence, ok=False, hold=taken.hold
         )

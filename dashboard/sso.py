@@ -161,6 +161,11 @@ class SSOBackend(OIDCAuthenticationBackend):
 
     def create_user(self, claims):
         if not settings.OIDC_CREATE_USER:
+            _refuse(
+                self.request,
+                f"“{self._username(claims)}” has no account here yet; ask an administrator "
+                "to make one.",
+            )
             return None
         log.info("sign-in with the provider made the person %s", self._username(claims))
         return self.UserModel.objects.create_user(

@@ -130,3 +130,14 @@ def test_with_debug_off_an_identity_provider_must_be_complete_and_https():
         ).returncode
         == 0
     )
+
+
+def test_without_making_accounts_only_people_already_here_sign_in(db, client, provider, settings):
+    settings.OIDC_CREATE_USER = False
+    response = sign_in(client)
+    assert signed_in_as(client) is None
+    page = client.get(response.headers["Location"]).content.decode()
+    assert "“ana.lima” has no account here yet" in page
+    get_user_model().objects.create_user("ana.lima")  # made by an admin, no password
+    sign_in(client)
+    assert signed_in_as(client) == "ana.lima"

@@ -159,14 +159,17 @@ class SSOBackend(OIDCAuthenticationBackend):
     def filter_users_by_claims(self, claims):
         return self.UserModel.objects.filter(username=self._username(claims))
 
-    def create_user(self, claims):
-        if not settings.OIDC_CREATE_USER:
+    def get_or_create_user(self, access_token, id_token, payload):
+        user = super().get_or_create_user(access_token, id_token, payload)
+        if user is None and not settings.OIDC_CREATE_USER and self._username(payload):
             _refuse(
                 self.request,
-                f"“{self._username(claims)}” has no account here yet; ask an administrator "
+                f"“{self._username(payload)}” has no account here yet; ask an administrator "
                 "to make one.",
             )
-            return None
+        return user
+
+    def create_user(self, claims):  # only when OIDC_CREATE_USER is on (the library checks)
         log.info("sign-in with the provider made the person %s", self._username(claims))
         return self.UserModel.objects.create_user(
             self._username(claims), email=claims.get("email") or ""

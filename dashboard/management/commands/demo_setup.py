@@ -48,6 +48,7 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(username=username)
             if created:
                 user.set_password(password)
+                user.email = f"{username}@demo.invalid"  # digests print in the worker's output
                 user.save()
             for project_id in DEMO_PROJECT_IDS:
                 ProjectGrant.objects.get_or_create(

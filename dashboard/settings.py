@@ -160,6 +160,8 @@ SYNC_DISCOVERY_SECONDS = env.int("SYNC_DISCOVERY_SECONDS", default=600)
 SYNC_ENABLED = env.bool("SYNC_ENABLED", default=True)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
+# How many pending actions one bulk decision (and "select all") takes at most.
+BULK_MAX_ITEMS = env.int("BULK_MAX_ITEMS", default=2000)
 # A decision (single or bulk) waits this long before it is sent, so Undo costs no write;
 # 0 sends at once. A hold a worker took but left unfinished this long is sent again (under
 # its own idempotency key: Layers replays the first answer).

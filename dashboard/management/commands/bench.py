@@ -105,6 +105,9 @@ class Stack:
             DJANGO_ONE_WEB_PROCESS="false" if self.shared_cache else "true",
             DASHBOARD_LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
+            # Decisions go at once: the measures time the send itself (and the soak
+            # checks every decision one for one), not the hold before it.
+            DECISION_HOLD_SECONDS="0",
         )
         env.update(extra)
         return env

@@ -19,6 +19,8 @@ from dashboard.views import (
     verdicts,
 )
 
+handler404 = "dashboard.views.core.not_found"
+
 urlpatterns = [
     path("", projects.project_list, name="home"),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),

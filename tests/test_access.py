@@ -6,6 +6,7 @@ page can ship without saying who may see it and who may change things through it
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from dashboard.services.jobs import job_remember
 from tests.conftest import ACME, PASSWORD
 
 PEOPLE = ["anonymous", "viewer", "approver", "admin", "outsider"]
@@ -375,6 +376,8 @@ def campaign_kwargs(name, sandbox):
         ids = (
             body if started.status_code == 202 else body["error"]["details"]
         )  # 409: already running
+        # Started here, the dashboard would have recorded the job under Acme (finding 3).
+        job_remember(project_id=ACME, job_id=ids["jobId"])
         return (
             {"project_id": ACME, "job_id": ids["jobId"]}
             if name == "job"

@@ -213,6 +213,8 @@ class BulkDecision(models.Model):
     # The worker running it touches this before every item; a running bulk whose heartbeat
     # is old has lost its worker and is queued again (services/bulk.py).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Why it stopped before the end (the person's role dropped below approver), or "".
+    stopped_sentence = models.CharField(max_length=300, blank=True, default="")
 
 
 class BulkDecisionItem(models.Model):

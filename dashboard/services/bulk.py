@@ -78,6 +78,10 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
     if not claimed:
         return bulk
     for item in bulk.items.filter(outcome=BulkDecisionItem.Outcome.WAITING):
+        stopped = _role_dropped(bulk)  # checked again before every write, not only at the start
+        if stopped:
+            _stop(bulk, stopped)
+            break
         sent = _send(bulk, item)
         item.outcome, item.sentence = ITEM_OUTCOMES[sent.kind], sent.sentence[:500]
         item.verdict_id = sent.verdict_id
@@ -89,6 +93,33 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
     project_cache_bump(bulk.project_id, area="pending")  # once for the whole batch
     bulk.refresh_from_db()
     return bulk
+
+
+def _role_dropped(bulk: BulkDecision) -> str:
+    """A sentence when the person who started the bulk may no longer decide on its project
+    (their role was lowered or removed, their account switched off), else ""."""
+    user = bulk.user
+    if user is not None:
+        user.refresh_from_db(fields=["is_active", "is_superuser"])
+    role = access.role_get(user=user, project_id=bulk.project_id) if user else None
+    if user is not None and user.is_active and access.role_allows(role, Role.APPROVER):
+        return ""
+    name = user.get_username() if user is not None else "The person who started it"
+    now = f"is now {role.label.lower()}" if role and user.is_active else "was removed"
+    return (
+        f"Stopped: {name}’s access to this project {now}, and approving or rejecting needs "
+        "approver or admin, so the actions still waiting were not sent."
+    )
+
+
+def _stop(bulk: BulkDecision, sentence: str) -> None:
+    log.warning("bulk %s stopped: the role of its person dropped", bulk.id)
+    bulk.items.filter(outcome=BulkDecisionItem.Outcome.WAITING).update(
+        outcome=BulkDecisionItem.Outcome.FAILED,
+        sentence="Not sent: the person who started this may no longer decide on this project.",
+        decided_at=timezone.now(),
+    )
+    BulkDecision.objects.filter(id=bulk.id).update(stopped_sentence=sentence[:300])
 
 
 def bulk_is_abandoned(bulk: BulkDecision) -> bool:

@@ -173,7 +173,7 @@ def bulk_decision_retry(*, user, project_id: str, bulk_id: str) -> BulkDecision:
         )
         if again:
             BulkDecision.objects.filter(id=bulk.id).update(
-                status=BulkDecision.Status.QUEUED, finished_at=None
+                status=BulkDecision.Status.QUEUED, finished_at=None, stopped_sentence=""
             )
             transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
     bulk.refresh_from_db()

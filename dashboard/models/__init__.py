@@ -215,6 +215,9 @@ class BulkDecision(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Why it stopped before the end (the person's role dropped below approver), or "".
     stopped_sentence = models.CharField(max_length=300, blank=True, default="")
+    # "Every action matching these filters": the queue filters, until the background task
+    # has gathered the matching actions into items (the request that starts it reads nothing).
+    select_all = models.JSONField(null=True, blank=True)
 
 
 class BulkDecisionItem(models.Model):

@@ -208,7 +208,21 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
-    "audit-export": {
+    "audit-export": {  # GET: the start page; POST: starts a background export
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, OK),
+        "approver": (OK, OK),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
+    },
+    "audit-export-progress": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "audit-export-download": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),
         "approver": (OK, 405),
@@ -301,6 +315,12 @@ def url_kwargs(name, sandbox):
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
+        "audit-export-progress": {"project_id": ACME, "export_id": an_export()}
+        if name == "audit-export-progress"
+        else {},
+        "audit-export-download": {"project_id": ACME, "export_id": an_export()}
+        if name == "audit-export-download"
+        else {},
         "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)}
         if name == "verdict"
         else {},
@@ -320,6 +340,21 @@ def a_bulk_decision():
         id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done"
     )
     return str(bulk.id)
+
+
+def an_export():
+    """A finished audit export of Acme, made by its approver (anyone on Acme may open it)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import AuditExport, AuditExportPart
+
+    approver = get_user_model().objects.get(username="approver")
+    export = AuditExport.objects.create(
+        user=approver, project_id=ACME, status="done", finished_at=timezone.now()
+    )
+    AuditExportPart.objects.create(export=export, number=0, text="occurred_at\r\n")
+    return str(export.id)
 
 
 def first_verdict(sandbox):

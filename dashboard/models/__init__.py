@@ -269,4 +269,5 @@ class SpentNonce(models.Model):
 
 # Further tables live in modules of this package, one per job, imported here so Django
 # finds them: add `from dashboard.models.<module> import *  # noqa: F403` lines below.
+from dashboard.models.exports import *  # noqa: E402, F403
 from dashboard.models.jobs import *  # noqa: E402, F403

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from dashboard.models import Notice
@@ -91,3 +93,25 @@ def test_the_audit_log_fits_a_narrow_360_pixel_frame(sandbox, people, live_serve
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 362
     screenshot(page, "audit-narrow")
+
+
+def test_the_csv_export_shows_its_progress_and_offers_the_file_when_the_worker_is_done(
+    sandbox, people, live_server, page
+):
+    from tests.test_bulk import run_worker
+
+    browser_login(page, live_server, "viewer")
+    page.goto(f"{live_server.url}/projects/{ACME}/audit/?decision=deny")
+    page.wait_for_selector("#audit-table")
+    page.get_by_role("button", name="Export CSV").click()
+    page.wait_for_url("**/audit/export/**")
+    assert "Queued, starting soon…" in page.locator("#export-status").inner_text()
+    screenshot(page, "audit-export-queued")
+    run_worker()  # the background worker makes it; the page's polling notices
+    page.locator("#export-status", has_text="Finished").wait_for(timeout=15_000)
+    assert "row" in page.locator("#export-counts").inner_text()
+    screenshot(page, "audit-export-finished")
+    with page.expect_download() as download:
+        page.locator("#export-download").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("occurred_at,") and ",deny," in text

@@ -275,6 +275,7 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
     monkeypatch.setattr("dashboard.layers.client.BACKOFF_START", 0.01)
     monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
     monkeypatch.setattr("dashboard.services.bulk.MAX_BUDGET_WAIT", 0.01)
+    monkeypatch.setattr("dashboard.services.audit_export.MAX_SLEEP_SECONDS", 0.01)
     caplog.set_level(logging.INFO, logger="dashboard.layers")
     caplog.set_level(logging.INFO, logger="dashboard.upstream")
     login(client)

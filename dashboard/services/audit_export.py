@@ -31,6 +31,7 @@ log = logging.getLogger("dashboard.audit")
 EXPORT_MAX_PAGES = 500  # 100,000 rows
 BUDGET_RESERVE = 10  # leave this many reads of the minute for the people using the dashboard
 MAX_SLEEP_SECONDS = 65  # the read budget resets every minute
+RATE_LIMITED_TRIES = 5  # 429s in a row before the export ends, saying so
 CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 CSV_COLUMNS = (
@@ -150,6 +151,7 @@ def audit_export_execute(*, export_id, sleep=time.sleep) -> AuditExport:
     header = writer.writerow([name for name, _ in CSV_COLUMNS])
     cursor, pages, rows, sentence = None, 0, 0, ""
     window = {"reset": None, "used": 0}
+    refused_in_a_row = 0
     try:
         while True:
             if pages >= EXPORT_MAX_PAGES:
@@ -161,9 +163,13 @@ def audit_export_execute(*, export_id, sleep=time.sleep) -> AuditExport:
                     project_id=export.project_id, cursor=cursor, limit=SCAN_LIMIT, **params
                 )
             except RateLimited as error:
+                refused_in_a_row += 1
+                if refused_in_a_row >= RATE_LIMITED_TRIES:
+                    raise
                 sleep(min(error.retry_after or 5, MAX_SLEEP_SECONDS))
                 window["used"] = 0
                 continue
+            refused_in_a_row = 0
             window["used"] += 1
             matching = audit_rows_join(
                 export.project_id, [e for e in page.items if filters.matches(e)]

@@ -176,11 +176,15 @@ def _role_dropped(bulk: BulkDecision) -> str:
     role = access.role_get(user=user, project_id=bulk.project_id) if user else None
     if user is not None and user.is_active and access.role_allows(role, Role.APPROVER):
         return ""
-    name = user.get_username() if user is not None else "The person who started it"
-    now = f"is now {role.label.lower()}" if role and user.is_active else "was removed"
+    if user is None or not user.is_active:
+        who = "the person who started it no longer has an active account"
+    else:
+        who = f"{user.get_username()}’s access to this project " + (
+            f"is now {role.label.lower()}" if role else "was removed"
+        )
     return (
-        f"Stopped: {name}’s access to this project {now}, and approving or rejecting needs "
-        "approver or admin, so the actions still waiting were not sent."
+        f"Stopped: {who}, and approving or rejecting needs approver or admin, so the "
+        "actions still waiting were not sent."
     )
 
 

@@ -130,3 +130,15 @@ def test_the_export_keeps_the_filters_of_the_log_page(sandbox, people, client):
     login(client)
     rows = list(csv.DictReader(io.StringIO(export_csv(client, decision="deny"))))
     assert rows and {r["decision"] for r in rows} == {"deny"}
+
+
+def test_an_export_whose_worker_died_never_blocks_the_persons_next_one(
+    sandbox, people, client, settings
+):
+    login(client)
+    first = export_start(client)  # no worker takes it
+    stale = timezone.now() - timedelta(seconds=settings.BULK_STALE_SECONDS + 1)
+    AuditExport.objects.update(created_at=stale, status="running", heartbeat_at=stale)
+    second = export_start(client)
+    assert second != first
+    assert "the worker making it stopped" in client.get(first).content.decode()

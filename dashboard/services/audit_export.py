@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -215,13 +216,21 @@ def audit_exports_expire() -> int:
 
 
 def _running_of(user):
-    return (
-        AuditExport.objects.filter(
-            user=user, status__in=[AuditExport.Status.QUEUED, AuditExport.Status.RUNNING]
-        )
-        .order_by("-created_at")
-        .first()
+    """The person's export still being made, if any. One whose worker shows no sign of life
+    for BULK_STALE_SECONDS (it died, or no worker runs) is closed with a sentence first, so
+    it never blocks the person's next export."""
+    cutoff = timezone.now() - timedelta(seconds=settings.BULK_STALE_SECONDS)
+    unfinished = AuditExport.objects.filter(
+        user=user, status__in=[AuditExport.Status.QUEUED, AuditExport.Status.RUNNING]
     )
+    unfinished.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None, created_at__lt=cutoff)
+    ).update(
+        status=AuditExport.Status.DONE,
+        finished_at=timezone.now(),
+        sentence="Export incomplete: the worker making it stopped. Start the export again.",
+    )
+    return unfinished.order_by("-created_at").first()
 
 
 def _enqueue(export_id) -> None:

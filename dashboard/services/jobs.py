@@ -12,7 +12,6 @@ from django.http import Http404
 from dashboard.layers import LayersError
 from dashboard.models import LayersJob
 from dashboard.services import access
-from dashboard.services.projects import campaigns_get
 from dashboard.services.upstream import layers
 
 JOB_SECONDS = 3600
@@ -98,6 +97,8 @@ def _campaign_in_result(job) -> str:
 
 
 def _campaigns_or_none(project_id):
+    from dashboard.services.projects import campaigns_get  # projects -> writes -> jobs
+
     try:
         return campaigns_get(project_id)
     except LayersError:

@@ -167,6 +167,11 @@ BULK_MAX_ITEMS = env.int("BULK_MAX_ITEMS", default=2000)
 # its own idempotency key: Layers replays the first answer).
 DECISION_HOLD_SECONDS = env.int("DECISION_HOLD_SECONDS", default=10)
 DECISION_HOLD_STALE_SECONDS = env.int("DECISION_HOLD_STALE_SECONDS", default=60)
+# Audit CSV exports run in the background worker: each may spend this share of the key's
+# read budget per minute (the rest stays for the people using the dashboard), and its file
+# is kept this many hours after it finished.
+AUDIT_EXPORT_READ_SHARE = env.float("AUDIT_EXPORT_READ_SHARE", default=0.25)
+AUDIT_EXPORT_KEEP_HOURS = env.int("AUDIT_EXPORT_KEEP_HOURS", default=24)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).

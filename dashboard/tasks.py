@@ -47,6 +47,14 @@ def mail_run() -> None:
 
 
 @task
+def audit_export_run(export_id: str) -> None:
+    """One audit CSV export, read page by page inside its share of the read budget."""
+    from dashboard.services.audit_export import audit_export_execute
+
+    audit_export_execute(export_id=export_id)
+
+
+@task
 def housekeeping() -> None:
     """Expired sessions and tokens, long share-link logs, bulk decisions left without a
     worker; then the next run is queued."""

@@ -20,6 +20,8 @@ from dashboard.views import (
     verdicts,
 )
 
+handler404 = "dashboard.views.core.not_found"
+
 urlpatterns = [
     path("", projects.project_list, name="home"),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),
@@ -114,7 +116,17 @@ urlpatterns = [
         name="project-share-revoke",
     ),
     path("projects/<str:project_id>/audit/", audit.audit_page, name="audit"),
-    path("projects/<str:project_id>/audit/export.csv", audit.audit_export, name="audit-export"),
+    path("projects/<str:project_id>/audit/export/", audit.audit_export, name="audit-export"),
+    path(
+        "projects/<str:project_id>/audit/export/<uuid:export_id>/",
+        audit.audit_export_progress_page,
+        name="audit-export-progress",
+    ),
+    path(
+        "projects/<str:project_id>/audit/export/<uuid:export_id>/download",
+        audit.audit_export_download,
+        name="audit-export-download",
+    ),
     path(
         "projects/<str:project_id>/verdicts/<str:verdict_id>/",
         verdicts.verdict_page,

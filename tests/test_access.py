@@ -6,6 +6,7 @@ page can ship without saying who may see it and who may change things through it
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from dashboard.services.jobs import job_remember
 from tests.conftest import ACME, PASSWORD
 
 PEOPLE = ["anonymous", "viewer", "approver", "admin", "outsider"]
@@ -237,7 +238,21 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
-    "audit-export": {
+    "audit-export": {  # GET: the start page; POST: starts a background export
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, OK),
+        "approver": (OK, OK),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
+    },
+    "audit-export-progress": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "audit-export-download": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),
         "approver": (OK, 405),
@@ -339,6 +354,12 @@ def url_kwargs(name, sandbox):
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
+        "audit-export-progress": {"project_id": ACME, "export_id": an_export()}
+        if name == "audit-export-progress"
+        else {},
+        "audit-export-download": {"project_id": ACME, "export_id": an_export()}
+        if name == "audit-export-download"
+        else {},
         "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)}
         if name == "verdict"
         else {},
@@ -391,6 +412,21 @@ def a_hold(pending_id):
         send_after=timezone.now() + timedelta(hours=1),
     )
     return hold.id
+
+
+def an_export():
+    """A finished audit export of Acme, made by its approver (anyone on Acme may open it)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import AuditExport, AuditExportPart
+
+    approver = get_user_model().objects.get(username="approver")
+    export = AuditExport.objects.create(
+        user=approver, project_id=ACME, status="done", finished_at=timezone.now()
+    )
+    AuditExportPart.objects.create(export=export, number=0, text="occurred_at\r\n")
+    return str(export.id)
 
 
 def first_verdict(sandbox):
@@ -447,6 +483,8 @@ def campaign_kwargs(name, sandbox):
         ids = (
             body if started.status_code == 202 else body["error"]["details"]
         )  # 409: already running
+        # Started here, the dashboard would have recorded the job under Acme (finding 3).
+        job_remember(project_id=ACME, job_id=ids["jobId"])
         return (
             {"project_id": ACME, "job_id": ids["jobId"]}
             if name == "job"

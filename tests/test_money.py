@@ -25,6 +25,7 @@ from dashboard.money import (
     money_words,
 )
 from tests.conftest import BRIGHTSIDE, login
+from tests.test_audit_export import export_csv
 
 NBSP = "\u00a0"
 JP_INSTALLS = "Puzzle Quest — JP Installs"  # ¥5,000 a day
@@ -293,8 +294,7 @@ def test_the_audit_export_gives_the_budget_in_yen(sandbox, people, client):
     sign_in_on_brightside(client, people, "admin")
     kr_or_jp = campaign(sandbox, JP_INSTALLS)
     write_budget(client, kr_or_jp, "¥5,000")  # tactical draft: queued, with a verdict
-    response = client.get(reverse("audit-export", args=[BRIGHTSIDE]))
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(export_csv(client, BRIGHTSIDE))))
     mine = [r for r in rows if r["person"] == "admin" and r["amount"]]
     assert len(mine) == 1
     assert (mine[0]["amount"], mine[0]["currency"], mine[0]["amount_shown"]) == (

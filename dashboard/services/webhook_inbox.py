@@ -56,7 +56,9 @@ def webhook_receive(*, raw_body: bytes, headers) -> Receipt:
         envelope = WebhookEnvelope.from_body(raw_body, headers)
     except EnvelopeUnreadable as error:
         return Receipt(400, {"error": str(error)})
-    event_id = envelope.event_id
+    event_id = (
+        envelope.event_id
+    )  # the signed body's id: a re-post under a new header is a duplicate
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(

@@ -10,6 +10,7 @@ from dashboard.views import (
     campaigns,
     core,
     embed,
+    inbox,
     notices,
     optimizer,
     pending,
@@ -21,6 +22,21 @@ from dashboard.views import (
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/fresh", inbox.fresh, name="inbox-fresh"),
+    path("inbox/refresh", inbox.refresh, name="inbox-refresh"),
+    path("inbox/bulk", inbox.bulk, name="inbox-bulk-start"),
+    path("inbox/bulk/<str:form_key>/", inbox.bulk_page, name="inbox-bulk"),
+    path(
+        "inbox/<str:project_id>/<str:platform>/<str:pending_id>/",
+        inbox.detail,
+        name="inbox-detail",
+    ),
+    path(
+        "inbox/<str:project_id>/<str:platform>/<str:pending_id>/decide",
+        inbox.decide,
+        name="inbox-decide",
+    ),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),
     path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
     path("projects/<str:project_id>/queue/", pending.queue, name="queue"),

@@ -134,10 +134,26 @@ AUTH_PASSWORD_VALIDATORS = [
 # Background work (bulk decisions, webhook events) through Django's Tasks framework. The
 # database queue survives restarts and serves several workers (`manage.py db_worker`,
 # started by make run).
-TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        # "sync": the mirror's sync engine (dashboard/services/sync/), kept apart so a
+        # long bulk decision never delays it (make run's worker serves both queues).
+        "QUEUES": ["default", "sync"],
+    }
+}
 # Housekeeping (expired sessions and one-time tokens, the share-link opening log) runs in
 # the worker this often, scheduling its own next run (dashboard/tasks.py).
 HOUSEKEEPING_SECONDS = env.int("HOUSEKEEPING_SECONDS", default=60 * 60)
+# The sync engine (dashboard/services/sync/): the share of the key's read budget it may
+# spend, the budget when Layers has not said yet, how often it ticks, how long an owner's
+# lease lasts, and whether it reads the org-wide audit log as a change feed.
+SYNC_READ_SHARE = env.float("SYNC_READ_SHARE", default=0.25)
+SYNC_DEFAULT_READS_PER_MINUTE = env.int("SYNC_DEFAULT_READS_PER_MINUTE", default=120)
+SYNC_TICK_SECONDS = env.float("SYNC_TICK_SECONDS", default=2.0)
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=30)
+SYNC_FEED = env.bool("SYNC_FEED", default=True)
+SYNC_ENABLED = env.bool("SYNC_ENABLED", default=True)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

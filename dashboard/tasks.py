@@ -34,3 +34,23 @@ def housekeeping() -> None:
             bulk_decision_run.enqueue(stale_id)
     finally:
         housekeeping_schedule()
+
+
+@task(queue_name="sync")
+def sync_tick_run() -> None:
+    """One tick of the sync engine (services/sync/tick.py); it queues the next one."""
+    from dashboard.services.sync.tick import sync_tick, sync_tick_schedule
+
+    try:
+        sync_tick()
+    finally:
+        sync_tick_schedule()
+
+
+@task(queue_name="sync")
+def sync_request_run() -> None:
+    """A person's "refresh now": one tick that serves the requested lists first, inside the
+    engine's budget (and does not queue another tick: the running chain does)."""
+    from dashboard.services.sync.tick import sync_tick
+
+    sync_tick()

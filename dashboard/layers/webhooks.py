@@ -210,6 +210,11 @@ class WebhookEnvelope:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
+    def platform(self) -> str:
+        """The platform the event names (meta | tiktok | apple), or "" when it names none."""
+        return _platform(self.data.get("platform"))
+
+    @property
     def event(self):
         """The typed record of this event, or None for an event the dashboard does not read."""
         record = EVENT_RECORDS.get(self.event_type)

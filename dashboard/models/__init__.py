@@ -261,5 +261,7 @@ class SpentNonce(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "digest"], name="one_use_per_nonce")]
 
+
 # Further tables live in modules of this package, one per job, imported here so Django
-# finds them: add `from dashboard.models.<module> import *  # noqa: F403` lines below.
+# finds them: add `from dashboard.models.<module> import *` lines (noqa F403) below.
+from dashboard.models.mirror import *  # noqa: E402, F403

@@ -22,9 +22,11 @@ from dashboard.layers import (
     IdempotencyConflict,
     KillSwitch,
     LayersError,
+    NotFound,
     RateLimited,
 )
 from dashboard.services import access
+from dashboard.services.mirror import mirror_action_decided
 from dashboard.services.pending import (
     STATUSES,
     pending_find,
@@ -136,6 +138,7 @@ def pending_decision_send(
     except Conflict as error:
         outcome("conflict")
         bump()
+        mirror_action_decided(pending_id, error.current_status or None)
         winner = conflict_winner(
             project_id=project_id, pending_id=pending_id, key=record.idempotency_key
         )
@@ -156,6 +159,8 @@ def pending_decision_send(
         # The record's outcome stays empty: it holds what Layers decided, and it decided
         # nothing (`manage.py soak` reads any outcome but "conflict" as a decision applied).
         if _final(error):
+            if isinstance(error, NotFound):
+                mirror_action_decided(pending_id, None)  # gone upstream: the mirror too
             return DecisionSent("failed", error.message, error=error)
         # Timeouts, 5xx, rate limits: nothing is lost, and the same key makes a retry safe.
         return DecisionSent("retry", error.message, error=error)
@@ -164,6 +169,7 @@ def pending_decision_send(
         record.save(update_fields=["note"])
     outcome(result.status or "", result.verdict_id or "")
     bump()
+    mirror_action_decided(pending_id, result.status or f"{decision}d")
     action = pending_recall(project_id, pending_id)
     if action is not None:
         action = _decided(action, result, user)

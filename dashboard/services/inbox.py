@@ -170,7 +170,8 @@ class Inbox:
 
     @property
     def next_url(self) -> str | None:
-        return self.filters.url(page=self.filters.page + 1) if self.filters.page < self.pages else None
+        last = self.filters.page >= self.pages
+        return None if last else self.filters.url(page=self.filters.page + 1)
 
     @property
     def filters_query(self) -> str:
@@ -229,8 +230,10 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     start = (filters.page - 1) * PAGE_SIZE
     values = _sorted(matching, filters.sort).values_list(*ROW_FIELDS)[start : start + PAGE_SIZE]
     rows = tuple(_row(value, roles) for value in values)
-    decidable = matching if roles is None else matching.filter(
-        project_id__in=[p for p in roles if _may_decide(roles, p)]
+    decidable = (
+        matching
+        if roles is None
+        else matching.filter(project_id__in=[p for p in roles if _may_decide(roles, p)])
     )
     return Inbox(
         rows=rows,
@@ -342,6 +345,8 @@ def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) ->
     ones in the mirror, only on projects where this person may decide, at most MAX_ITEMS
     (oldest expiry first). Raises PermissionDenied when a ticked one is not theirs."""
     roles = roles_by_project(user=user)
+    if filters is not None and filters.customer and not _may_decide(roles, filters.customer):
+        raise PermissionDenied(access.DENIED_SENTENCE[Role.APPROVER])
     if filters is not None:
         actions = _sorted(inbox_matching(user=user, filters=filters, roles=roles), "expiring")
         if roles is not None:

@@ -20,13 +20,10 @@ from dashboard.services.inbox import (
     inbox_targets,
     mirror_pending_action,
 )
-from dashboard.services.mirror import mirror_action_decided
 from dashboard.services.pending import pending_recall, pending_remember, pending_remember_many
 from dashboard.services.pending_decisions import DECISIONS, DecisionOutcome, pending_decide
 from dashboard.services.pending_rows import QueueRow, RowContext
 from dashboard.services.writes import key_clean
-
-DECIDED = ("approved", "rejected", "dispatched", "dispatch_failed")
 
 
 class MirrorRowContext(RowContext):
@@ -89,12 +86,7 @@ def inbox_decide(
         # Layers went away between the send and redrawing the row (its accounts or the
         # campaign could not be read): the row from the mirror, the typing and key kept.
         return _unreached(mirrored, decision, text, idempotency_key, error)
-    status = outcome.row.action.status if outcome.row and outcome.row.action else None
-    if outcome.ok:
-        mirror_action_decided(pending_id, status or f"{decision}d")
-    elif status in DECIDED:  # someone else decided first: the mirror learns that too
-        mirror_action_decided(pending_id, status)
-    return outcome
+    return outcome  # the sender told the mirror (mirror_action_decided) as it decided
 
 
 def _unreached(mirrored, decision, text, idempotency_key, error) -> DecisionOutcome:
@@ -154,21 +146,24 @@ def _form_key(text: str) -> uuid.UUID:
 
 def bulk_id_for(form_key, project_id: str) -> uuid.UUID:
     """The bulk decision a form started for one customer (the same form, the same id)."""
-    return uuid.uuid5(form_key if isinstance(form_key, uuid.UUID) else _form_key(form_key), project_id)
+    key = form_key if isinstance(form_key, uuid.UUID) else _form_key(form_key)
+    return uuid.uuid5(key, project_id)
 
 
 def inbox_bulks(*, user, form_key: str) -> list[BulkDecision]:
     """The bulk decisions one inbox form started, on projects this person may see."""
-    from dashboard.services.inbox import roles_by_project
     from dashboard.models.mirror import MirrorProject
+    from dashboard.services.inbox import roles_by_project
 
     try:
         key = uuid.UUID(form_key)
     except ValueError:
         return []
     roles = roles_by_project(user=user)
-    projects = list(roles) if roles is not None else list(
-        MirrorProject.objects.values_list("project_id", flat=True)
+    projects = (
+        list(roles)
+        if roles is not None
+        else list(MirrorProject.objects.values_list("project_id", flat=True))
     )
     ids = [bulk_id_for(key, p) for p in projects]
     return list(BulkDecision.objects.filter(id__in=ids).order_by("project_id"))

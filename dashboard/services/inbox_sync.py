@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dashboard.models.mirror import MirrorAction, MirrorProject, SyncState
 from dashboard.services import access
-from dashboard.services.mirror import sync_refresh_request
+from dashboard.services.mirror import sync_refresh_request, synced_words
 
 SOON = timedelta(hours=24)
 
@@ -50,7 +50,8 @@ class Freshness:
     def sentence(self) -> str:
         if not self.synced:
             return "Not synced yet."
-        text = f"Synced {ago(self.oldest or self.newest)} ago."
+        seconds = (timezone.now() - (self.oldest or self.newest)).total_seconds()
+        text = synced_words(seconds).capitalize() + "."
         if self.never:
             text += f" {self.never} of {self.lists} lists not synced yet."
         return text
@@ -64,7 +65,9 @@ class Freshness:
     def down_sentence(self) -> str:
         since = timezone.localtime(self.last_error_at) if self.last_error_at else None
         when = f" since {since:%H:%M}" if since else ""
-        lists = "every list" if self.failing >= self.lists else f"{self.failing} of {self.lists} lists"
+        lists = (
+            "every list" if self.failing >= self.lists else f"{self.failing} of {self.lists} lists"
+        )
         shown = (
             f"the last synced copy (synced {ago(self.newest)} ago)"
             if self.newest

@@ -106,7 +106,7 @@ def inbox_line(row, detail: str, now, new_since=None) -> str:
         f"<td>{box}</td>"
         f'<td class="ix-cust">{escape(_cut(row.project_name, 28))}</td>'
         f"<td>{escape(platform_name(row.platform))}</td>"
-        f'<td><b>{action}</b> {name}{new}</td>'
+        f"<td><b>{action}</b> {name}{new}</td>"
         f'<td class="ix-chg">{escape(_change(row))}</td>'
         f'<td class="num">{escape(_spend(row))}</td>'
         f"<td>{escape(row.axis)}</td>"

@@ -74,7 +74,7 @@ class Freshness:
             else "what was synced before"
         )
         return (
-            f"Layers is not answering{when} ({lists}): {self.last_error} "
+            f"The sync's last reads failed{when} ({lists}): {self.last_error} "
             f"You are seeing {shown}; approving or rejecting will fail until Layers is back."
         )
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from dashboard.models.mirror import MirrorAction
+from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.services import bulk as bulk_service
 from dashboard.services import inbox as inbox_service
 from dashboard.services.inbox_actions import (
@@ -156,7 +156,12 @@ def bulk_page(request, form_key):
     bulks = inbox_bulks(user=request.user, form_key=form_key)
     if not bulks:
         raise Http404("No such bulk decision.")
-    items = [(b, bulk_service.bulk_progress(b)) for b in bulks]
+    names = dict(
+        MirrorProject.objects.filter(project_id__in=[b.project_id for b in bulks]).values_list(
+            "project_id", "name"
+        )
+    )
+    items = [(b, bulk_service.bulk_progress(b), names.get(b.project_id)) for b in bulks]
     return render(request, "inbox/bulk.html", {"bulks": items, "form_key": form_key})
 
 

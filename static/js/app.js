@@ -170,11 +170,11 @@
   });
   // A decision made in a line's details: the line says so, loses its box, and focus goes
   // to the next line still waiting.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var card = event.detail.target;
-    if (!card || !card.matches || !card.matches("article.action")) return;
-    var swapped = document.getElementById(card.id) || card;
-    var detail = swapped.closest && swapped.closest("tr.ix-detail");
+  // (After the settle: until then a swapped card with the same id wears the old classes.)
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var swapped = event.target;  // the card as it is now (the event fires on the new one)
+    if (!swapped || !swapped.matches || !swapped.matches("article.action") || !swapped.isConnected) return;
+    var detail = swapped.closest("tr.ix-detail");
     if (!detail || swapped.classList.contains("status-pending")) return;
     var line = detail.previousElementSibling;
     if (!line || !line.classList.contains("ix")) return;
@@ -182,7 +182,11 @@
     var box = line.querySelector("input.select");
     if (box) { box.checked = false; box.remove(); selectionUpdate(); }
     var pill = swapped.querySelector(".status-pill");
-    if (pill) { line.cells[0].textContent = pill.textContent; }
+    if (pill) {
+      var status = pill.textContent.trim();
+      line.cells[0].textContent = status === "approved" ? "✓" : status === "rejected" ? "✗" : "•";
+      line.cells[0].title = status;
+    }
     var rest = inboxLines().slice(inboxLines().indexOf(line) + 1).filter(function (l) { return !l.classList.contains("decided"); });
     if (rest[0]) focusLine(rest[0]);
   });

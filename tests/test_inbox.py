@@ -35,13 +35,17 @@ def upstream_calls(sandbox) -> int:
     return sum(sandbox.control("stats")["calls"].values())
 
 
-@pytest.fixture
-def manager(db):
+def manager_make():
     """An account manager: approver on three customers."""
     user = get_user_model().objects.create_user(username="manager", password=PASSWORD)
     for project_id in CUSTOMERS:
         ProjectGrant.objects.create(user=user, project_id=project_id, role="approver")
     return user
+
+
+@pytest.fixture
+def manager(db):
+    return manager_make()
 
 
 @pytest.fixture

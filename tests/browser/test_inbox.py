@@ -5,13 +5,14 @@ import pytest
 
 from dashboard.models.mirror import MirrorAction
 from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, browser_login, screenshot
-from tests.test_inbox import CUSTOMERS, manager, mirror_fill  # noqa: F401 - manager is a fixture
+from tests.test_inbox import CUSTOMERS, manager_make, mirror_fill
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def inbox_ready(sandbox, people, manager):
+def inbox_ready(sandbox, people):
+    manager_make()
     sandbox.control("pending-bulk", projectId=NORDLICHT, platform="meta", count=20)
     mirror_fill()
     return sandbox
@@ -67,7 +68,7 @@ def test_an_account_manager_filters_opens_approves_rejects_and_bulk_decides_acro
     second_id = second.get_attribute("id").removeprefix("ix-")
     second.focus()
     page.keyboard.press("r")
-    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'reason'")
+    page.wait_for_function("() => document.activeElement?.name === 'reason'")
     page.keyboard.type("Customer paused this line")
     page.keyboard.press("Enter")
     page.locator(f"#ixd-{second_id} .status-pill", has_text="rejected").wait_for()
@@ -112,9 +113,7 @@ def test_an_account_manager_filters_opens_approves_rejects_and_bulk_decides_acro
     card.get_by_role("button", name="Reject", exact=True).click()
     alert = page.locator(f"#ixd-{line_id} [role=alert]", has_text="What you typed is kept")
     alert.wait_for()
-    assert (
-        page.locator(f"#ixd-{line_id} input[name=reason]").input_value() == "Words worth keeping"
-    )
+    assert page.locator(f"#ixd-{line_id} input[name=reason]").input_value() == "Words worth keeping"
     screenshot(page, "inbox-layers-down")
     assert set(CUSTOMERS) >= {BRIGHTSIDE}
 

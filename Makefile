@@ -30,11 +30,15 @@ run: venv
 	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
 	@echo "  Demo partner portal (embeds the dashboard): http://localhost:$(PORT)/demo-portal/"
 	@echo ""
-	@# The background worker (bulk decisions, webhook events) runs beside the web server and stops with it;
-	@# bulk decisions a previous worker left unfinished (it was killed) are queued again first.
+	@# Two background workers run beside the web server and stop with it: one for bulk decisions and
+	@# webhook events, one for the mirror's sync engine (its own queue, so a long bulk decision never
+	@# delays a sync tick). Bulk decisions a killed worker left are queued again first, and the sync's
+	@# first tick is queued (each tick queues the next).
 	@$(BIN)/python manage.py bulk_recover --verbosity 0
+	@$(BIN)/python manage.py sync_start
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py db_worker --no-reload --interval 0.5 --queue-name sync & syncer=$$!; \
+	  trap 'kill $$worker $$syncer 2>/dev/null' EXIT INT TERM; \
 	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: venv

@@ -153,6 +153,10 @@ SYNC_DEFAULT_READS_PER_MINUTE = env.int("SYNC_DEFAULT_READS_PER_MINUTE", default
 SYNC_TICK_SECONDS = env.float("SYNC_TICK_SECONDS", default=2.0)
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=30)
 SYNC_FEED = env.bool("SYNC_FEED", default=True)
+SYNC_FEED_SECONDS = env.float("SYNC_FEED_SECONDS", default=15.0)
+SYNC_CHANGE_RESERVE = env.float("SYNC_CHANGE_RESERVE", default=0.1)
+SYNC_RECONCILE_MIN_SECONDS = env.int("SYNC_RECONCILE_MIN_SECONDS", default=120)
+SYNC_DISCOVERY_SECONDS = env.int("SYNC_DISCOVERY_SECONDS", default=600)
 SYNC_ENABLED = env.bool("SYNC_ENABLED", default=True)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)

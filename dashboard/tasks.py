@@ -27,11 +27,13 @@ def housekeeping() -> None:
     """Expired sessions and tokens, long share-link logs, bulk decisions left without a
     worker; then the next run is queued."""
     from dashboard.services.housekeeping import housekeeping_run, housekeeping_schedule
+    from dashboard.services.sync.tick import sync_tick_schedule
 
     try:
         housekeeping_run()
         for stale_id in bulk_decisions_abandoned():  # bulk decisions whose worker died
             bulk_decision_run.enqueue(stale_id)
+        sync_tick_schedule()  # the sync's ticks, if a crash ended their chain
     finally:
         housekeeping_schedule()
 
@@ -51,6 +53,9 @@ def sync_tick_run() -> None:
 def sync_request_run() -> None:
     """A person's "refresh now": one tick that serves the requested lists first, inside the
     engine's budget (and does not queue another tick: the running chain does)."""
-    from dashboard.services.sync.tick import sync_tick
+    from dashboard.services.sync.tick import sync_tick, sync_tick_schedule
 
-    sync_tick()
+    try:
+        sync_tick()
+    finally:
+        sync_tick_schedule()  # only when no tick waits: it revives a chain a crash ended

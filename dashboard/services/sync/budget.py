@@ -55,9 +55,9 @@ def sync_client() -> LayersClient:
 def _on_response(rate) -> None:
     budget_record(rate)
     if rate and rate.endpoint_class == READ_CLASS and rate.limit:
-        SyncBudget.objects.update_or_create(
-            name=READ_CLASS,
-            defaults={"limit_per_minute": rate.limit, "learnt_at": timezone.now()},
+        SyncBudget.objects.get_or_create(name=READ_CLASS)
+        SyncBudget.objects.filter(name=READ_CLASS).exclude(limit_per_minute=rate.limit).update(
+            limit_per_minute=rate.limit, learnt_at=timezone.now()
         )
 
 
@@ -136,11 +136,26 @@ def backoff_clear() -> None:
     )
 
 
+def feed_per_minute() -> float:
+    """Reads a minute the audit feed takes (0 when it is off)."""
+    return 60 / settings.SYNC_FEED_SECONDS if settings.SYNC_FEED else 0.0
+
+
+def reserve_per_minute() -> int:
+    """Reads a minute the reconciler leaves for change-driven reads (webhooks, the feed's
+    hints, "refresh now"), so a change is read within seconds even mid-sweep."""
+    return max(1, math.ceil(share_per_minute() * settings.SYNC_CHANGE_RESERVE))
+
+
+def sweep_per_minute() -> float:
+    """Reads a minute the reconciler's sweep gets: the share less the feed and the reserve."""
+    return max(1.0, share_per_minute() - reserve_per_minute() - feed_per_minute())
+
+
 def sweep_minutes(lists: int) -> float:
-    """T: how long the reconciler takes to refresh every list once, in minutes, when it
-    spends its whole share on the sweep (lists ÷ reads per minute; one read a list when a
-    list fits in one page)."""
-    return lists / share_per_minute()
+    """T: every list is read again at least this often (minutes) with no webhook and no
+    feed: lists ÷ the sweep's reads a minute (a list of up to 200 actions is one read)."""
+    return lists / sweep_per_minute()
 
 
 def ledger_trim(now) -> int:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 
@@ -226,25 +226,21 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     """One page of the inbox, from the mirror only."""
     roles = roles_by_project(user=user)
     matching = inbox_matching(user=user, filters=filters, roles=roles)
-    total = matching.count()
+    figures = matching.aggregate(total=Count("pk"), newest=Max("created_at"))
     start = (filters.page - 1) * PAGE_SIZE
     values = _sorted(matching, filters.sort).values_list(*ROW_FIELDS)[start : start + PAGE_SIZE]
     rows = tuple(_row(value, roles) for value in values)
-    decidable = (
-        matching
-        if roles is None
-        else matching.filter(project_id__in=[p for p in roles if _may_decide(roles, p)])
-    )
+    deciding = None if roles is None else [p for p in roles if _may_decide(roles, p)]
+    every = deciding is None or len(deciding) == len(roles)  # every match may be decided
+    decidable = matching if every else matching.filter(project_id__in=deciding)
     return Inbox(
         rows=rows,
         filters=filters,
-        total=total,
+        total=figures["total"],
         customers=_customers(roles),
-        selection=_selection(decidable),
-        newest=matching.order_by(F("created_at").desc(nulls_last=True))
-        .values_list("created_at", flat=True)
-        .first(),
-        may_decide_any=roles is None or any(_may_decide(roles, p) for p in roles),
+        selection=_selection(decidable, figures["total"] if every else None),
+        newest=figures["newest"],
+        may_decide_any=deciding is None or bool(deciding),
     )
 
 
@@ -280,7 +276,7 @@ def _customers(roles) -> tuple:
     )
 
 
-def _selection(decidable) -> Selection:
+def _selection(decidable, count=None) -> Selection:
     spend = (
         decidable.exclude(Q(spend_change_minor__isnull=True) | Q(currency__isnull=True))
         .values("currency")
@@ -288,7 +284,7 @@ def _selection(decidable) -> Selection:
         .order_by("currency")
     )
     return Selection(
-        count=decidable.count(),
+        count=decidable.count() if count is None else count,
         cap=MAX_ITEMS,
         spend=tuple((s["currency"], s["total"]) for s in spend if s["total"]),
     )

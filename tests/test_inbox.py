@@ -371,3 +371,23 @@ def test_refresh_now_asks_the_sync_engine_for_that_customer(mirrored, client):
 def test_the_inbox_says_not_synced_yet_before_the_first_pass(sandbox, manager, client):
     html = signed_in(client).get(reverse("inbox")).content.decode()
     assert "Not synced yet" in html and not line_ids(html)
+
+
+def test_two_people_deciding_one_action_from_the_inbox_the_second_is_told_who_won(
+    mirrored, people, client
+):
+    from django.test import Client
+
+    action = pending(project_id=ACME, platform="meta").first()
+    url = reverse("inbox-decide", args=[ACME, "meta", action.pending_id])
+    first = signed_in(client)
+    first.post(url, {"decision": "approve", "idempotency_key": str(uuid.uuid4())}, headers=HTMX)
+    second = signed_in(Client(), "approver")
+    answer = second.post(
+        url,
+        {"decision": "reject", "reason": "Too late?", "idempotency_key": str(uuid.uuid4())},
+        headers=HTMX,
+    ).content.decode()
+    assert "Someone else decided first: this action is already approved by manager" in answer
+    assert "Too late?" in answer
+    assert MirrorAction.objects.get(pk=action.pk).status == "approved"

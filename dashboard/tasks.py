@@ -41,12 +41,15 @@ def housekeeping() -> None:
 @task(queue_name="sync")
 def sync_tick_run() -> None:
     """One tick of the sync engine (services/sync/tick.py); it queues the next one."""
+    from django.utils import timezone
+
     from dashboard.services.sync.tick import sync_tick, sync_tick_schedule
 
+    started = timezone.now()
     try:
-        sync_tick()
+        sync_tick(now=started)
     finally:
-        sync_tick_schedule()
+        sync_tick_schedule(after=started)  # every SYNC_TICK_SECONDS from this one's start
 
 
 @task(queue_name="sync")

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard.models import MirrorAction, MirrorProject, SyncLease, SyncRead, SyncState
-from dashboard.services.mirror import sync_refresh_request
+from dashboard.services.mirror import mirror_freshness, sync_refresh_request
 from dashboard.services.sync import budget
 from dashboard.services.sync.lease import lease_acquire
 from dashboard.services.sync.status import sync_status
@@ -131,6 +131,7 @@ def test_a_429_backs_the_engine_off_until_layers_says_it_may_read_again(engine):
     engine.control("faults", faults=[{"kind": "rate_limited", "retryAfter": 30}])
     tick = sync_tick(now=now + timedelta(seconds=2), owner="w1")
     assert tick.errors and budget.backoff_until(now + timedelta(seconds=3)) is not None
+    assert mirror_freshness(now=now + timedelta(seconds=3)).layers_down
     assert sync_tick(now=now + timedelta(seconds=20), owner="w1").skipped == "backing off"
     tick = sync_tick(now=now + timedelta(seconds=40), owner="w1")
     assert tick.ran and not tick.errors
@@ -259,3 +260,30 @@ def test_the_worker_runs_a_queued_tick_on_the_sync_queue_and_queues_the_next(eng
     assert ticks.filter(status="SUCCESSFUL").count() == 1
     assert ticks.filter(status="READY").count() == 1  # the next tick
     assert not SyncState.objects.filter(last_full_refresh_at__isnull=True)
+
+
+def test_while_changes_come_the_sweep_slows_down_to_leave_them_the_budget(engine, settings):
+    settings.SYNC_READ_SHARE = 0.25
+    now = timezone.now()
+    at_rest = budget.sweep_rate(now)
+    for _ in range(5):
+        budget.read_note(kind="change", at=now - timedelta(seconds=10))
+    assert budget.sweep_rate(now) == at_rest - 5
+    assert budget.sweep_rate(now + timedelta(seconds=61)) == at_rest  # a minute later
+
+
+def test_when_peoples_reads_have_nearly_emptied_the_keys_bucket_the_engine_stands_aside(
+    engine,
+):
+    import time
+
+    from dashboard.layers import RateLimit
+    from dashboard.services.upstream import budget_record
+
+    now = synced(timezone.now())
+    SyncState.objects.update(dirty_since=now)
+    # What the last answer to a person's read said: 5 of 120 left until the minute ends.
+    budget_record(RateLimit("read-light", limit=120, remaining=5, reset=int(time.time()) + 30))
+    before = SyncRead.objects.count()
+    assert sync_tick(now=now + timedelta(seconds=2), owner="w1").skipped == "budget"
+    assert SyncRead.objects.count() == before

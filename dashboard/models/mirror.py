@@ -129,6 +129,10 @@ class SyncBudget(models.Model):
     backoff_until = models.DateTimeField(null=True, blank=True)
     backoff_reason = models.CharField(max_length=300, blank=True)
     backoff_count = models.IntegerField(default=0)  # back-offs in a row (grows the wait)
+    # The sweep's token bucket: reads it may make now, as of `credit_at` (it refills at the
+    # sweep's reads a minute, so the sweep is paced evenly instead of bursting).
+    sweep_credit = models.FloatField(default=0)
+    credit_at = models.DateTimeField(null=True, blank=True)
 
 
 class SyncFeed(models.Model):
@@ -145,7 +149,9 @@ class SyncRead(models.Model):
     """One upstream read the sync engine made (one page): the budget counts these."""
 
     at = models.DateTimeField(db_index=True)
-    kind = models.CharField(max_length=16)  # list | feed | projects | accounts
+    # change (a dirty or requested list) | sweep (the reconciler) | list (outside a tick) |
+    # feed | projects | project | accounts
+    kind = models.CharField(max_length=16)
     project_id = models.CharField(max_length=80, blank=True)
     platform = models.CharField(max_length=16, blank=True)
     status = models.IntegerField(null=True, blank=True)  # HTTP status when it failed

@@ -8,16 +8,21 @@ sees; `mirror_action_decided` applies a decision made here at once; `mirror_mark
 says a list changed upstream (a webhook, the audit feed); `sync_refresh_request` is a
 person's "refresh now"; `mirror_freshness` says how fresh the copy is."""
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dashboard.layers import PLATFORMS, LayersError, PendingAction, RateLimited
 from dashboard.models import MirrorAction, MirrorProject, SyncState
+from dashboard.services.mirror_freshness import (  # noqa: F401 (part of this module's API)
+    Freshness,
+    mirror_freshness,
+    synced_words,
+)
 from dashboard.services.pending_rows import campaign_of
 from dashboard.services.projects import project_platforms
 from dashboard.services.sync.budget import read_note, sync_client
@@ -69,10 +74,13 @@ def _pages(fetch, *, note: dict, now, max_pages=MAX_PAGES, **kwargs):
     return items, complete
 
 
-def mirror_refresh(project_id: str, platform: str, *, now=None, client=None) -> int:
+def mirror_refresh(
+    project_id: str, platform: str, *, now=None, client=None, kind: str = "list"
+) -> int:
     """One read of the list (every page): upserts what is pending, deletes what no longer
     is, and records the list's state. Answers how many are pending; a LayersError is
-    recorded on the list's state and raised."""
+    recorded on the list's state and raised. `kind` labels its reads in the engine's
+    ledger (change, sweep; "list" outside the engine)."""
     now = now or timezone.now()
     started = timezone.now()
     client = client or sync_client()
@@ -81,7 +89,7 @@ def mirror_refresh(project_id: str, platform: str, *, now=None, client=None) -> 
     try:
         actions, complete = _pages(
             client.pending_list,
-            note={"kind": "list", "project_id": project_id, "platform": platform},
+            note={"kind": kind, "project_id": project_id, "platform": platform},
             now=now,
             project_id=project_id,
             platform=platform,
@@ -324,72 +332,3 @@ def sync_refresh_request(project_id: str, platform: str | None = None, *, now=No
 
     transaction.on_commit(lambda: sync_request_run.enqueue(), robust=True)
     return True
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """How fresh the mirror is (for one project, or for all)."""
-
-    now: datetime
-    lists: int = 0
-    never_synced: int = 0
-    dirty: int = 0
-    oldest_synced_at: datetime | None = None
-    newest_synced_at: datetime | None = None
-    errors: tuple = ()  # (project_id, platform, sentence, at) of lists whose last read failed
-
-    @property
-    def age_seconds(self) -> float | None:
-        """Age of the stalest list (None when nothing is synced yet)."""
-        if self.oldest_synced_at is None:
-            return None
-        return max(0.0, (self.now - self.oldest_synced_at).total_seconds())
-
-    @property
-    def words(self) -> str:
-        """ "synced 40 s ago" (of the stalest list shown), or "not synced yet"."""
-        if self.lists == 0 or self.never_synced == self.lists:
-            return "not synced yet"
-        return synced_words(self.age_seconds)
-
-
-def synced_words(seconds: float | None) -> str:
-    if seconds is None:
-        return "not synced yet"
-    if seconds < 5:
-        return "synced just now"
-    if seconds < 90:
-        return f"synced {int(seconds)} s ago"
-    if seconds < 90 * 60:
-        return f"synced {round(seconds / 60)} min ago"
-    if seconds < 36 * 3600:
-        return f"synced {round(seconds / 3600)} h ago"
-    return f"synced {round(seconds / 86400)} days ago"
-
-
-def mirror_freshness(project_id: str | None = None, *, now=None) -> Freshness:
-    now = now or timezone.now()
-    states = SyncState.objects.all()
-    if project_id:
-        states = states.filter(project_id=project_id)
-    figures = states.aggregate(
-        lists=Count("id"),
-        never=Count("id", filter=Q(last_full_refresh_at__isnull=True)),
-        dirty=Count("id", filter=Q(dirty_since__isnull=False)),
-        oldest=Min("last_full_refresh_at"),
-        newest=Max("last_full_refresh_at"),
-    )
-    errors = tuple(
-        states.filter(consecutive_errors__gt=0)
-        .order_by("-last_error_at")
-        .values_list("project_id", "platform", "last_error", "last_error_at")[:20]
-    )
-    return Freshness(
-        now=now,
-        lists=figures["lists"],
-        never_synced=figures["never"],
-        dirty=figures["dirty"],
-        oldest_synced_at=figures["oldest"],
-        newest_synced_at=figures["newest"],
-        errors=errors,
-    )

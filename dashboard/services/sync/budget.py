@@ -23,6 +23,7 @@ READ_CLASS = "read-light"
 WINDOW = timedelta(seconds=60)
 BACKOFF_START = 5  # seconds after the first 5xx or unreachable Layers; doubles, capped
 BACKOFF_CAP = 300
+SWEEP_BURST = 3  # reads the sweep may make at once, at least
 RESERVE = 0.1  # stand aside when the key's bucket has less than this share left
 _local = threading.local()
 
@@ -148,8 +149,35 @@ def reserve_per_minute() -> int:
 
 
 def sweep_per_minute() -> float:
-    """Reads a minute the reconciler's sweep gets: the share less the feed and the reserve."""
+    """Reads a minute the reconciler's sweep gets at rest: the share less the feed and the
+    reserve."""
     return max(1.0, share_per_minute() - reserve_per_minute() - feed_per_minute())
+
+
+def sweep_rate(now) -> float:
+    """The sweep's reads a minute now: what it gets at rest, less the change-driven reads of
+    the last minute (changes come first; the sweep slows down while they come)."""
+    changes = SyncRead.objects.filter(at__gt=now - WINDOW, at__lte=now, kind="change").count()
+    return max(1.0, sweep_per_minute() - changes)
+
+
+def sweep_take(now, reads: int) -> bool:
+    """Takes `reads` from the sweep's token bucket (refilled at sweep_rate, holding at most
+    a quarter of a minute's worth, so the sweep never bursts into the window the changes
+    need); answers whether they were there."""
+    rate = sweep_rate(now)
+    cap = max(SWEEP_BURST, rate / 4)
+    row, _ = SyncBudget.objects.get_or_create(name=READ_CLASS)
+    if row.credit_at is None:
+        credit = cap
+    else:
+        elapsed = max(0.0, (now - row.credit_at).total_seconds())
+        credit = min(cap, row.sweep_credit + elapsed * rate / 60)
+    taken = credit >= reads
+    SyncBudget.objects.filter(pk=row.pk).update(
+        sweep_credit=credit - reads if taken else credit, credit_at=now
+    )
+    return taken
 
 
 def sweep_minutes(lists: int) -> float:

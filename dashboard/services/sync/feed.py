@@ -6,11 +6,13 @@ that makes a list dirty, never the only way a list is read (the reconciler is).
 The position is the newest `occurredAt` seen (Layers' clock, never ours) with the ids
 already acted on at that instant, since `since` is inclusive."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db.models import Q
 
 from dashboard.layers import LayersError
-from dashboard.models import MirrorAction, SyncFeed
+from dashboard.models import MirrorAction, SyncFeed, SyncState
 from dashboard.services.mirror import mirror_mark_dirty
 from dashboard.services.sync.budget import read_note
 
@@ -18,6 +20,7 @@ NAME = "audit"
 PAGE_LIMIT = 200
 MAX_PAGES = 3
 HINTS = ("ads.write.queued", "ads.pending.")
+SKEW = timedelta(seconds=2)  # how far Layers' clock and ours may differ
 
 
 def feed_due(now) -> bool:
@@ -53,7 +56,7 @@ def feed_read(*, now, client, pages: int = MAX_PAGES) -> int:
             break
     marked = 0
     if not first:
-        lists = set()
+        lists = {}
         for event in events:
             if event.event_id in seen or not event.project_id:
                 continue
@@ -61,8 +64,13 @@ def feed_read(*, now, client, pages: int = MAX_PAGES) -> int:
                 continue
             if _decided_here(event):
                 continue
-            lists.add((event.project_id, event.platform or None))
-        for project_id, platform in sorted(lists, key=lambda x: (x[0], x[1] or "")):
+            key = (event.project_id, event.platform or None)
+            lists[key] = max(lists.get(key) or event.occurred_at, event.occurred_at)
+        for (project_id, platform), occurred_at in sorted(
+            lists.items(), key=lambda x: (x[0][0], x[0][1] or "")
+        ):
+            if _read_since(project_id, platform, occurred_at):
+                continue  # a webhook got there first: the list was read after the event
             marked += mirror_mark_dirty(project_id, platform, at=now)
     newest = max((e.occurred_at for e in events if e.occurred_at), default=None)
     if newest is not None and (feed.position is None or newest >= feed.position):
@@ -72,6 +80,18 @@ def feed_read(*, now, client, pages: int = MAX_PAGES) -> int:
     feed.read_at, feed.last_error = now, ""
     feed.save()
     return marked
+
+
+def _read_since(project_id, platform, occurred_at) -> bool:
+    """The list was read after the event (by our clock, allowing SKEW for Layers')."""
+    if occurred_at is None or platform is None:
+        return False
+    return SyncState.objects.filter(
+        project_id=project_id,
+        platform=platform,
+        dirty_since__isnull=True,
+        last_full_refresh_at__gte=occurred_at + SKEW,
+    ).exists()
 
 
 def _decided_here(event) -> bool:

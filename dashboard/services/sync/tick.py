@@ -7,8 +7,9 @@ A tick, when this worker holds the lease (lease.py) and the engine is not backin
    change first: these may use the whole share;
 3. the audit feed (every SYNC_FEED_SECONDS), which marks lists dirty for the next tick;
 4. projects whose layers and currencies are unknown or a day old (two reads each);
-5. the reconciler: the lists read longest ago, paced to the sweep's rate and never into
-   the reserve kept for changes, so every list is read at least every T minutes.
+5. the reconciler: the lists read longest ago, paced by a token bucket at the sweep's
+   rate (the share less the feed, a reserve, and the change-driven reads of the last
+   minute) and never into the reserve, so every list is read at least every T minutes.
 Every read is in the ledger before the next is allowed (budget.py). A 429 or 5xx backs
 the whole engine off and ends the tick; a refusal of one list (404, 403) backs that list
 off alone. All state is in the database, so a restart (or another worker) carries on."""
@@ -32,7 +33,7 @@ from dashboard.services.mirror import (
 )
 from dashboard.services.sync import budget
 from dashboard.services.sync.feed import feed_due, feed_read
-from dashboard.services.sync.lease import lease_acquire, lease_get, owner_name
+from dashboard.services.sync.lease import lease_acquire, owner_name
 
 log = logging.getLogger("dashboard.sync")
 LIST_BACKOFF_CAP = 3600  # seconds a list that keeps failing waits at most
@@ -62,8 +63,6 @@ def sync_tick(*, now=None, owner: str | None = None, client=None) -> Tick:
     if not settings.SYNC_ENABLED:
         tick.skipped = "disabled"
         return tick
-    previous = lease_get()
-    last_beat = previous.beat_at if previous and previous.owner == owner else None
     if not lease_acquire(owner, now):
         tick.skipped = "not the owner"
         return tick
@@ -82,7 +81,7 @@ def sync_tick(*, now=None, owner: str | None = None, client=None) -> Tick:
             tick.marked += _guarded(tick, now, lambda: feed_read(now=now, client=client))
             _changed(tick, now, client)  # what the feed named, at once
         _details(tick, now, client)
-        _reconcile(tick, now, client, last_beat)
+        _reconcile(tick, now, client)
     except _Stop:
         pass
     budget.ledger_trim(now)
@@ -135,8 +134,10 @@ def _pages(state) -> int:
 
 
 def _refresh(tick, now, client, state, why: str) -> None:
+    kind = "sweep" if why == "sweep" else "change"
+
     def read():
-        count = mirror_refresh(state.project_id, state.platform, now=now, client=client)
+        count = mirror_refresh(state.project_id, state.platform, now=now, client=client, kind=kind)
         SyncState.objects.filter(pk=state.pk).update(
             next_due_at=now + timedelta(seconds=settings.SYNC_RECONCILE_MIN_SECONDS)
         )
@@ -163,32 +164,32 @@ def _details(tick, now, client) -> None:
     for project_id in mirror_details_due(now)[:20]:
         if not _room(now, 2, reserve=budget.reserve_per_minute()):
             return
+        if not budget.sweep_take(now, 2):  # the sweep's pace: details are part of it
+            return
         _guarded(tick, now, lambda p=project_id: mirror_project_detail(p, now=now, client=client))
 
 
-def _reconcile(tick, now, client, last_beat) -> None:
-    """The sweep: the lists read longest ago, paced to the sweep's reads a minute."""
-    elapsed = 60.0 if last_beat is None else (now - last_beat).total_seconds()
-    allowed = max(1, math.ceil(budget.sweep_per_minute() * min(60.0, max(0.0, elapsed)) / 60))
+def _reconcile(tick, now, client) -> None:
+    """The sweep: the lists read longest ago, at the sweep's pace (its token bucket) and
+    never into the reserve kept for changes."""
     due = (
         SyncState.objects.filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(dirty_since__isnull=True, requested_at__isnull=True)
         .order_by(F("last_full_refresh_at").asc(nulls_first=True), "id")
     )
-    spent = 0
-    for state in due[:allowed]:
+    for state in due[: math.ceil(budget.sweep_per_minute())]:
         pages = _pages(state)
-        if spent + pages > allowed and spent:
-            return
         if not _room(now, pages, reserve=budget.reserve_per_minute()):
             return
+        if not budget.sweep_take(now, pages):
+            return
         _refresh(tick, now, client, state, "sweep")
-        spent += pages
 
 
-def sync_tick_schedule(*, using: str = "default") -> bool:
-    """Queues the next tick unless one is already waiting (the worker runs it after
-    SYNC_TICK_SECONDS). Only the database task queue can hold a run for later."""
+def sync_tick_schedule(*, after=None, using: str = "default") -> bool:
+    """Queues the next tick unless one is already waiting: SYNC_TICK_SECONDS after `after`
+    (the last tick's start; now by default). Only the database task queue can hold a run
+    for later."""
     from django.db import connections
     from django.tasks import TaskResultStatus, task_backends
 
@@ -213,6 +214,6 @@ def sync_tick_schedule(*, using: str = "default") -> bool:
         status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
         finished_at__lt=timezone.now() - timedelta(minutes=10),
     ).delete()
-    run_after = timezone.now() + timedelta(seconds=settings.SYNC_TICK_SECONDS)
+    run_after = (after or timezone.now()) + timedelta(seconds=settings.SYNC_TICK_SECONDS)
     sync_tick_run.using(run_after=run_after).enqueue()
     return True

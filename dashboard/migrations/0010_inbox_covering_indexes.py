@@ -16,7 +16,7 @@ INDEXES = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dashboard", "0008_mirror_and_sync")]
+    dependencies = [("dashboard", "0009_sync_sweep_pacing")]
 
     operations = [
         migrations.RunSQL(

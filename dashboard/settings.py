@@ -160,6 +160,8 @@ SYNC_DISCOVERY_SECONDS = env.int("SYNC_DISCOVERY_SECONDS", default=600)
 SYNC_ENABLED = env.bool("SYNC_ENABLED", default=True)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
+# How many pending actions one bulk decision (and "select all") takes at most.
+BULK_MAX_ITEMS = env.int("BULK_MAX_ITEMS", default=2000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).

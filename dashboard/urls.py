@@ -44,6 +44,11 @@ urlpatterns = [
     path("projects/<str:project_id>/queue/fresh", pending.fresh, name="queue-fresh"),
     path("projects/<str:project_id>/queue/bulk", pending.bulk_start, name="queue-bulk-start"),
     path(
+        "projects/<str:project_id>/queue/bulk/preview",
+        pending.bulk_preview,
+        name="queue-bulk-preview",
+    ),
+    path(
         "projects/<str:project_id>/queue/bulk/<str:bulk_id>/", pending.bulk_page, name="queue-bulk"
     ),
     path(

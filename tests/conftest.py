@@ -73,6 +73,18 @@ def sandbox(live_server, settings):
     return box
 
 
+@pytest.fixture
+def sandbox_off(sandbox):
+    """The sandbox answering the documented API alone (docs/sandbox-extensions.md): every
+    endpoint and field CONTRACT.md does not document is gone. `SANDBOX_EXTENSIONS=off
+    pytest …` does the same for a whole run, through the `sandbox` fixture's settings."""
+    sandbox.control("extensions", on=False)
+    from django.core.cache import cache
+
+    cache.clear()
+    return sandbox
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

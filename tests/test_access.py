@@ -75,6 +75,13 @@ MATRIX = {
         "admin": (405, OK),
         "outsider": (405, DENIED),
     },
+    "queue-bulk-preview": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
     "queue-bulk": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),
@@ -316,6 +323,7 @@ def url_kwargs(name, sandbox):
         "queue-counts": {"project_id": ACME},
         "queue-fresh": {"project_id": ACME},
         "queue-bulk-start": {"project_id": ACME},
+        "queue-bulk-preview": {"project_id": ACME},
         "queue-bulk": {"project_id": ACME, "bulk_id": a_bulk_decision()}
         if name == "queue-bulk"
         else {},

@@ -198,7 +198,22 @@ def test_many_people_opening_the_queue_at_once_cost_one_upstream_read_per_platfo
         if route.startswith("GET") and "pending" in route and "count" not in route
     )
     assert pending_reads == 3  # one list per platform, shared by all twelve
-    assert stats["calls"]["GET"] - before < 12
+    # Each row's authority matrix needs its campaign's authority (contract §4.11 has no
+    # list of them): one read per campaign on the page, shared by all twelve too.
+    authority_reads = sum(
+        n
+        for route, n in stats["byRoute"].items()
+        if route.startswith("GET") and "authority" in route
+    )
+    campaigns_named = {
+        item["entityId"]
+        if item["entityType"] == "campaign"
+        else ((item.get("proposedAction") or {}).get("detail") or {}).get("campaignId")
+        for platform in ("meta", "tiktok", "apple")
+        for item in pending_items(sandbox, platform)
+    } - {None}
+    assert 0 < authority_reads <= len(campaigns_named)
+    assert stats["calls"]["GET"] - before - authority_reads < 12
 
 
 def test_when_the_layers_key_may_not_decide_the_queue_says_so_and_offers_no_decision(

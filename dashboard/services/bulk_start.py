@@ -3,17 +3,96 @@ worker is gone: each records what is to be done and queues the background task
 (dashboard/tasks.py) that does it."""
 
 import uuid
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.formats import number_format
 
-from dashboard.layers import PLATFORMS
+from dashboard.layers import PLATFORMS, LayersError
 from dashboard.models import BulkDecision, BulkDecisionItem
+from dashboard.money import cents_format
 from dashboard.services import access
 from dashboard.services.bulk import bulk_decision_get, bulk_decisions_abandoned
 from dashboard.services.pending import pending_matching, pending_recall
+from dashboard.services.pending_rows import RowContext
+from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 from dashboard.tasks import bulk_decision_run
 
-MAX_ITEMS = 2000
+MAX_ITEMS = 2000  # the default cap of one bulk decision (setting BULK_MAX_ITEMS)
+
+
+def bulk_cap() -> int:
+    """How many pending actions one bulk decision takes at most."""
+    return int(getattr(settings, "BULK_MAX_ITEMS", MAX_ITEMS) or MAX_ITEMS)
+
+
+@dataclass(frozen=True)
+class SelectAllPreview:
+    """What "select all" takes, before anyone submits: how many (at most the cap, the
+    same first ones bulk_decision_start takes), whether the cap cut it, and the daily
+    budget change of what it takes, one total per currency."""
+
+    count: int = 0
+    capped: bool = False  # more than the cap match: only the first ones are taken
+    totals: tuple = ()  # ((currency, signed amount in its minor unit), ...)
+    locale: str = ""
+    error: LayersError | None = None
+    cap: int = MAX_ITEMS  # bulk_cap() when counted
+
+    @property
+    def sentence(self) -> str:
+        if self.error is not None:
+            return f"How many select all takes could not be counted: {self.error.message}"
+        if not self.count:
+            return "Select all takes nothing: no pending action matches these filters."
+        n = number_format(self.count, force_grouping=True)
+        if self.capped:
+            cap = number_format(self.cap, force_grouping=True)
+            return (
+                f"Select all takes the first {n} matching pending actions: one bulk "
+                f"decision is capped at {cap}, so more than {cap} match and the rest stay "
+                "for another."
+            )
+        return f"Select all takes {n} pending action{'s' if self.count != 1 else ''}."
+
+    @property
+    def exposure(self) -> str:
+        parts = [
+            ("+" if minor >= 0 else "−") + cents_format(abs(minor), currency, locale=self.locale)
+            for currency, minor in self.totals
+            if minor
+        ]
+        return "Daily budget change of what select all takes: " + ", ".join(parts) if parts else ""
+
+
+def bulk_select_all_preview(*, user, project_id: str, filters) -> SelectAllPreview:
+    """Counts what select all would take with these filters (QueueFilters), as
+    bulk_decision_start would: the matching pending actions across every page, without
+    duplicates, cut at the cap (bulk_cap)."""
+    access.access_require(user=user, project_id=project_id, action="decide")
+    locale, cap = project_locale(project_id), bulk_cap()
+    try:
+        actions = pending_matching(project_id=project_id, filters=filters, limit=cap + 1)
+        context = RowContext(
+            accounts=accounts_get(project_id), campaigns=campaigns_get(project_id), locale=locale
+        )
+    except LayersError as error:
+        return SelectAllPreview(error=error, locale=locale, cap=cap)
+    unique = list({(a.platform, a.pending_id): a for a in actions}.values())
+    taken = unique[:cap]
+    sums = {}
+    for action in taken:
+        row = context.row(action, seen={}, authority=None)
+        if row.budget_change_cents and row.currency:
+            sums[row.currency] = sums.get(row.currency, 0) + row.budget_change_cents
+    return SelectAllPreview(
+        count=len(taken),
+        capped=len(unique) > cap,
+        totals=tuple(sorted(sums.items())),
+        locale=locale,
+        cap=cap,
+    )
 
 
 def bulk_decision_start(
@@ -43,10 +122,9 @@ def bulk_decision_start(
     if existing is not None:
         return existing
 
+    cap = bulk_cap()
     if select_all_filters is not None:
-        actions = pending_matching(
-            project_id=project_id, filters=select_all_filters, limit=MAX_ITEMS
-        )
+        actions = pending_matching(project_id=project_id, filters=select_all_filters, limit=cap)
         targets = [(a.platform, a.pending_id) for a in actions]
     else:
         targets = []
@@ -54,7 +132,7 @@ def bulk_decision_start(
             platform, _, pending_id = value.partition(":")
             if platform in PLATFORMS and pending_id:
                 targets.append((platform, pending_id[:80]))
-    targets = list(dict.fromkeys(targets))[:MAX_ITEMS]
+    targets = list(dict.fromkeys(targets))[:cap]
     if not targets:
         raise ValueError("Select at least one pending action.")
 

@@ -300,6 +300,10 @@ def campaign_create(*, user, project_id: str, data, idempotency_key: str) -> Cre
     except ValidationFailed as error:
         form.add_upstream_errors(error)
         sentence = "Layers did not accept the campaign: check the highlighted fields."
+        if not error.fields:  # no documented per-field details: Layers' own sentence
+            text = (error.upstream_message or error.message)[:400]
+            said = money_words(text, account.currency, locale=form.locale)
+            sentence = f"Layers did not accept the campaign: {said}"
         return again(outcome_record(record, Outcome("invalid", sentence, platform=platform)))
     except LayersError as error:
         outcome = outcome_record(record, refused(error, project_id=project_id, platform=platform))

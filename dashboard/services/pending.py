@@ -19,7 +19,13 @@ from dashboard.layers import LayersError
 from dashboard.models import Role
 from dashboard.money import DEFAULT_LOCALE, browser_locale, money_locale
 from dashboard.services import access
-from dashboard.services.pending_rows import QueueRow, RowContext, campaign_of, rows_sorted
+from dashboard.services.pending_rows import (
+    QueueRow,
+    RowContext,
+    campaign_of,
+    row_authorities,
+    rows_sorted,
+)
 from dashboard.services.projects import (
     accounts_get,
     campaigns_get,
@@ -111,6 +117,31 @@ class Queue:
         return self.key_may_decide and access.role_allows(self.role, Role.APPROVER)
 
     @property
+    def select_all_count(self) -> int | None:
+        """How many pending actions match "select all", when the counts already read say
+        it (no action or campaign filter); None otherwise (the bar asks when ticked). It
+        takes at most bulk_cap of them (select_all_capped)."""
+        f = self.filters
+        if f.status != "pending" or f.action_type or f.campaign:
+            return None
+        counts = [self.counts.get(p) for p in ([f.platform] if f.platform else self.platforms)]
+        if any(c is None for c in counts):
+            return None
+        return sum(counts)
+
+    @property
+    def select_all_capped(self) -> bool:
+        f = self.filters
+        platforms = [f.platform] if f.platform else self.platforms
+        return sum(self.counts.get(p) or 0 for p in platforms) > self.bulk_cap
+
+    @property
+    def bulk_cap(self) -> int:
+        from dashboard.services.bulk_start import bulk_cap
+
+        return bulk_cap()
+
+    @property
     def filters_query(self) -> str:
         return urlencode(self.filters.query(cursor=""))
 
@@ -142,8 +173,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     errors = [r for r in results.values() if isinstance(r, LayersError)]
     campaigns = _ok(results["campaigns"], [])
     locale = money_locale(project.primary_language)
-    context = RowContext(accounts=_ok(results["accounts"], []), campaigns=campaigns, locale=locale)
-    rows, next_cursors = [], {}
+    actions, next_cursors = [], {}
     for platform in platforms:
         page = results.get(f"list:{platform}")
         if page is None or isinstance(page, LayersError):
@@ -151,9 +181,17 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         for action in page.items:
             if filters.campaign and campaign_of(action) != filters.campaign:
                 continue
-            rows.append(context.row(action))
+            actions.append(action)
         if page.next_cursor:
             next_cursors[platform] = page.next_cursor
+    context = RowContext(
+        accounts=_ok(results["accounts"], []),
+        campaigns=campaigns,
+        locale=locale,
+        authorities=row_authorities(project_id, actions, campaigns),
+        project_id=project_id,
+    )
+    rows = [context.row(action) for action in actions]
     counts = {p: _ok(results[f"count:{p}"], None) for p in project_platforms(project)}
     whoami = results["whoami"]
     return Queue(

@@ -38,7 +38,7 @@ from dashboard.services.pending_conflicts import (
     conflict_sentence,
     conflict_winner,
 )
-from dashboard.services.pending_rows import QueueRow, RowContext, queue_row
+from dashboard.services.pending_rows import QueueRow, RowContext, queue_row, row_authorities
 from dashboard.services.pending_stale import seen_parse, stale_check
 from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 from dashboard.services.upstream import layers, project_cache_bump
@@ -326,10 +326,12 @@ def _moved_row(project_id, platform, pending_id, seen: dict, typed, key):
     )
     if action is None:
         return None
+    campaigns = campaigns_get(project_id)
     context = RowContext(
         accounts=accounts_get(project_id),
-        campaigns=campaigns_get(project_id),
+        campaigns=campaigns,
         locale=project_locale(project_id),
+        project_id=project_id,
     )
     try:
         moved, now = stale_check(
@@ -344,5 +346,6 @@ def _moved_row(project_id, platform, pending_id, seen: dict, typed, key):
     if not moved:
         return None
     project_cache_bump(project_id)  # the shared campaign list is behind: read it again
+    context.authorities = row_authorities(project_id, [action], campaigns)
     # The same approve form (same key), now carrying the value just read as the one seen.
     return context.row(action, typed=typed, approve_key=key, seen=now, moved=moved)

@@ -1,18 +1,49 @@
 """One row of the pending-actions queue: the proposal's fields side by side in the
 account's currency, the size of its money change, whether the campaign has moved on since
-it was proposed, and its creative links (http(s) only)."""
+it was proposed, its creative links (http(s) only), and the campaign's authority on all
+three axes with the one that gates the action marked."""
 
 import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import values
+from dashboard.layers import LayersError
+from dashboard.layers.records import AXES
 from dashboard.money import DEFAULT_LOCALE, cents_format
 from dashboard.services.pending_stale import seen_dump, seen_values
-from dashboard.services.projects import accounts_get, campaigns_get, project_locale
+from dashboard.services.projects import (
+    accounts_get,
+    campaigns_get,
+    defaults_reader,
+    project_locale,
+)
+from dashboard.services.upstream import cached_read, fan_out, layers
+
+
+@dataclass(frozen=True)
+class AuthorityMatrix:
+    """The campaign's mode on each axis (off | draft | auto; "" when not known), the axis
+    that gates the action, where the modes come from, and where to change them."""
+
+    values: dict
+    gating: str | None = None
+    source: str = ""  # per_campaign | layer_defaults | "" (not said)
+    change_url: str = ""
+    for_campaign: bool = True  # False: a layer's defaults (an action creating a campaign)
+
+    @property
+    def cells(self) -> list[tuple[str, str, bool]]:
+        """(axis, mode, is the axis gating this action), in the usual axis order."""
+        return [(axis, self.values.get(axis) or "", axis == self.gating) for axis in AXES]
+
+    @property
+    def gating_mode(self) -> str:
+        return self.values.get(self.gating or "") or ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +80,7 @@ class QueueRow:
     approve_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     reject_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     locale: str = DEFAULT_LOCALE  # the project's, for money (dashboard.money)
+    authority: AuthorityMatrix | None = None  # None when it could not be read
 
     @property
     def expires_soon(self) -> bool:
@@ -79,8 +111,13 @@ def campaign_of(action) -> str | None:
 class RowContext:
     """What a row needs beyond the action: currencies and the campaigns' values now."""
 
-    def __init__(self, *, accounts, campaigns, locale=DEFAULT_LOCALE):
+    def __init__(
+        self, *, accounts, campaigns, locale=DEFAULT_LOCALE, authorities=None, project_id=""
+    ):
+        """`authorities` (from row_authorities) adds each row's authority matrix."""
         self.locale = locale
+        self.project_id = project_id
+        self.authorities = authorities or {}
         self.currency_by_account = {a.ad_account_id: a.currency for a in accounts}
         currencies = {}  # platform -> its accounts' currencies
         for a in accounts:
@@ -102,6 +139,8 @@ class RowContext:
         changes, delta, signed = _changes(action, currency, self.locale)
         if "seen" not in extra:
             extra["seen"] = seen_values(action, self.campaigns.get(action.entity_id or ""))
+        if "authority" not in extra:
+            extra["authority"] = self.matrix(action)
         return QueueRow(
             action=action,
             currency=currency,
@@ -113,6 +152,31 @@ class RowContext:
             links=tuple(_http_links(action.detail)),
             locale=self.locale,
             **extra,
+        )
+
+    def matrix(self, action) -> AuthorityMatrix | None:
+        """The campaign's authority (GET …/authority, contract §4.6), or for an action on
+        no known campaign (a campaign to create) the platform layer's defaults."""
+        campaign_id = campaign_of(action) or ""
+        platform = action.platform or ""
+        found = self.authorities.get(("campaign", campaign_id)) if campaign_id else None
+        if found is not None and campaign_id in self.campaigns:
+            url = reverse("campaign", args=[self.project_id, platform, campaign_id])
+            return AuthorityMatrix(
+                values=found.authority.values,
+                gating=action.axis,
+                source=found.source or "",
+                change_url=f"{url}#authority-{campaign_id}",
+            )
+        defaults = self.authorities.get(("layer", platform))
+        if defaults is None or action.action_type != "create_campaign":
+            return None  # a campaign not read: no matrix rather than a guess
+        return AuthorityMatrix(
+            values=defaults.defaults.values,
+            gating=action.axis,
+            source="layer_defaults",
+            change_url=f"{reverse('campaigns', args=[self.project_id])}?platform={platform}",
+            for_campaign=False,
         )
 
     def stale(self, action, currency) -> str | None:
@@ -136,12 +200,47 @@ class RowContext:
 
 def queue_row(project_id: str, action, **extra) -> QueueRow:
     """One row on its own (after a decision), with the project's shared cached reads."""
+    campaigns = campaigns_get(project_id)
     context = RowContext(
         accounts=accounts_get(project_id),
-        campaigns=campaigns_get(project_id),
+        campaigns=campaigns,
         locale=project_locale(project_id),
+        authorities=row_authorities(project_id, [action], campaigns),
+        project_id=project_id,
     )
     return context.row(action, **extra)
+
+
+def row_authorities(project_id: str, actions, campaigns) -> dict:
+    """The authority the rows' matrices need, read at once and cached (shared with the
+    campaigns page): ("campaign", id) → CampaignAuthority for each campaign named, and
+    ("layer", platform) → LayerDefaults for actions on no known campaign. A read that
+    fails is left out: its rows show no matrix rather than a guess."""
+    known = {c.campaign_id: c for c in campaigns}
+    calls = {}
+    for action in actions:
+        campaign_id = campaign_of(action) or ""
+        campaign = known.get(campaign_id)
+        if campaign is not None and campaign.status != "deleted" and campaign.platform:
+            calls[("campaign", campaign_id)] = _authority_reader(
+                project_id, campaign.platform, campaign_id
+            )
+        elif action.action_type == "create_campaign" and action.platform:
+            calls[("layer", action.platform)] = defaults_reader(project_id, action.platform)
+    if not calls:
+        return {}
+    return {k: v for k, v in fan_out(calls).items() if not isinstance(v, LayersError)}
+
+
+def _authority_reader(project_id, platform, campaign_id):
+    """The same cached read as the campaigns page's (services.campaigns)."""
+    return lambda: cached_read(
+        project_id,
+        f"authority:{platform}:{campaign_id}",
+        lambda: layers().authority_get(
+            project_id=project_id, platform=platform, campaign_id=campaign_id
+        ),
+    )
 
 
 def rows_sorted(rows, sort: str) -> list:

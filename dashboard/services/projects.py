@@ -8,6 +8,7 @@ from dashboard.layers import PLATFORMS, LayersError
 from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
 from dashboard.services.upstream import cached_read, fan_out, layers
+from dashboard.services.writes import consent_missing
 
 ORG_CACHE = "__org__"
 # What each scope lets a person do here, in the words of the overview page.
@@ -31,6 +32,10 @@ class PlatformState:
     defaults: object = None  # LayerDefaults, or None when the read failed
     pending_count: int | None = None
     error: LayersError | None = None
+    # The customer's consent to partner writes (contract §2.5: no documented field): True,
+    # False, or None = not known. See platform_consent.
+    consented: bool | None = None
+    consent_source: str = ""  # layers (the sandbox's field) | refusal | audit | ""
 
 
 @dataclass(frozen=True)
@@ -155,13 +160,17 @@ def project_overview(*, user, project_id: str) -> Overview:
     for platform in platforms:
         defaults, count = results[f"defaults:{platform}"], results[f"pending:{platform}"]
         error = next((r for r in (defaults, count) if isinstance(r, LayersError)), None)
+        defaults = None if isinstance(defaults, LayersError) else defaults
+        consented, source = platform_consent(project_id, platform, defaults, results["audit"])
         states.append(
             PlatformState(
                 platform=platform,
                 accounts=tuple(a for a in accounts if a.platform == platform),
-                defaults=None if isinstance(defaults, LayersError) else defaults,
+                defaults=defaults,
                 pending_count=None if isinstance(count, LayersError) else count,
                 error=error,
+                consented=consented,
+                consent_source=source,
             )
         )
     audit = results["audit"]
@@ -179,6 +188,36 @@ def project_overview(*, user, project_id: str) -> Overview:
         recent_verdicts=verdicts,
         errors=tuple(dict.fromkeys(errors)),
     )
+
+
+# Partner writes whose audit row proves the gate checked consent and let them past it
+# (contract §2.6: consent is step 6, after the kill switch, before the axis and guardrails).
+PAST_CONSENT = ("ads.write.dispatched", "ads.write.queued")
+
+
+def platform_consent(project_id: str, platform: str, defaults, audit) -> tuple:
+    """(consented, where that comes from). The contract documents no field for it (§2.5);
+    the sandbox's `partnerWritesConsented` (an extension) is used when present. Without
+    it, from what is documented: a refusal for `partner_consent_missing` the dashboard met
+    (writes.consent_note), then the latest partner write on the platform in the recent
+    audit rows (§7.2): refused for consent = not given; past the consent step = given."""
+    said = getattr(defaults, "partner_writes_consented", None)
+    if said is not None:
+        return said, "layers"
+    if consent_missing(project_id, platform):
+        return False, "refusal"
+    events = () if isinstance(audit, LayersError) or audit is None else audit.items
+    for event in events:  # newest first
+        if event.platform != platform or (event.actor_type or "") != "partner":
+            continue
+        if event.event_type in PAST_CONSENT:
+            return True, "audit"
+        if event.event_type == "ads.write.denied":
+            if event.reason == "partner_consent_missing":
+                return False, "audit"
+            if event.reason != "kill_switch_active":  # the gate got past consent
+                return True, "audit"
+    return None, ""
 
 
 def defaults_reader(project_id: str, platform: str):

@@ -1,6 +1,14 @@
 """One verdict of Layers' authority gate, in plain words: what was decided and why, the
 authority in force, what was asked (never a key), who asked, and everything that happened
-to the same entity since."""
+to the same entity since.
+
+The contract documents the verdict id on writes and approvals (§2.9) but no way to read a
+verdict. So the page is built from what is documented or ours: the audit rows carrying the
+id (§7.2: decision, reason, axis, platform, entity, path, method, actor type), and our own
+DecisionRecords (the write answers we kept: who, what, the outcome, the amount). The
+sandbox's `GET …/ads/verdicts/:id` (an extension, docs/sandbox-extensions.md) only enriches
+it when it answers; a 404 or any failure there falls back silently. What none of them says
+is said plainly (`VerdictPage.unknown`)."""
 
 import json
 import re
@@ -13,21 +21,36 @@ from dashboard.layers import LayersError, NotFound
 from dashboard.models import DecisionRecord
 from dashboard.money import cents_format, money_locale
 from dashboard.services import access
-from dashboard.services.audit import SCAN_LIMIT, AuditRow, audit_rows_join
+from dashboard.services.audit import AuditRow, audit_rows_join
 from dashboard.services.projects import accounts_get, campaigns_get, project_get
 from dashboard.services.upstream import cached_read, layers
+from dashboard.services.verdict_sources import (
+    about_verdict,
+    audit_scan,
+    verdict_assembled,
+    verdict_unknown,
+)
 from dashboard.wording import PLATFORM_NAMES, platform_name, reason_sentence
 
 DECISION_WORDS = {
     "allow": "Allowed: the change went to the ad platform.",
     "queue": "Queued: the change waits in the approval queue for a person.",
     "deny": "Denied: Layers refused the change and nothing was changed.",
+    "approved": "Approved: a person approved the pending action, and Layers sends it on.",
+    "rejected": "Rejected: a person rejected the pending action; nothing was changed.",
+}
+SOURCE_WORDS = {
+    "layers": "Layers' own record of this verdict.",
+    "audit": "the audit log's rows carrying this verdict id, and our own records of what "
+    "people did here. Layers documents no way to read a verdict itself.",
+    "ours": "our own record of what was done through this dashboard: no audit row carrying "
+    "this id was found in the latest audit events. Layers documents no way to read a verdict "
+    "itself.",
 }
 # Anything that looks like a credential is never shown, whatever Layers echoes back.
 SECRET_KEY_PATTERN = re.compile(
     r"key|secret|token|password|passwd|authorization|signature|credential|cookie", re.I
 )
-TIMELINE_PAGES = 3  # the entity's history is looked for in the latest 600 audit rows
 
 
 def sanitised(value, depth: int = 0):
@@ -50,7 +73,7 @@ def sanitised(value, depth: int = 0):
 class VerdictPage:
     project: object
     verdict_id: str
-    verdict: object = None  # Verdict, None when Layers has no such verdict
+    verdict: object = None  # Verdict, None when nothing we can read knows the id
     records: tuple = ()  # our DecisionRecords behind it
     timeline: tuple[AuditRow, ...] = ()
     timeline_scanned: int = 0
@@ -58,20 +81,28 @@ class VerdictPage:
     links: tuple = ()  # (label, path)
     request: dict = field(default_factory=dict)
     money: tuple = ()  # (label, amount as people read it) for each money field asked for
+    source: str = "layers"  # layers (the extension answered) | audit | ours
+    unknown: tuple[str, ...] = ()  # what none of the sources says, in sentences
 
     @property
     def found(self) -> bool:
         return self.verdict is not None
 
     @property
+    def source_sentence(self) -> str:
+        return SOURCE_WORDS.get(self.source, "")
+
+    @property
     def decision_sentence(self) -> str:
         return DECISION_WORDS.get(
-            self.verdict.decision or "", f"Decision: {self.verdict.decision or 'unknown'}."
+            self.verdict.decision or "", f"Decision: {self.verdict.decision or 'not known'}."
         )
 
     @property
     def reason_sentence(self) -> str:
         v = self.verdict
+        if not v.reason and self.source != "layers":
+            return "The reason is not known: no audit row carrying this id gave one."
         return reason_sentence(v.reason, axis=v.axis, platform=v.platform)
 
     @property
@@ -102,25 +133,37 @@ class VerdictPage:
     def people(self) -> list[str]:
         return [r.user.get_username() if r.user else "(a deleted person)" for r in self.records]
 
+    @property
+    def notes(self) -> list[str]:
+        """What the people here wrote with it (a comment, a reason)."""
+        return [r.note for r in self.records if r.note]
+
 
 def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
     access.access_require(user=user, project_id=project_id)
     project = project_get(user=user, project_id=project_id)
-    try:
-        verdict = cached_read(
-            project_id,
-            f"verdict:{verdict_id}",
-            lambda: layers().verdict_get(project_id=project_id, verdict_id=verdict_id),
-            ttl=300,
-        )
-    except NotFound:
-        return VerdictPage(project=project, verdict_id=verdict_id)
     records = tuple(
-        DecisionRecord.objects.filter(project_id=project_id, verdict_id=verdict_id).select_related(
-            "user"
-        )
+        DecisionRecord.objects.filter(project_id=project_id, verdict_id=verdict_id)
+        .select_related("user")
+        .order_by("created_at")
     )
-    timeline, scanned, error = _timeline(project_id, verdict)
+    events, scanned, error = audit_scan(project_id)
+    carrying = [e for e in events if e.verdict_id == verdict_id]
+    verdict, source = _verdict_extension(project_id, verdict_id), "layers"
+    if verdict is None:
+        verdict = verdict_assembled(verdict_id, carrying, records)
+        source = "audit" if carrying else "ours"
+    if verdict is None:
+        return VerdictPage(
+            project=project,
+            verdict_id=verdict_id,
+            timeline_scanned=scanned,
+            timeline_error=error,
+        )
+    timeline = audit_rows_join(
+        project_id, reversed([e for e in events if about_verdict(e, verdict)])
+    )
+    request = sanitised(verdict.request or {})
     return VerdictPage(
         project=project,
         verdict_id=verdict_id,
@@ -130,9 +173,27 @@ def verdict_page(*, user, project_id: str, verdict_id: str) -> VerdictPage:
         timeline_scanned=scanned,
         timeline_error=error,
         links=tuple(_links(project_id, verdict, timeline)),
-        request=sanitised(verdict.request or {}),
+        request=request,
         money=tuple(_money(project, verdict, records)),
+        source=source,
+        unknown=tuple(verdict_unknown(verdict, source, request)),
     )
+
+
+def _verdict_extension(project_id, verdict_id):
+    """The sandbox's verdict endpoint (not in the contract), or None when it does not
+    answer: a 404 (no such endpoint, or no such verdict) and any other failure alike."""
+    try:
+        return cached_read(
+            project_id,
+            f"verdict:{verdict_id}",
+            lambda: layers().verdict_get(project_id=project_id, verdict_id=verdict_id),
+            ttl=300,
+        )
+    except NotFound:
+        return None
+    except LayersError:
+        return None
 
 
 def _money(project, verdict, records):
@@ -144,7 +205,11 @@ def _money(project, verdict, records):
         for k, v in (body.items() if isinstance(body, dict) else ())
         if isinstance(k, str) and k.endswith("Cents") and type(v) is int
     }
-    if not fields:
+    if not fields:  # no body to read (no verdict endpoint): the amount typed here, if any
+        for r in records:
+            if r.amount_minor is not None:
+                locale = money_locale(getattr(project, "primary_language", None))
+                yield "Amount typed here", cents_format(r.amount_minor, r.currency, locale=locale)
         return
     currency = next((r.currency for r in records if r.currency), "") or _currency_of(
         project.id, body.get("adAccountId"), verdict.entity_id
@@ -168,39 +233,6 @@ def _currency_of(project_id, account_id, campaign_id) -> str:
         )
     except LayersError:
         return ""
-
-
-def _timeline(project_id, verdict):
-    """Audit rows about the same entity (or the same pending action), oldest first."""
-    wanted = {x for x in (verdict.entity_id, verdict.pending_id) if x}
-    if not wanted:
-        wanted = {verdict.verdict_id}
-
-    def about(event) -> bool:
-        data = event.data or {}
-        return bool(
-            {event.entity_id, event.verdict_id, data.get("pendingId"), data.get("campaignId")}
-            & (wanted | {verdict.verdict_id})
-        )
-
-    found, scanned, cursor = [], 0, None
-    try:
-        for _ in range(TIMELINE_PAGES):
-            page = cached_read(
-                project_id,
-                f"audit-scan:{cursor or ''}",
-                lambda c=cursor: layers().audit_log_list(
-                    project_id=project_id, cursor=c, limit=SCAN_LIMIT
-                ),
-            )
-            scanned += len(page.items)
-            found.extend(e for e in page.items if about(e))
-            cursor = page.next_cursor
-            if not cursor:
-                break
-    except LayersError as error:
-        return audit_rows_join(project_id, reversed(found)), scanned, error
-    return audit_rows_join(project_id, reversed(found)), scanned, None
 
 
 def _path(name, *args, fallback=""):

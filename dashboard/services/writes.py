@@ -171,8 +171,8 @@ def refused(error: LayersError, *, project_id: str, platform: str) -> Outcome:
 
 
 def fields_sentence(error: ValidationFailed) -> str:
-    if not error.fields:
-        return error.message
+    if not error.fields:  # no documented per-field details: Layers' own sentence, if any
+        return (error.upstream_message or error.message)[:400]
     return " ".join(f"{field_words(k)} {v}." for k, v in error.fields.items())
 
 

@@ -133,6 +133,7 @@ def _row(row, context, outcome, can_decide) -> str:
     else:
         out.append(name)
     out.append(f' <span class="muted entity-type">{escape(a.entity_type)}</span></h3>')
+    out.append(_matrix(row, name, context, can_decide))
     out.append(_notes(row, outcome))
     out.append(_changes(row))
     if a.rationale:
@@ -163,6 +164,42 @@ def _row(row, context, outcome, can_decide) -> str:
     if deciding:
         out.append(_forms(row, context))
     out.append("</article>")
+    return "".join(out)
+
+
+def _matrix(row, name, context, can_decide) -> str:
+    """The campaign's mode on the three axes, the one gating this action marked (in words
+    for screen readers, by weight and a mark for eyes), and a link to change it."""
+    matrix = getattr(row, "authority", None)
+    if matrix is None:
+        return ""
+    label = "Authority" if matrix.for_campaign else "Layer defaults"
+    out = [f'<ul class="authority-matrix" aria-label="{label} of {name}">']
+    out.append(f'<li class="matrix-label">{label}:</li>')
+    for axis, mode, gating in matrix.cells:
+        shown = escape(mode) if mode else "—"
+        if gating:
+            out.append(
+                f'<li class="axis-cell gating" title="This action needs the {axis} axis">'
+                f'<span class="gate-mark" aria-hidden="true">▸</span>{axis.capitalize()} '
+                f'<span class="pill axis-{escape(mode)}">{shown}</span>'
+                '<span class="visually-hidden"> (gates this action)</span></li>'
+            )
+        else:
+            out.append(
+                f'<li class="axis-cell">{axis.capitalize()} '
+                f'<span class="pill axis-{escape(mode)}">{shown}</span></li>'
+            )
+    if matrix.for_campaign and matrix.source == "layer_defaults":
+        out.append('<li class="small">(the layer\'s defaults)</li>')
+    if matrix.change_url and not context.get("share_mode"):
+        verb = "Change" if can_decide else "See"
+        what = "authority" if matrix.for_campaign else "layer defaults"
+        out.append(
+            f'<li><a class="matrix-change" href="{escape(matrix.change_url)}">{verb}'
+            f'<span class="visually-hidden"> the {what} of {name}</span></a></li>'
+        )
+    out.append("</ul>")
     return "".join(out)
 
 

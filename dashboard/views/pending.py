@@ -15,6 +15,7 @@ from dashboard.services.bulk_start import (
     bulk_decision_resume,
     bulk_decision_retry,
     bulk_decision_start,
+    bulk_select_all_preview,
 )
 from dashboard.views.params import query_instant
 
@@ -145,6 +146,18 @@ def bulk_start(request, project_id):
             reverse("queue", args=[project_id]) + ("?" + urlencode(query) if query else "")
         )
     return redirect("queue-bulk", project_id=project_id, bulk_id=bulk.id)
+
+
+@login_required
+@require_GET
+def bulk_preview(request, project_id):
+    """What "select all" takes with the queue's filters (how many, the cap, the spend)."""
+    preview = bulk_select_all_preview(
+        user=request.user,
+        project_id=project_id,
+        filters=pending.QueueFilters.from_query(request.GET),
+    )
+    return render(request, "pending/_select_all.html", {"preview": preview})
 
 
 @login_required

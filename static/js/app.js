@@ -74,6 +74,15 @@
       sums[currency] = (sums[currency] || 0) + minor;
       exponents[currency] = parseInt(box.dataset.exponent || "2", 10);
     });
+    var all = document.getElementById("bulk-select-all");
+    var summary = document.getElementById("bulk-all-summary");
+    if (all && all.checked) {
+      // Select all takes what the server counted (every page, up to the cap), not the boxes.
+      var counted = summary && summary.dataset.count;
+      count.textContent = counted ? "All " + counted + " matching selected" : "All matching selected (counting…)";
+      document.getElementById("bulk-exposure").textContent = (summary && summary.dataset.exposure) || "";
+      return;
+    }
     count.textContent = boxes.length ? boxes.length + " selected" : "None selected";
     var parts = Object.keys(sums).sort().map(function (currency) {
       var minor = sums[currency];
@@ -81,6 +90,39 @@
     });
     document.getElementById("bulk-exposure").textContent = parts.length ? "Daily budget change of the selection: " + parts.join(", ") : "";
   }
+  // Ticking "select all" asks the server what it takes (how many, the cap, the spend), so
+  // the bar says it before anyone submits.
+  function selectAllPreview(box) {
+    var summary = document.getElementById("bulk-all-summary");
+    if (!summary) return;
+    if (!box.checked) {
+      summary.textContent = ""; delete summary.dataset.count; delete summary.dataset.exposure;
+      selectionUpdate();
+      return;
+    }
+    summary.textContent = "Counting what select all takes…";
+    selectionUpdate();
+    fetch(box.dataset.preview, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        var fresh = holder.querySelector("#bulk-all-summary");
+        if (!fresh || !box.checked) return;
+        summary.replaceWith(fresh);
+        fresh.setAttribute("aria-live", "polite");
+        selectionUpdate();
+      })
+      .catch(function () {
+        summary.textContent = "How many select all takes could not be counted just now; the decision still takes every matching action.";
+      });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "bulk-select-all") selectAllPreview(event.target);
+  });
   document.addEventListener("click", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("input.select")) return;

@@ -22,7 +22,7 @@ from dashboard.models import ProjectGrant, Role
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
-from dashboard.services.bulk_start import MAX_ITEMS
+from dashboard.services.bulk_start import bulk_cap
 from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
 
 SORTS = {"expiring": "Expiring soonest", "spend": "Most spend at stake", "newest": "Newest first"}
@@ -30,7 +30,7 @@ AXES = ("creative", "tactical", "structural")
 PLATFORMS = ("meta", "tiktok", "apple")
 PAGE_SIZE = 50
 SOON = timedelta(hours=24)
-__all__ = ["ACTION_TYPES", "REJECT_REASONS", "MAX_ITEMS"]
+__all__ = ["ACTION_TYPES", "REJECT_REASONS"]
 # What a line of the inbox reads from a mirrored action (the rest stays in the database
 # until its details are opened).
 ROW_FIELDS = (
@@ -300,7 +300,7 @@ def _selection(decidable, count=None) -> Selection:
     )
     return Selection(
         count=decidable.count() if count is None else count,
-        cap=MAX_ITEMS,
+        cap=bulk_cap(),
         spend=tuple((s["currency"], s["total"]) for s in spend if s["total"]),
     )
 
@@ -353,16 +353,17 @@ def mirror_pending_action(mirrored: MirrorAction):
 def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) -> dict:
     """project id -> [(platform, pending id)] for a bulk decision: the boxes ticked
     ("project:platform:pendingId"), or every action matching the filters; only pending
-    ones in the mirror, only on projects where this person may decide, at most MAX_ITEMS
-    (oldest expiry first). Raises PermissionDenied when a ticked one is not theirs."""
-    roles = roles_by_project(user=user)
+    ones in the mirror, only on projects where this person may decide, at most the bulk
+    cap (setting BULK_MAX_ITEMS; the soonest expiry first). Raises PermissionDenied when
+    a ticked one is not theirs."""
+    roles, cap = roles_by_project(user=user), bulk_cap()
     if filters is not None and filters.customer and not _may_decide(roles, filters.customer):
         raise PermissionDenied(access.DENIED_SENTENCE[Role.APPROVER])
     if filters is not None:
         actions = _sorted(inbox_matching(user=user, filters=filters, roles=roles), "expiring")
         if roles is not None:
             actions = actions.filter(project_id__in=[p for p in roles if _may_decide(roles, p)])
-        found = actions.values_list("project_id", "platform", "pending_id")[:MAX_ITEMS]
+        found = actions.values_list("project_id", "platform", "pending_id")[:cap]
     else:
         wanted = []
         for value in selected:
@@ -374,8 +375,8 @@ def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) ->
                 wanted.append(pending_id[:80])
         found = (
             MirrorAction.objects.pending()
-            .filter(pending_id__in=wanted[: MAX_ITEMS * 2])
-            .values_list("project_id", "platform", "pending_id")[:MAX_ITEMS]
+            .filter(pending_id__in=wanted[: cap * 2])
+            .values_list("project_id", "platform", "pending_id")[:cap]
         )
     targets: dict = {}
     for project_id, platform, pending_id in found:

@@ -13,7 +13,7 @@ import uuid
 from dashboard.layers import PLATFORMS, LayersError
 from dashboard.models import BulkDecision
 from dashboard.services import access
-from dashboard.services.bulk_start import MAX_ITEMS, bulk_decision_start
+from dashboard.services.bulk_start import bulk_decision_start
 from dashboard.services.inbox import (
     InboxFilters,
     inbox_action_get,
@@ -109,7 +109,7 @@ def inbox_bulk_start(
     select_all_filters: InboxFilters | None,
     bulk_key: str,
 ) -> list[BulkDecision]:
-    """One bulk decision per customer for the chosen actions (at most MAX_ITEMS in all),
+    """One bulk decision per customer for the chosen actions (at most the bulk cap in all),
     each through `bulk_decision_start` with a key made from the form's own key, so a form
     sent twice starts nothing twice."""
     text = (text or "").strip()[:1000]
@@ -181,4 +181,4 @@ def _remember_names(targets: dict) -> None:
         pending_remember_many(project_id, actions)
 
 
-__all__ = ["MAX_ITEMS", "PLATFORMS", "inbox_bulk_start", "inbox_decide", "inbox_detail_row"]
+__all__ = ["PLATFORMS", "inbox_bulk_start", "inbox_decide", "inbox_detail_row"]

@@ -41,9 +41,15 @@ run: venv
 	  trap 'kill $$worker $$syncer 2>/dev/null' EXIT INT TERM; \
 	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Lint and format first (seconds), then the suite in parallel: TEST_WORKERS processes, each
+# with its own test database, live server + sandbox, and (with CACHE_URL=redis://) its own
+# Redis database. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 4
 test: venv
 	@scripts/ensure-chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # Speed and scale, measured side by side (loopback only; about nine minutes).
 bench: venv

@@ -8,6 +8,9 @@ def _housekeeping_schedule(sender, using="default", **kwargs):
     from dashboard.services.housekeeping import housekeeping_schedule
 
     housekeeping_schedule(using=using)
+    from dashboard.services.digests import mail_schedule
+
+    mail_schedule(using=using)  # and the first check for digests and alerts
 
 
 class DashboardConfig(AppConfig):

@@ -26,6 +26,15 @@ MATRIX = {
     "favicon": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},
+    "mail-settings": {
+        "anonymous": (LOGIN, LOGIN),
+        **{p: (OK, 422) for p in PEOPLE[1:]},  # the matrix posts no choice: a sentence
+    },
+    # The unsubscribe link works for whoever holds it, signed in or not.
+    "mail-unsubscribe": {p: (OK, OK) for p in PEOPLE},
+    # Sign-in with an identity provider is off in the suite's settings (tests/test_sso.py).
+    "oidc_authentication_init": {p: (404, 404) for p in PEOPLE},
+    "oidc_authentication_callback": {p: (404, 404) for p in PEOPLE},
     "project": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),
@@ -88,6 +97,27 @@ MATRIX = {
         "approver": (OK, 405),
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
+    },
+    "queue-hold": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-hold-undo": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "project-owner": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, DENIED),
+        "approver": (DENIED, DENIED),
+        "admin": (OK, 422),  # the matrix posts no owner: the form says to choose one
+        "outsider": (DENIED, DENIED),
     },
     "queue-bulk-retry": {
         "anonymous": (LOGIN, LOGIN),
@@ -311,6 +341,8 @@ def test_every_url_pattern_is_in_the_matrix():
 def url_kwargs(name, sandbox):
     if name in ("share", "project-share-revoke"):
         return share_link_kwargs(name)
+    if name == "mail-unsubscribe":
+        return {"token": an_unsubscribe_token()}
     if name in CAMPAIGN_URLS:
         return campaign_kwargs(name, sandbox)
     if name in INBOX_URLS:
@@ -334,6 +366,13 @@ def url_kwargs(name, sandbox):
         if name == "queue-bulk-resume"
         else {},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
+        "queue-hold": {"project_id": ACME, "hold_id": a_hold(pending_id)}
+        if name == "queue-hold"
+        else {},
+        "queue-hold-undo": {"project_id": ACME, "hold_id": a_hold(pending_id)}
+        if name == "queue-hold-undo"
+        else {},
+        "project-owner": {"project_id": ACME},
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
@@ -356,6 +395,39 @@ def a_bulk_decision():
         id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done"
     )
     return str(bulk.id)
+
+
+def an_unsubscribe_token():
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import MailPreference
+
+    approver = get_user_model().objects.get(username="approver")
+    return MailPreference.objects.get_or_create(user=approver)[0].unsubscribe_token
+
+
+def a_hold(pending_id):
+    """An approval of Acme's first pending action, held by its approver (any earlier one
+    taken back first: an action has one live hold)."""
+    import uuid
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import DecisionHold
+
+    DecisionHold.objects.filter(status="held").update(status="undone")
+    hold = DecisionHold.objects.create(
+        user=get_user_model().objects.get(username="approver"),
+        project_id=ACME,
+        decision="approve",
+        platform="meta",
+        pending_id=pending_id,
+        idempotency_key=str(uuid.uuid4()),
+        send_after=timezone.now() + timedelta(hours=1),
+    )
+    return hold.id
 
 
 def first_verdict(sandbox):

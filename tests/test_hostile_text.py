@@ -13,7 +13,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from tests.conftest import ACME, PASSWORD
+from tests.conftest import ACME, login
 
 PWN = "window.__pwned=1"
 # Each fits a campaign name (1 to 128 characters); the long ones go where lengths are free.
@@ -36,10 +36,6 @@ RAW_MARKERS = [
     "<svg onload",
     "' onmouseover='window",
 ]
-
-
-def login(client, username="admin"):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def plant(sandbox, client) -> dict:
@@ -100,7 +96,7 @@ def pages(ids) -> dict:
 
 @pytest.fixture
 def planted(sandbox, people, client):
-    login(client)
+    login(client, "admin")
     return plant(sandbox, client)
 
 

@@ -143,3 +143,11 @@ def test_freshness_is_said_in_words(sandbox):
     assert mirror_freshness(NORDLICHT).words == "synced just now"
     assert synced_words(40) == "synced 40 s ago"
     assert synced_words(600) == "synced 10 min ago"
+
+
+def test_a_new_projects_lists_are_assumed_on_every_platform_until_a_404_says_otherwise(sandbox):
+    mirror_projects_refresh(details=False)
+    assert SyncState.objects.filter(project_id=NORDLICHT, platform="apple").exists()
+    assert mirror_refresh(NORDLICHT, "apple") == 0  # Nordlicht has no Apple layer
+    assert not SyncState.objects.filter(project_id=NORDLICHT, platform="apple").exists()
+    assert mirror_freshness(NORDLICHT).errors == ()

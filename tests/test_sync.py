@@ -201,15 +201,15 @@ def test_t_is_the_lists_divided_by_the_sweeps_reads_a_minute(engine, settings, c
     settings.SYNC_FEED = True
     settings.SYNC_FEED_SECONDS = 15
     synced(timezone.now())
-    # 30 of the standard tier's 120 reads a minute; 3 kept for changes, 4 for the feed.
+    # 30 of the standard tier's 120 reads a minute; 5 kept for changes, 4 for the feed.
     assert budget.share_per_minute() == 30
-    assert budget.sweep_per_minute() == 23
+    assert budget.sweep_per_minute() == 21
     lists = SyncState.objects.count()
-    assert sync_status().sweep_minutes == pytest.approx(lists / 23)
-    assert budget.sweep_minutes(600) == pytest.approx(26.09, abs=0.01)  # 200 customers × 3
+    assert sync_status().sweep_minutes == pytest.approx(lists / 21)
+    assert budget.sweep_minutes(600) == pytest.approx(28.57, abs=0.01)  # 200 customers × 3
     call_command("sync_status")
     out = capsys.readouterr().out
-    assert f"T (sweep period) {lists / 23:.1f} min" in out and "owner" in out
+    assert f"T (sweep period) {lists / 21:.1f} min" in out and "owner" in out
 
 
 def test_two_workers_ticking_at_the_same_moment_never_both_read(engine):
@@ -287,3 +287,28 @@ def test_when_peoples_reads_have_nearly_emptied_the_keys_bucket_the_engine_stand
     before = SyncRead.objects.count()
     assert sync_tick(now=now + timedelta(seconds=2), owner="w1").skipped == "budget"
     assert SyncRead.objects.count() == before
+
+
+def test_a_server_error_backs_the_engine_off_a_little_longer_each_time(engine):
+    now = synced(timezone.now())
+    SyncState.objects.filter(project_id=ACME).update(dirty_since=now)
+    fault = {"kind": "status", "status": 503, "pathContains": "/pending", "count": 2}
+    engine.control("faults", faults=[fault])
+    sync_tick(now=now + timedelta(seconds=2), owner="w1")
+    first = budget.backoff_until(now + timedelta(seconds=2))
+    assert first == now + timedelta(seconds=2 + budget.BACKOFF_START)
+    sync_tick(now=first, owner="w1")
+    assert budget.backoff_until(first) == first + timedelta(seconds=2 * budget.BACKOFF_START)
+    later = first + timedelta(seconds=11)
+    tick = sync_tick(now=later, owner="w1")
+    assert tick.ran and not tick.errors and budget.backoff_until(later) is None
+
+
+def test_the_engine_learns_the_keys_tier_from_the_rate_limit_headers(engine, settings):
+    settings.SYNC_DEFAULT_READS_PER_MINUTE = 60
+    settings.SYNC_READ_SHARE = 0.25
+    assert budget.share_per_minute() == 15  # nothing learnt yet: the fallback
+    engine.control("rate-tier", tier="pilot")
+    sync_tick(now=timezone.now(), owner="w1")
+    assert budget.reads_per_minute() == 1200
+    assert budget.share_per_minute() == 300

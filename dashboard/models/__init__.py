@@ -198,9 +198,11 @@ class BulkDecision(models.Model):
     stops nor repeats it, because every item owns its idempotency key from creation."""
 
     class Status(models.TextChoices):
+        HELD = "held", "Held"  # inside its hold window: nothing sent yet (models/holds.py)
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
+        UNDONE = "undone", "Undone"  # taken back inside its hold window: nothing was sent
 
     id = models.UUIDField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
@@ -263,5 +265,8 @@ class SpentNonce(models.Model):
 
 
 # Further tables live in modules of this package, one per job, imported here so Django
-# finds them: add `from dashboard.models.<module> import *` lines (noqa F403) below.
+# finds them: one star import per module below (F403 silenced on each line).
+from dashboard.models.digests import *  # noqa: E402, F403
+from dashboard.models.holds import *  # noqa: E402, F403
 from dashboard.models.mirror import *  # noqa: E402, F403
+from dashboard.models.ownership import *  # noqa: E402, F403

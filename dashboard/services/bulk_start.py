@@ -14,6 +14,7 @@ from dashboard.models import BulkDecision, BulkDecisionItem
 from dashboard.money import cents_format
 from dashboard.services import access
 from dashboard.services.bulk import bulk_decision_get, bulk_decisions_abandoned
+from dashboard.services.holds import action_expires_within, bulk_hold_place, hold_seconds
 from dashboard.services.pending import pending_matching, pending_recall
 from dashboard.services.pending_rows import RowContext
 from dashboard.services.projects import accounts_get, campaigns_get, project_locale
@@ -136,13 +137,23 @@ def bulk_decision_start(
     if not targets:
         raise ValueError("Select at least one pending action.")
 
+    actions = {pending_id: pending_recall(project_id, pending_id) for _, pending_id in targets}
+    # Held before sending (one Undo for the batch), unless one of them would expire first.
+    held = hold_seconds() > 0 and not any(
+        action_expires_within(a, hold_seconds()) for a in actions.values() if a
+    )
     with transaction.atomic():
         bulk = BulkDecision.objects.create(
-            id=bulk_id, user=user, project_id=project_id, decision=decision, text=text
+            id=bulk_id,
+            user=user,
+            project_id=project_id,
+            decision=decision,
+            text=text,
+            status=BulkDecision.Status.HELD if held else BulkDecision.Status.QUEUED,
         )
         items = []
         for platform, pending_id in targets:
-            action = pending_recall(project_id, pending_id)
+            action = actions[pending_id]
             items.append(
                 BulkDecisionItem(
                     bulk=bulk,
@@ -153,7 +164,10 @@ def bulk_decision_start(
                 )
             )
         BulkDecisionItem.objects.bulk_create(items)
-        transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
+        if held:
+            bulk_hold_place(bulk)
+        else:
+            transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
     return bulk
 
 

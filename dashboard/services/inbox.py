@@ -228,7 +228,7 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     """One page of the inbox, from the mirror only."""
     roles = roles_by_project(user=user)
     matching = inbox_matching(user=user, filters=filters, roles=roles)
-    # Each of these walks a narrow covering index (migration 0009), not the wide table.
+    # Each of these walks a narrow covering index (migration 0013), not the wide table.
     figures = {
         "total": matching.count(),
         "newest": matching.order_by("-created_at").values_list("created_at", flat=True).first(),

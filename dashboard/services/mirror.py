@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dashboard.layers import PLATFORMS, LayersError, PendingAction, RateLimited
+from dashboard.layers import PLATFORMS, LayersError, NotFound, PendingAction, RateLimited
 from dashboard.models import MirrorAction, MirrorProject, SyncState
 from dashboard.services.mirror_freshness import (  # noqa: F401 (part of this module's API)
     Freshness,
@@ -97,6 +97,11 @@ def mirror_refresh(
             limit=PAGE_LIMIT,
         )
     except LayersError as error:
+        if isinstance(error, NotFound) and project.details_read_at is None:
+            # Its layers are not known yet, so every platform was assumed: this project has
+            # no such list. It goes (its project's details say which lists there are).
+            state.delete()
+            return 0
         SyncState.objects.filter(pk=state.pk).update(
             last_error=error.message[:1000],
             last_error_at=now,
@@ -190,17 +195,22 @@ def mirror_action(row: MirrorAction) -> PendingAction:
 
 def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> int:
     """Discovers every project the key sees (GET /v1/projects, all pages): upserts their
-    names and locales, and forgets projects the key no longer sees. With `details`, each
+    names and locales (a new project gets a sync state on every platform until its layers
+    are read), and forgets projects the key no longer sees. With `details`, each
     project whose details are unknown or a day old is read too (mirror_project_detail);
     the sync engine leaves that to its budgeted ticks. Answers how many projects there are."""
     now = now or timezone.now()
     client = client or sync_client()
     projects, complete = _pages(
-        client.projects_list, note={"kind": "projects"}, now=now, max_pages=MAX_PROJECT_PAGES
+        client.projects_list,
+        note={"kind": "projects"},
+        now=now,
+        max_pages=MAX_PROJECT_PAGES,
+        limit=PAGE_LIMIT,
     )
     with transaction.atomic():
         for project in projects:
-            MirrorProject.objects.update_or_create(
+            mirrored, created = MirrorProject.objects.update_or_create(
                 project_id=project.id,
                 defaults={
                     "name": project.name[:300],
@@ -208,6 +218,11 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
                     "seen_at": now,
                 },
             )
+            if created or not mirrored.details_read_at:
+                # Until its layers are read, every platform is assumed, so its lists can be
+                # read first (a list it does not have answers 404 and goes).
+                for platform in PLATFORMS:
+                    SyncState.objects.get_or_create(project=mirrored, platform=platform)
         if complete:
             MirrorProject.objects.exclude(project_id__in=[p.id for p in projects]).delete()
     if details:

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.services import audit
+from dashboard.services import audit, holds
 from dashboard.services.audit_export import (
     audit_export_check,
     audit_export_lines,
@@ -28,6 +28,7 @@ def audit_page(request, project_id):
     }
     if request.htmx and filters.cursor:
         return render(request, "audit/_rows.html", context)  # "load more"
+    context["holds"] = holds.holds_recent(user=request.user, project_id=project_id)
     return render(request, "audit/page.html", context)
 
 

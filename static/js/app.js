@@ -278,4 +278,13 @@
     })[0];
     focusCard(next || swapped);
   });
+  // A held decision counts down to its send ("sending in 8 s"); the server holds the truth
+  // and the row asks it what happened when the window ends.
+  setInterval(function () {
+    document.querySelectorAll(".countdown[data-seconds]").forEach(function (el) {
+      if (!el.dataset.deadline) el.dataset.deadline = String(Date.now() + Number(el.dataset.seconds) * 1000);
+      var left = Math.max(0, Math.ceil((Number(el.dataset.deadline) - Date.now()) / 1000));
+      el.textContent = left ? "sending in " + left + " s" : "sending now";
+    });
+  }, 250);
 })();

@@ -122,7 +122,7 @@ def test_the_projects_page_lists_each_customer_with_counts_and_freshness(
     inbox_ready, live_server, page
 ):
     browser_login(page, live_server, "manager")
-    rows = page.locator("#project-list tbody tr")
+    rows = page.locator("#project-list li.project-line")
     assert rows.count() == 3
     assert "Synced" in page.locator("#project-list").inner_text()
     screenshot(page, "projects-urgency")

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from dashboard.layers import LayersError
-from dashboard.models import MirrorAction, SyncFeed, SyncState
+from dashboard.models import MirrorAction, SyncFeed, SyncState, WebhookEvent
 from dashboard.services.mirror import mirror_mark_dirty
 from dashboard.services.sync.budget import read_note
 
@@ -20,18 +20,22 @@ NAME = "audit"
 PAGE_LIMIT = 200
 MAX_PAGES = 3
 HINTS = ("ads.write.queued", "ads.pending.")
-SKEW = timedelta(seconds=2)  # how far Layers' clock and ours may differ
+SKEW = timedelta(seconds=2)
+WEBHOOKS_FLOWING = timedelta(minutes=2)  # how far Layers' clock and ours may differ
 
 
 def feed_due(now) -> bool:
+    """Every SYNC_FEED_SECONDS; once a minute while webhooks are arriving (they say the same
+    sooner, and the feed is then only the net under them)."""
     if not settings.SYNC_FEED:
         return False
     feed = SyncFeed.objects.filter(name=NAME).first()
-    return (
-        feed is None
-        or feed.read_at is None
-        or ((now - feed.read_at).total_seconds() >= settings.SYNC_FEED_SECONDS)
-    )
+    if feed is None or feed.read_at is None:
+        return True
+    every = settings.SYNC_FEED_SECONDS
+    if WebhookEvent.objects.filter(received_at__gte=now - WEBHOOKS_FLOWING).exists():
+        every = max(every, 60)
+    return (now - feed.read_at).total_seconds() >= every
 
 
 def feed_read(*, now, client, pages: int = MAX_PAGES) -> int:

@@ -51,7 +51,12 @@ class SyncStatus:
             f"{self.reads_per_minute} (the key's tier); reserve {self.reserve}, "
             f"feed {self.feed_per_minute:g}, sweep {self.sweep_per_minute:g}",
             f"T (sweep period) {self.sweep_minutes:.1f} min = {self.lists} lists ÷ "
-            f"{self.sweep_per_minute:g} reads/min",
+            f"{self.sweep_per_minute:g} reads/min"
+            + (
+                f" (no list is read again sooner than {settings.SYNC_RECONCILE_MIN_SECONDS} s)"
+                if self.sweep_minutes * 60 < settings.SYNC_RECONCILE_MIN_SECONDS
+                else ""
+            ),
             f"reads last min   {self.reads_last_minute} "
             + " ".join(f"{k}={v}" for k, v in sorted(self.reads_by_kind.items())),
             f"lag              oldest list read {seconds(self.lag_seconds)} ago; "

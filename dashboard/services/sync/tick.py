@@ -6,7 +6,9 @@ A tick, when this worker holds the lease (lease.py) and the engine is not backin
 2. lists a person asked to refresh, then dirty lists (a webhook, the feed, a 409), oldest
    change first: these may use the whole share;
 3. the audit feed (every SYNC_FEED_SECONDS), which marks lists dirty for the next tick;
-4. projects whose layers and currencies are unknown or a day old (two reads each);
+4. lists never read (a new project's: every platform is assumed until its layers are
+   read; a list it does not have answers 404 and goes), then projects whose layers and
+   currencies are unknown or a day old (two reads each);
 5. the reconciler: the lists read longest ago, paced by a token bucket at the sweep's
    rate (the share less the feed, a reserve, and the change-driven reads of the last
    minute) and never into the reserve, so every list is read at least every T minutes.
@@ -80,7 +82,8 @@ def sync_tick(*, now=None, owner: str | None = None, client=None) -> Tick:
         if feed_due(now) and _room(now, 1):
             tick.marked += _guarded(tick, now, lambda: feed_read(now=now, client=client))
             _changed(tick, now, client)  # what the feed named, at once
-        _details(tick, now, client)
+        _reconcile(tick, now, client, new=True)  # lists never read: the rows come first
+        _details(tick, now, client)  # then layers and currencies
         _reconcile(tick, now, client)
     except _Stop:
         pass
@@ -169,14 +172,16 @@ def _details(tick, now, client) -> None:
         _guarded(tick, now, lambda p=project_id: mirror_project_detail(p, now=now, client=client))
 
 
-def _reconcile(tick, now, client) -> None:
-    """The sweep: the lists read longest ago, at the sweep's pace (its token bucket) and
-    never into the reserve kept for changes."""
+def _reconcile(tick, now, client, *, new: bool = False) -> None:
+    """The sweep: the lists read longest ago (with `new`, those never read), at the sweep's
+    pace (its token bucket) and never into the reserve kept for changes."""
     due = (
         SyncState.objects.filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(dirty_since__isnull=True, requested_at__isnull=True)
         .order_by(F("last_full_refresh_at").asc(nulls_first=True), "id")
     )
+    if new:
+        due = due.filter(last_full_refresh_at__isnull=True)
     for state in due[: math.ceil(budget.sweep_per_minute())]:
         pages = _pages(state)
         if not _room(now, pages, reserve=budget.reserve_per_minute()):

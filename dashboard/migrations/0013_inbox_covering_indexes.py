@@ -16,7 +16,7 @@ INDEXES = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dashboard", "0009_sync_sweep_pacing")]
+    dependencies = [("dashboard", "0012_mail_digests")]
 
     operations = [
         migrations.RunSQL(

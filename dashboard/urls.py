@@ -10,6 +10,7 @@ from dashboard.views import (
     campaigns,
     core,
     embed,
+    inbox,
     mail,
     notices,
     optimizer,
@@ -24,6 +25,21 @@ handler404 = "dashboard.views.core.not_found"
 
 urlpatterns = [
     path("", projects.project_list, name="home"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/fresh", inbox.fresh, name="inbox-fresh"),
+    path("inbox/refresh", inbox.refresh, name="inbox-refresh"),
+    path("inbox/bulk", inbox.bulk, name="inbox-bulk-start"),
+    path("inbox/bulk/<str:form_key>/", inbox.bulk_page, name="inbox-bulk"),
+    path(
+        "inbox/<str:project_id>/<str:platform>/<str:pending_id>/",
+        inbox.detail,
+        name="inbox-detail",
+    ),
+    path(
+        "inbox/<str:project_id>/<str:platform>/<str:pending_id>/decide",
+        inbox.decide,
+        name="inbox-decide",
+    ),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),
     path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
     path("projects/<str:project_id>/owner/", projects.project_owner, name="project-owner"),

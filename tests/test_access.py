@@ -134,6 +134,41 @@ MATRIX = {
         "admin": (405, OK),
         "outsider": (405, DENIED),
     },
+    # The inbox spans every customer a person may see, so everyone signed in opens it; a
+    # detail or a decision is the project's own (its role), and a bulk started from it
+    # needs the approver role on the customer it names.
+    "inbox": {p: (OK, 405) for p in PEOPLE} | {"anonymous": (LOGIN, LOGIN)},
+    "inbox-fresh": {p: (OK, 405) for p in PEOPLE} | {"anonymous": (LOGIN, LOGIN)},
+    "inbox-refresh": {p: (405, OK) for p in PEOPLE} | {"anonymous": (LOGIN, LOGIN)},
+    "inbox-bulk-start": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    # Bulk decisions started from the inbox: those on customers the person may see.
+    "inbox-bulk": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (404, 405),
+    },
+    "inbox-detail": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "inbox-decide": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
     "project-share": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (DENIED, DENIED),
@@ -325,6 +360,8 @@ def url_kwargs(name, sandbox):
         return {"token": an_unsubscribe_token()}
     if name in CAMPAIGN_URLS:
         return campaign_kwargs(name, sandbox)
+    if name in INBOX_URLS:
+        return inbox_kwargs(name, sandbox)
     pending_id = first_pending(sandbox)
     return {
         "project": {"project_id": ACME},
@@ -493,6 +530,32 @@ def campaign_kwargs(name, sandbox):
     return {"project_id": ACME}
 
 
+INBOX_URLS = ("inbox-bulk", "inbox-detail", "inbox-decide")
+
+
+def inbox_kwargs(name, sandbox):
+    """Acme's first pending Meta action, put in the mirror as the sync engine would; or a
+    bulk decision an inbox form started on Acme."""
+    import uuid
+
+    from dashboard.services.inbox_actions import bulk_id_for
+    from dashboard.services.mirror import mirror_refresh
+
+    if name == "inbox-bulk":
+        key = uuid.uuid4()
+        from django.contrib.auth import get_user_model
+
+        from dashboard.models import BulkDecision
+
+        approver = get_user_model().objects.get(username="approver")
+        BulkDecision.objects.create(
+            id=bulk_id_for(key, ACME), user=approver, project_id=ACME, decision="approve"
+        )
+        return {"form_key": str(key)}
+    mirror_refresh(ACME, "meta")
+    return {"project_id": ACME, "platform": "meta", "pending_id": first_pending(sandbox)}
+
+
 def first_pending(sandbox):
     response = sandbox.api("GET", f"/v1/projects/{ACME}/ads/meta/pending")
     return response.json()["items"][0]["pendingId"]
@@ -501,6 +564,9 @@ def first_pending(sandbox):
 POST_DATA = {
     "project-access": {"username": "viewer", "role": "viewer"},
     "queue-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
+    "inbox-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
+    # Every action of Acme that the person may decide (none: a sentence, then the inbox).
+    "inbox-bulk-start": {"decision": "approve", "select_all": "1", "customer": ACME},
     "queue-bulk-start": {
         "decision": "approve",
         "text": "",

@@ -309,6 +309,11 @@ def pending_remember(project_id: str, action) -> None:
     cache.set(_record_key(project_id, action.pending_id), action, timeout=RECORD_SECONDS)
 
 
+def pending_remember_many(project_id: str, actions) -> None:
+    """Many actions remembered in one cache write (the inbox hands over mirrored copies)."""
+    _remember_many(project_id, actions)
+
+
 def _remember_many(project_id, actions):
     cache.set_many(
         {_record_key(project_id, a.pending_id): a for a in actions}, timeout=RECORD_SECONDS

@@ -363,7 +363,10 @@ def _held(hold, context, can_undo) -> str:
 def _forms(row, context) -> str:
     a = row.action
     url = escape(
-        reverse("queue-decide", args=[context.get("project_id"), a.platform, a.pending_id])
+        reverse(
+            context.get("decide_url_name") or "queue-decide",  # the inbox posts to its own
+            args=[context.get("project_id"), a.platform, a.pending_id],
+        )
     )
     token = context.get("csrf_token")
     csrf = ""

@@ -6,16 +6,27 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.services import ownership, projects
+from dashboard.services.inbox_sync import freshness_for, projects_urgency
 
 
 @login_required
 @require_GET
 def project_list(request):
+    """Each customer with its owner, and from the mirror its pending count, how many expire
+    within 24 h and how fresh its copy is; most urgent first once the mirror has them."""
     cards = ownership.project_cards(
         user=request.user, projects=projects.project_list(user=request.user)
     )
+    urgency = {line.project_id: line for line in projects_urgency(user=request.user)}
+    order = {project_id: n for n, project_id in enumerate(urgency)}
+    cards.sort(key=lambda card: order.get(card.project.id, len(order)))
     unowned = sum(1 for card in cards if card.owners.owner is None)
-    return render(request, "projects/list.html", {"cards": cards, "unowned": unowned})
+    context = {
+        "cards": [(card, urgency.get(card.project.id)) for card in cards],
+        "unowned": unowned,
+        "freshness": freshness_for(user=request.user),
+    }
+    return render(request, "projects/list.html", context)
 
 
 @login_required

@@ -30,11 +30,15 @@ run: venv
 	@echo "  Sandbox Layers API: http://$(HOST):$(PORT)/sandbox/v1/"
 	@echo "  Demo partner portal (embeds the dashboard): http://localhost:$(PORT)/demo-portal/"
 	@echo ""
-	@# The background worker (bulk decisions, webhook events) runs beside the web server and stops with it;
-	@# bulk decisions a previous worker left unfinished (it was killed) are queued again first.
+	@# Two background workers run beside the web server and stop with it: one for bulk decisions and
+	@# webhook events, one for the mirror's sync engine (its own queue, so a long bulk decision never
+	@# delays a sync tick). Bulk decisions a killed worker left are queued again first, and the sync's
+	@# first tick is queued (each tick queues the next).
 	@$(BIN)/python manage.py bulk_recover --verbosity 0
+	@$(BIN)/python manage.py sync_start
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py db_worker --no-reload --interval 0.5 --queue-name sync & syncer=$$!; \
+	  trap 'kill $$worker $$syncer 2>/dev/null' EXIT INT TERM; \
 	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The production set on one machine, for a trial: debug off, gunicorn + the task worker,
@@ -42,9 +46,15 @@ run: venv
 production: venv
 	scripts/run-production
 
+# Lint and format first (seconds), then the suite in parallel: TEST_WORKERS processes, each
+# with its own test database, live server + sandbox, and (with CACHE_URL=redis://) its own
+# Redis database. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 4
 test: venv
 	@scripts/ensure-chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # Speed and scale, measured side by side (loopback only; about nine minutes).
 bench: venv

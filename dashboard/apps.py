@@ -13,6 +13,9 @@ def _housekeeping_schedule(sender, using="default", **kwargs):
     # Not due at once: a worker started to take one particular task (the tests' workers
     # with max_tasks=1) must find that task, not a heartbeat.
     worker_heartbeat_schedule(using=using)
+    from dashboard.services.digests import mail_schedule
+
+    mail_schedule(using=using)  # and the first check for digests and alerts
 
 
 _BEAT_EVERY = 10.0  # seconds: a queue of quick tasks (the sync's ticks) writes at most this often

@@ -136,14 +136,44 @@ AUTH_PASSWORD_VALIDATORS = [
 # Background work (bulk decisions, webhook events) through Django's Tasks framework. The
 # database queue survives restarts and serves several workers (`manage.py db_worker`,
 # started by make run).
-TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        # "sync": the mirror's sync engine (dashboard/services/sync/), kept apart so a
+        # long bulk decision never delays it (make run's worker serves both queues).
+        "QUEUES": ["default", "sync"],
+    }
+}
 # Housekeeping (expired sessions and one-time tokens, the share-link opening log) runs in
 # the worker this often, scheduling its own next run (dashboard/tasks.py).
 HOUSEKEEPING_SECONDS = env.int("HOUSEKEEPING_SECONDS", default=60 * 60)
+# The sync engine (dashboard/services/sync/): the share of the key's read budget it may
+# spend, the budget when Layers has not said yet, how often it ticks, how long an owner's
+# lease lasts, and whether it reads the org-wide audit log as a change feed.
+SYNC_READ_SHARE = env.float("SYNC_READ_SHARE", default=0.25)
+SYNC_DEFAULT_READS_PER_MINUTE = env.int("SYNC_DEFAULT_READS_PER_MINUTE", default=120)
+SYNC_TICK_SECONDS = env.float("SYNC_TICK_SECONDS", default=2.0)
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=30)
+SYNC_FEED = env.bool("SYNC_FEED", default=True)
+SYNC_FEED_SECONDS = env.float("SYNC_FEED_SECONDS", default=15.0)
+SYNC_CHANGE_RESERVE = env.float("SYNC_CHANGE_RESERVE", default=0.15)
+SYNC_RECONCILE_MIN_SECONDS = env.int("SYNC_RECONCILE_MIN_SECONDS", default=120)
+SYNC_DISCOVERY_SECONDS = env.int("SYNC_DISCOVERY_SECONDS", default=600)
+SYNC_ENABLED = env.bool("SYNC_ENABLED", default=True)
 # A bulk decision whose worker shows no sign of life for this long is queued again.
 BULK_STALE_SECONDS = env.int("BULK_STALE_SECONDS", default=300)
 # How many pending actions one bulk decision (and "select all") takes at most.
 BULK_MAX_ITEMS = env.int("BULK_MAX_ITEMS", default=2000)
+# A decision (single or bulk) waits this long before it is sent, so Undo costs no write;
+# 0 sends at once. A hold a worker took but left unfinished this long is sent again (under
+# its own idempotency key: Layers replays the first answer).
+DECISION_HOLD_SECONDS = env.int("DECISION_HOLD_SECONDS", default=10)
+DECISION_HOLD_STALE_SECONDS = env.int("DECISION_HOLD_STALE_SECONDS", default=60)
+# Audit CSV exports run in the background worker: each may spend this share of the key's
+# read budget per minute (the rest stays for the people using the dashboard), and its file
+# is kept this many hours after it finished.
+AUDIT_EXPORT_READ_SHARE = env.float("AUDIT_EXPORT_READ_SHARE", default=0.25)
+AUDIT_EXPORT_KEEP_HOURS = env.int("AUDIT_EXPORT_KEEP_HOURS", default=24)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed sign-ins per username and address, and per address, before that address must
 # wait out the window (dashboard/services/signin.py).
@@ -153,6 +183,29 @@ SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=15 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in with the partner's identity provider (OpenID Connect, dashboard/sso.py): on when
+# OIDC_RP_CLIENT_ID is set. Endpoints from the issuer's discovery document, or one by one.
+# Local accounts (passwords) keep working beside it, for the demo and break-glass admins.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "dashboard.sso.SSOBackend",  # does nothing unless a provider's sign-in comes back
+]
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
+OIDC_CREATE_USER = env.bool("OIDC_CREATE_USER", default=True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
@@ -248,6 +301,36 @@ SANDBOX_RATE_TIER = env("SANDBOX_RATE_TIER", default="off")
 SANDBOX_EXTENSIONS = env.bool("SANDBOX_EXTENSIONS", default=True)
 # New optimizer proposals per minute across all customers (0 = off; control `proposer` too).
 SANDBOX_PROPOSER_PER_MINUTE = env.float("SANDBOX_PROPOSER_PER_MINUTE", default=0)
+
+# --- E-mail: digests and alerts (dashboard/services/digests.py) ------------------------
+
+# The console in the demo (mail is printed by the worker); SMTP in production, e.g.
+# EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (Django 6.1's MAILERS setting).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+_smtp = {
+    "host": _email.get("EMAIL_HOST"),
+    "port": _email.get("EMAIL_PORT"),
+    "username": _email.get("EMAIL_HOST_USER"),
+    "password": _email.get("EMAIL_HOST_PASSWORD"),
+    "use_tls": _email.get("EMAIL_USE_TLS"),
+    "use_ssl": _email.get("EMAIL_USE_SSL"),
+    "timeout": env.float("EMAIL_TIMEOUT", default=10.0),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {k: v for k, v in _smtp.items() if v not in (None, "")}
+        if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Layers dashboard <dashboard@localhost>")
+# The dashboard's own address, for the links in e-mail (no request to take it from).
+DASHBOARD_BASE_URL = env(
+    "DASHBOARD_BASE_URL", default=f"http://127.0.0.1:{LAYERS_SANDBOX_PORT}"
+).rstrip("/")
+MAIL_CHECK_SECONDS = env.int("MAIL_CHECK_SECONDS", default=300)
+MAIL_ALERT_HOURS = env.int("MAIL_ALERT_HOURS", default=24)
 
 # --- Embedding in a partner portal, and share links ----------------------------------
 
@@ -375,6 +458,17 @@ def _start_problems() -> list[str]:
         problems.append(
             "CACHE_URL is a dummy cache: the sign-in throttle needs a real one (redis://…)."
         )
+    if OIDC_RP_CLIENT_ID:
+        given = [OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT]
+        if not OIDC_OP_ISSUER and not (
+            OIDC_OP_AUTHORIZATION_ENDPOINT and OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_JWKS_ENDPOINT
+        ):
+            problems.append(
+                "OIDC_RP_CLIENT_ID is set: set OIDC_OP_ISSUER (discovery), or the "
+                "authorization, token and JWKS endpoints."
+            )
+        if any(u and not u.startswith("https://") for u in [*given, OIDC_OP_JWKS_ENDPOINT]):
+            problems.append("The identity provider's addresses must start with https://.")
     if backend.endswith("LocMemCache") and not ONE_WEB_PROCESS:
         problems.append(
             "Set CACHE_URL=redis://… (shared by every web process): the local-memory cache "

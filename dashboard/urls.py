@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import webhooks
+from dashboard import sso, webhooks
 from dashboard.views import (
     access,
     accounts,
@@ -10,6 +10,8 @@ from dashboard.views import (
     campaigns,
     core,
     embed,
+    inbox,
+    mail,
     notices,
     optimizer,
     pending,
@@ -19,10 +21,28 @@ from dashboard.views import (
     verdicts,
 )
 
+handler404 = "dashboard.views.core.not_found"
+
 urlpatterns = [
     path("", projects.project_list, name="home"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/fresh", inbox.fresh, name="inbox-fresh"),
+    path("inbox/refresh", inbox.refresh, name="inbox-refresh"),
+    path("inbox/bulk", inbox.bulk, name="inbox-bulk-start"),
+    path("inbox/bulk/<str:form_key>/", inbox.bulk_page, name="inbox-bulk"),
+    path(
+        "inbox/<str:project_id>/<str:platform>/<str:pending_id>/",
+        inbox.detail,
+        name="inbox-detail",
+    ),
+    path(
+        "inbox/<str:project_id>/<str:platform>/<str:pending_id>/decide",
+        inbox.decide,
+        name="inbox-decide",
+    ),
     path("projects/<str:project_id>/", projects.project_overview, name="project"),
     path("projects/<str:project_id>/access/", access.access_page, name="project-access"),
+    path("projects/<str:project_id>/owner/", projects.project_owner, name="project-owner"),
     path("projects/<str:project_id>/queue/", pending.queue, name="queue"),
     path("projects/<str:project_id>/queue/counts", pending.counts, name="queue-counts"),
     path("projects/<str:project_id>/queue/fresh", pending.fresh, name="queue-fresh"),
@@ -44,6 +64,16 @@ urlpatterns = [
         "projects/<str:project_id>/queue/bulk/<str:bulk_id>/resume",
         pending.bulk_resume,
         name="queue-bulk-resume",
+    ),
+    path(
+        "projects/<str:project_id>/queue/holds/<uuid:hold_id>",
+        pending.hold_status,
+        name="queue-hold",
+    ),
+    path(
+        "projects/<str:project_id>/queue/holds/<uuid:hold_id>/undo",
+        pending.hold_undo,
+        name="queue-hold-undo",
     ),
     path(
         "projects/<str:project_id>/queue/<str:platform>/<str:pending_id>/decide",
@@ -102,7 +132,17 @@ urlpatterns = [
         name="project-share-revoke",
     ),
     path("projects/<str:project_id>/audit/", audit.audit_page, name="audit"),
-    path("projects/<str:project_id>/audit/export.csv", audit.audit_export, name="audit-export"),
+    path("projects/<str:project_id>/audit/export/", audit.audit_export, name="audit-export"),
+    path(
+        "projects/<str:project_id>/audit/export/<uuid:export_id>/",
+        audit.audit_export_progress_page,
+        name="audit-export-progress",
+    ),
+    path(
+        "projects/<str:project_id>/audit/export/<uuid:export_id>/download",
+        audit.audit_export_download,
+        name="audit-export-download",
+    ),
     path(
         "projects/<str:project_id>/verdicts/<str:verdict_id>/",
         verdicts.verdict_page,
@@ -111,6 +151,8 @@ urlpatterns = [
     path("notices/", notices.notices_page, name="notices"),
     path("notices/read", notices.notices_read, name="notices-read"),
     path("notices/count", notices.notices_count, name="notices-count"),
+    path("settings/mail/", mail.mail_settings, name="mail-settings"),
+    path("mail/unsubscribe/<str:token>", mail.mail_unsubscribe, name="mail-unsubscribe"),
     path("webhooks/layers", webhooks.receive, name="webhooks-layers"),
     path("s/<str:token>", sharing.share_open, name="share"),
     path("embed/start", embed.embed_start, name="embed-start"),
@@ -121,6 +163,9 @@ urlpatterns = [
     path("favicon.ico", core.favicon, name="favicon"),
     path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in with the partner's identity provider (404 unless OIDC_RP_CLIENT_ID is set).
+    path("oidc/start/", sso.SSOStartView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", sso.SSOCallbackView.as_view(), name="oidc_authentication_callback"),
 ]
 
 if settings.SANDBOX_ENABLED:

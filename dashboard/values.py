@@ -32,6 +32,27 @@ LABELS = {
     "status": "Status",
     "targeting": "Targeting",
 }
+# The order a change's fields are shown in, decided here and not by the JSON: PostgreSQL's
+# jsonb keeps an object's keys sorted, so Layers' own order does not survive every backend.
+# Known fields read in this order; any other follows, alphabetically.
+FIELD_ORDER = (
+    "name",
+    "status",
+    "dailyBudgetCents",
+    "lifetimeBudgetCents",
+    "bidAmountCents",
+    "startTime",
+    "endTime",
+    "targeting",
+    "geo",
+    "age",
+    "genders",
+    "customAudiences",
+    "placements",
+    "dayparts",
+    "adsContentId",
+    "adsContentIds",
+)
 DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 WEEK = (1, 2, 3, 4, 5, 6, 0)  # shown Monday first
 MAX_ITEMS = 20  # longer lists are cut in the words (the raw value keeps everything)
@@ -61,6 +82,14 @@ def raw_json(value) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     except (TypeError, ValueError, RecursionError):
         return repr(value)[:2000]
+
+
+def in_field_order(keys) -> list:
+    """The distinct keys, known fields in FIELD_ORDER first, then the rest alphabetically:
+    the same rows in the same order whichever database stored the value."""
+    known = {key: place for place, key in enumerate(FIELD_ORDER)}
+    unique = dict.fromkeys(keys)
+    return sorted(unique, key=lambda k: (known.get(k, len(known)), str(k)))
 
 
 def label(key: str) -> str:
@@ -249,10 +278,10 @@ def time_words(value) -> str | None:
 def targeting_words(value: dict, creatives) -> str | None:
     """A whole targeting block: "Countries: United States; Age 25–54"."""
     parts = []
-    for key, part in value.items():
-        if not isinstance(key, str):
-            return None
-        words = _shown(key, part, creatives).text
+    if not all(isinstance(key, str) for key in value):
+        return None
+    for key in in_field_order(value):
+        words = _shown(key, value[key], creatives).text
         parts.append(f"Age {words}" if key == "age" else f"{label(key)}: {words}")
     return _cut("; ".join(parts)) if parts else None
 

@@ -1,7 +1,8 @@
 """The receiver for Layers webhooks: POST /webhooks/layers.
 
 Not session-authenticated and CSRF-exempt: the HMAC signature is the authentication. It
-verifies, stores once per `X-Layers-Event-Id`, queues a task and answers; the work happens
+verifies, stores once per event id — the signed body's `id`, never the unsigned
+`X-Layers-Event-Id` header, which must agree with it — queues a task and answers; the work happens
 in the task worker (dashboard/services/webhook_inbox.py, dashboard/tasks.py). A bad
 signature is refused and nothing is kept."""
 

@@ -4,6 +4,7 @@ Tests talk to the sandbox over real HTTP: the pytest-django live server serves b
 dashboard and the sandbox (mounted at /sandbox/), exactly as `make run` does."""
 
 import os
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -14,6 +15,48 @@ import requests
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REDIS_DATABASES = 16  # Redis' default `databases`
+GIVEN_CACHE_URL = ""  # CACHE_URL as the suite was started with (before the worker's own)
+
+
+def worker_cache_url(url: str, worker: str | None) -> str:
+    """CACHE_URL for one pytest-xdist worker: with Redis, the URL's database number plus the
+    worker's (gw0 keeps it, gw1 the next one...), so no two workers share a key and one
+    worker's cache.clear() (FLUSHDB) never empties another's. Anything else is unchanged:
+    a local-memory cache already lives in one process."""
+    number = re.fullmatch(r"gw(\d+)", worker or "")
+    found = re.fullmatch(r"(rediss?://[^/?#]*)(?:/(\d*))?(.*)", url or "")
+    if not number or not found:
+        return url
+    base = int(found.group(2) or 0)
+    database = base + int(number.group(1))
+    if database >= REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"{worker} would use Redis database {database}: start from a lower one in "
+            f"CACHE_URL or run fewer workers (Redis has {REDIS_DATABASES})."
+        )
+    return f"{found.group(1)}/{database}{found.group(3)}"
+
+
+def pytest_configure(config):
+    """Each xdist worker has its own test database and live server (so its own sandbox);
+    this gives it its own Redis database too, before anything opens the cache. The
+    environment changes with it, so processes a test starts use the same database."""
+    global GIVEN_CACHE_URL
+    given = GIVEN_CACHE_URL = os.environ.get("CACHE_URL", "")
+    mine = worker_cache_url(given, os.environ.get("PYTEST_XDIST_WORKER"))
+    if mine == given:
+        return
+    import environ
+    from django.conf import settings
+    from django.core.cache import caches
+
+    os.environ["CACHE_URL"] = mine
+    settings.CACHES["default"]["LOCATION"] = environ.Env.cache_url_config(mine)["LOCATION"]
+    if hasattr(caches._connections, "default"):  # opened already: open it again
+        del caches["default"]
+
+
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
 
 
@@ -42,6 +85,32 @@ class Sandbox:
         headers.setdefault("Authorization", f"Bearer {key or self.key}")
         kwargs.setdefault("timeout", 30)
         return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_without_post_migrate():
+    """After a transactional test (every live-server test) Django empties the tables and then
+    sends post_migrate, which writes every content type and permission again and queues a
+    housekeeping run: most of the cost of the flush, for rows no test reads (the dashboard
+    uses roles, not Django permissions). The flush stays; the rewrite goes. The test of
+    migrate's housekeeping run calls migrate itself."""
+    from django.core.management import call_command
+    from django.test import TransactionTestCase
+
+    def flush(self):
+        for alias in self._databases_names(include_mirrors=False):
+            call_command(
+                "flush",
+                verbosity=0,
+                interactive=False,
+                database=alias,
+                reset_sequences=False,
+                inhibit_post_migrate=True,
+            )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -152,6 +221,14 @@ def people(db):
         ProjectGrant.objects.create(user=user, project_id=project, role=role)
         made[name] = user
     return made
+
+
+def login(client, username):
+    """Signs one of `people` in on the test client without the sign-in form (tests of signing
+    in itself use the form, in tests/test_signin.py and the browser tests)."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=username))
 
 
 def browser_login(page, live_server, username):

@@ -6,6 +6,7 @@ page can ship without saying who may see it and who may change things through it
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from dashboard.services.jobs import job_remember
 from tests.conftest import ACME, PASSWORD
 
 PEOPLE = ["anonymous", "viewer", "approver", "admin", "outsider"]
@@ -38,6 +39,15 @@ MATRIX = {
     "favicon": {p: (OK, 405) for p in PEOPLE},
     "login": {p: (OK, OK) for p in PEOPLE},
     "logout": {p: (405, LOGIN) for p in PEOPLE},
+    "mail-settings": {
+        "anonymous": (LOGIN, LOGIN),
+        **{p: (OK, 422) for p in PEOPLE[1:]},  # the matrix posts no choice: a sentence
+    },
+    # The unsubscribe link works for whoever holds it, signed in or not.
+    "mail-unsubscribe": {p: (OK, OK) for p in PEOPLE},
+    # Sign-in with an identity provider is off in the suite's settings (tests/test_sso.py).
+    "oidc_authentication_init": {p: (404, 404) for p in PEOPLE},
+    "oidc_authentication_callback": {p: (404, 404) for p in PEOPLE},
     "project": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),
@@ -101,6 +111,27 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
+    "queue-hold": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "queue-hold-undo": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    "project-owner": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (DENIED, DENIED),
+        "approver": (DENIED, DENIED),
+        "admin": (OK, 422),  # the matrix posts no owner: the form says to choose one
+        "outsider": (DENIED, DENIED),
+    },
     "queue-bulk-retry": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (405, DENIED),
@@ -109,6 +140,41 @@ MATRIX = {
         "outsider": (405, DENIED),
     },
     "queue-bulk-resume": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    # The inbox spans every customer a person may see, so everyone signed in opens it; a
+    # detail or a decision is the project's own (its role), and a bulk started from it
+    # needs the approver role on the customer it names.
+    "inbox": {p: (OK, 405) for p in PEOPLE} | {"anonymous": (LOGIN, LOGIN)},
+    "inbox-fresh": {p: (OK, 405) for p in PEOPLE} | {"anonymous": (LOGIN, LOGIN)},
+    "inbox-refresh": {p: (405, OK) for p in PEOPLE} | {"anonymous": (LOGIN, LOGIN)},
+    "inbox-bulk-start": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (405, DENIED),
+        "approver": (405, OK),
+        "admin": (405, OK),
+        "outsider": (405, DENIED),
+    },
+    # Bulk decisions started from the inbox: those on customers the person may see.
+    "inbox-bulk": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (404, 405),
+    },
+    "inbox-detail": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "inbox-decide": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (405, DENIED),
         "approver": (405, OK),
@@ -219,7 +285,21 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
-    "audit-export": {
+    "audit-export": {  # GET: the start page; POST: starts a background export
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, OK),
+        "approver": (OK, OK),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
+    },
+    "audit-export-progress": {
+        "anonymous": (LOGIN, LOGIN),
+        "viewer": (OK, 405),
+        "approver": (OK, 405),
+        "admin": (OK, 405),
+        "outsider": (DENIED, 405),
+    },
+    "audit-export-download": {
         "anonymous": (LOGIN, LOGIN),
         "viewer": (OK, 405),
         "approver": (OK, 405),
@@ -288,8 +368,12 @@ def test_every_url_pattern_is_in_the_matrix():
 def url_kwargs(name, sandbox):
     if name in ("share", "project-share-revoke"):
         return share_link_kwargs(name)
+    if name == "mail-unsubscribe":
+        return {"token": an_unsubscribe_token()}
     if name in CAMPAIGN_URLS:
         return campaign_kwargs(name, sandbox)
+    if name in INBOX_URLS:
+        return inbox_kwargs(name, sandbox)
     pending_id = first_pending(sandbox)
     return {
         "project": {"project_id": ACME},
@@ -309,9 +393,22 @@ def url_kwargs(name, sandbox):
         if name == "queue-bulk-resume"
         else {},
         "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
+        "queue-hold": {"project_id": ACME, "hold_id": a_hold(pending_id)}
+        if name == "queue-hold"
+        else {},
+        "queue-hold-undo": {"project_id": ACME, "hold_id": a_hold(pending_id)}
+        if name == "queue-hold-undo"
+        else {},
+        "project-owner": {"project_id": ACME},
         "project-share": {"project_id": ACME},
         "audit": {"project_id": ACME},
         "audit-export": {"project_id": ACME},
+        "audit-export-progress": {"project_id": ACME, "export_id": an_export()}
+        if name == "audit-export-progress"
+        else {},
+        "audit-export-download": {"project_id": ACME, "export_id": an_export()}
+        if name == "audit-export-download"
+        else {},
         "verdict": {"project_id": ACME, "verdict_id": first_verdict(sandbox)}
         if name == "verdict"
         else {},
@@ -331,6 +428,54 @@ def a_bulk_decision():
         id=uuid.uuid4(), user=approver, project_id=ACME, decision="approve", status="done"
     )
     return str(bulk.id)
+
+
+def an_unsubscribe_token():
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import MailPreference
+
+    approver = get_user_model().objects.get(username="approver")
+    return MailPreference.objects.get_or_create(user=approver)[0].unsubscribe_token
+
+
+def a_hold(pending_id):
+    """An approval of Acme's first pending action, held by its approver (any earlier one
+    taken back first: an action has one live hold)."""
+    import uuid
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import DecisionHold
+
+    DecisionHold.objects.filter(status="held").update(status="undone")
+    hold = DecisionHold.objects.create(
+        user=get_user_model().objects.get(username="approver"),
+        project_id=ACME,
+        decision="approve",
+        platform="meta",
+        pending_id=pending_id,
+        idempotency_key=str(uuid.uuid4()),
+        send_after=timezone.now() + timedelta(hours=1),
+    )
+    return hold.id
+
+
+def an_export():
+    """A finished audit export of Acme, made by its approver (anyone on Acme may open it)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import AuditExport, AuditExportPart
+
+    approver = get_user_model().objects.get(username="approver")
+    export = AuditExport.objects.create(
+        user=approver, project_id=ACME, status="done", finished_at=timezone.now()
+    )
+    AuditExportPart.objects.create(export=export, number=0, text="occurred_at\r\n")
+    return str(export.id)
 
 
 def first_verdict(sandbox):
@@ -387,12 +532,40 @@ def campaign_kwargs(name, sandbox):
         ids = (
             body if started.status_code == 202 else body["error"]["details"]
         )  # 409: already running
+        # Started here, the dashboard would have recorded the job under Acme (finding 3).
+        job_remember(project_id=ACME, job_id=ids["jobId"])
         return (
             {"project_id": ACME, "job_id": ids["jobId"]}
             if name == "job"
             else {"project_id": ACME, "run_id": ids["runId"]}
         )
     return {"project_id": ACME}
+
+
+INBOX_URLS = ("inbox-bulk", "inbox-detail", "inbox-decide")
+
+
+def inbox_kwargs(name, sandbox):
+    """Acme's first pending Meta action, put in the mirror as the sync engine would; or a
+    bulk decision an inbox form started on Acme."""
+    import uuid
+
+    from dashboard.services.inbox_actions import bulk_id_for
+    from dashboard.services.mirror import mirror_refresh
+
+    if name == "inbox-bulk":
+        key = uuid.uuid4()
+        from django.contrib.auth import get_user_model
+
+        from dashboard.models import BulkDecision
+
+        approver = get_user_model().objects.get(username="approver")
+        BulkDecision.objects.create(
+            id=bulk_id_for(key, ACME), user=approver, project_id=ACME, decision="approve"
+        )
+        return {"form_key": str(key)}
+    mirror_refresh(ACME, "meta")
+    return {"project_id": ACME, "platform": "meta", "pending_id": first_pending(sandbox)}
 
 
 def first_pending(sandbox):
@@ -403,6 +576,9 @@ def first_pending(sandbox):
 POST_DATA = {
     "project-access": {"username": "viewer", "role": "viewer"},
     "queue-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
+    "inbox-decide": {"decision": "reject", "reason": "Matrix test", "idempotency_key": ""},
+    # Every action of Acme that the person may decide (none: a sentence, then the inbox).
+    "inbox-bulk-start": {"decision": "approve", "select_all": "1", "customer": ACME},
     "queue-bulk-start": {
         "decision": "approve",
         "text": "",

@@ -12,14 +12,10 @@ from django.urls import reverse
 
 from dashboard.models import DecisionRecord
 from dashboard.services.accounts import STATE_SALT
-from tests.conftest import ACME, NORDLICHT, PASSWORD
+from tests.conftest import ACME, NORDLICHT, login
 
 # A return-URL host the sandbox's key allows (the test client's "testserver" is not).
 HOST = "localhost"
-
-
-def login(client, username):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def start_connection(client, platform="tiktok"):

@@ -9,11 +9,8 @@ import uuid
 from django.urls import reverse
 
 from dashboard.services.audit_export import csv_cell
-from tests.conftest import ACME, PASSWORD
-
-
-def login(client, username="viewer"):
-    assert client.login(username=username, password=PASSWORD)
+from tests.conftest import ACME, login
+from tests.test_audit_export import export_csv
 
 
 def audit_url(**query):
@@ -46,7 +43,7 @@ def denied_verdict(sandbox):
 
 
 def test_the_log_lists_the_newest_events_first_with_every_verdict_linked(sandbox, people, client):
-    login(client)
+    login(client, "viewer")
     html = client.get(audit_url()).content.decode()
     expected = [row["eventId"] for row in upstream_rows(sandbox, limit=50)]
     assert shown_event_ids(html) == expected
@@ -75,7 +72,7 @@ def make_denials(sandbox, count):
 
 def test_load_more_continues_where_the_first_screen_ended(sandbox, people, client):
     make_denials(sandbox, 50)
-    login(client)
+    login(client, "viewer")
     html = client.get(audit_url()).content.decode()
     more = re.search(r'id="audit-more" href="([^"]+)"', html).group(1).replace("&amp;", "&")
     fragment = client.get(more, headers={"HX-Request": "true"}).content.decode()
@@ -87,7 +84,7 @@ def test_load_more_continues_where_the_first_screen_ended(sandbox, people, clien
 def test_the_decision_filter_shows_only_denied_rows_and_says_it_was_applied_here(
     sandbox, people, client
 ):
-    login(client)
+    login(client, "viewer")
     html = client.get(audit_url(decision="deny")).content.decode()
     denied = {r["eventId"] for r in upstream_rows(sandbox) if r["data"].get("verdict") == "deny"}
     assert denied and set(shown_event_ids(html)) == denied
@@ -96,7 +93,7 @@ def test_the_decision_filter_shows_only_denied_rows_and_says_it_was_applied_here
 
 
 def test_the_action_filter_is_asked_of_layers(sandbox, people, client):
-    login(client)
+    login(client, "viewer")
     html = client.get(audit_url(event="ads.defaults.updated")).content.decode()
     assert set(shown_event_ids(html)) == {
         r["eventId"] for r in upstream_rows(sandbox, eventType="ads.defaults.updated")
@@ -105,7 +102,7 @@ def test_the_action_filter_is_asked_of_layers(sandbox, people, client):
 
 
 def test_platform_actor_and_date_filters_narrow_the_rows(sandbox, people, client):
-    login(client)
+    login(client, "viewer")
     rows = upstream_rows(sandbox)
     html = client.get(audit_url(platform="tiktok")).content.decode()
     assert set(shown_event_ids(html)) == {
@@ -132,12 +129,8 @@ def test_a_decision_made_here_shows_the_person_not_only_partner(sandbox, people,
 
 def test_the_csv_export_walks_every_page_streams_and_never_includes_keys(sandbox, people, client):
     make_denials(sandbox, 210)  # more than one page of 200
-    login(client)
-    response = client.get(reverse("audit-export", args=[ACME]))
-    assert response.status_code == 200 and response.streaming
-    assert response["Content-Type"].startswith("text/csv")
-    assert "attachment" in response["Content-Disposition"]
-    body = b"".join(response.streaming_content).decode()
+    login(client, "viewer")
+    body = export_csv(client)  # made by the background worker, then downloaded
     rows = list(csv.DictReader(io.StringIO(body)))
     everything = []
     cursor = None
@@ -153,10 +146,8 @@ def test_the_csv_export_walks_every_page_streams_and_never_includes_keys(sandbox
 
 
 def test_the_csv_export_keeps_the_filters(sandbox, people, client):
-    login(client)
-    body = b"".join(
-        client.get(reverse("audit-export", args=[ACME]) + "?decision=deny").streaming_content
-    ).decode()
+    login(client, "viewer")
+    body = export_csv(client, decision="deny")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert rows and {r["decision"] for r in rows} == {"deny"}
 
@@ -175,18 +166,14 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_apostrophe
     ]
     login(client, "approver")
     approve(client, sandbox, '=HYPERLINK("http://evil.example","click")')
-    body = b"".join(
-        client.get(
-            reverse("audit-export", args=[ACME]) + "?event=ads.pending.approved"
-        ).streaming_content
-    ).decode()
+    body = export_csv(client, event="ads.pending.approved")
     [row] = [r for r in csv.DictReader(io.StringIO(body)) if "HYPERLINK" in r["note"]]
     assert row["note"].startswith("'=HYPERLINK")
     assert row["person"] == "approver"
 
 
 def test_the_verdict_page_says_what_was_decided_why_and_what_was_asked(sandbox, people, client):
-    login(client)
+    login(client, "viewer")
     verdict_id = denied_verdict(sandbox)
     verdict = sandbox.api("GET", f"/v1/projects/{ACME}/ads/verdicts/{verdict_id}").json()
     html = client.get(reverse("verdict", args=[ACME, verdict_id])).content.decode()
@@ -214,7 +201,7 @@ def test_the_verdict_of_an_approval_names_the_person_and_links_the_pending_actio
 
 
 def test_an_unknown_verdict_is_a_clear_not_found_page(sandbox, people, client):
-    login(client)
+    login(client, "viewer")
     response = client.get(reverse("verdict", args=[ACME, "ver_01NOSUCHVERDICT0000000000"]))
     assert response.status_code == 404
     assert "No such verdict" in response.content.decode()

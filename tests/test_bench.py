@@ -20,3 +20,13 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_measure():
     ):
         assert measure in table
     assert "requests/s" in table and "memory per worker" in table
+
+
+def test_a_measure_that_came_out_zero_is_reported_not_divided_by():
+    """On a busy machine a tiny run can see no upstream read in its window (a ZeroDivisionError
+    once ended the whole bench)."""
+    from dashboard.management.commands.bench import ratio
+
+    assert ratio(3, 2) == "1.50"
+    assert ratio(0, 2) == "0.00"
+    assert ratio(3, 0) == "– (nothing measured to compare with)"

@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from django.core.management import call_command
 from django.db import connection
@@ -25,26 +27,44 @@ ROOT = Path(__file__).resolve().parent.parent
 APPLIED = ("approved", "rejected", "dispatched", "dispatch_failed")
 
 
+def this_database_url() -> str:
+    """DATABASE_URL for the database this test runs on (SQLite's file or PostgreSQL's
+    test_… database), so a second process sees the rows the test writes."""
+    given = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{given['NAME']}"
+    user = quote(given["USER"] or "", safe="")
+    password = f":{quote(given['PASSWORD'], safe='')}" if given["PASSWORD"] else ""
+    port = f":{given['PORT']}" if given["PORT"] else ""
+    login = f"{user}{password}@" if user else ""
+    return f"postgres://{login}{given['HOST'] or 'localhost'}{port}/{given['NAME']}"
+
+
 def worker_process(sandbox, settings):
     """`manage.py db_worker` as its own process on the test database, as `make run` starts
     it: the process the test kills."""
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": this_database_url(),
         "LAYERS_API_BASE_URL": sandbox.base_url,
         "LAYERS_API_KEY": sandbox.key,
         "DJANGO_DEBUG": "true",
         "DASHBOARD_LOG_LEVEL": "WARNING",
     }
     env.pop("CACHE_URL", None)
-    return subprocess.Popen(
+    # stderr goes to a file, not a pipe (a pipe could fill and block it); the file lives as
+    # long as the worker.
+    log = tempfile.TemporaryFile()  # noqa: SIM115
+    worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         start_new_session=True,
     )
+    worker.log = log
+    return worker
 
 
 def test_a_bulk_whose_worker_was_killed_mid_way_is_finished_by_the_next_worker_deciding_each_action_once(  # noqa: E501 - the name is the test's sentence
@@ -62,6 +82,9 @@ def test_a_bulk_whose_worker_was_killed_mid_way_is_finished_by_the_next_worker_d
         while time.monotonic() < deadline:
             if bulk.items.exclude(outcome="").exists():
                 break
+            if worker.poll() is not None:  # it could not start: say why now, not in 4 minutes
+                worker.log.seek(0)
+                raise AssertionError(f"the worker exited: {worker.log.read().decode()}")
             time.sleep(0.2)
         else:
             raise AssertionError("the worker decided nothing in four minutes")

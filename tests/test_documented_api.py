@@ -8,13 +8,9 @@ import uuid
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
-from tests.conftest import ACME, BRIGHTSIDE, PASSWORD
+from tests.conftest import ACME, BRIGHTSIDE, login
 
 HTMX = {"HX-Request": "true"}
-
-
-def login(client, username="approver"):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def audit_rows(sandbox, project=ACME, **params):
@@ -40,7 +36,7 @@ def test_with_extensions_off_the_sandbox_really_hides_the_verdict_endpoint(sandb
 def test_with_extensions_off_the_main_pages_answer_and_every_verdict_link_opens_a_page(
     sandbox_off, people, client
 ):
-    login(client)
+    login(client, "approver")
     pages = [
         reverse("home"),
         reverse("project", args=[ACME]),
@@ -82,7 +78,7 @@ def test_with_extensions_off_a_denied_write_says_what_the_audit_row_knows_and_wh
 def test_with_extensions_off_an_approval_made_here_names_the_person_and_links_the_action(
     sandbox_off, people, client
 ):
-    login(client)
+    login(client, "approver")
     item = pending_items(sandbox_off)[0]
     response = client.post(
         reverse("queue-decide", args=[ACME, "meta", item["pendingId"]]),
@@ -102,7 +98,7 @@ def test_with_extensions_off_an_approval_made_here_names_the_person_and_links_th
 def test_with_extensions_off_a_write_outcome_links_a_verdict_page_built_from_our_records(
     sandbox_off, people, client
 ):
-    login(client)
+    login(client, "approver")
     c = next(
         c
         for c in sandbox_off.api(
@@ -165,7 +161,7 @@ def test_with_extensions_off_the_overview_says_consent_is_not_known_rather_than_
 def test_a_partner_write_that_went_through_tells_the_overview_that_consent_was_given(
     sandbox_off, people, client
 ):
-    login(client)
+    login(client, "approver")
     c = next(
         c
         for c in sandbox_off.api(
@@ -188,7 +184,7 @@ def test_a_partner_write_that_went_through_tells_the_overview_that_consent_was_g
 def test_with_extensions_off_a_campaign_layers_refuses_says_layers_sentence_not_a_blank(
     sandbox_off, people, client
 ):
-    login(client)
+    login(client, "approver")
     account = next(
         a["adAccountId"]
         for a in sandbox_off.api("GET", f"/v1/projects/{ACME}/ads/ad-accounts").json()["items"]
@@ -216,7 +212,7 @@ def test_with_extensions_off_a_campaign_layers_refuses_says_layers_sentence_not_
 def test_with_extensions_off_a_budget_set_here_shows_its_amount_and_person_on_the_verdict(
     sandbox_off, people, client
 ):
-    login(client)
+    login(client, "approver")
     c = next(
         c
         for c in sandbox_off.api(

@@ -8,13 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from tests.conftest import ACME, PASSWORD
+from tests.conftest import ACME, login
 from tests.test_accounts import HOST, callback_path, consent, start_connection
 from tests.test_campaigns import account_of, create
-
-
-def login(client, username="approver"):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def pending(sandbox, platform, **params):
@@ -35,7 +31,7 @@ def queue(client, **query):
 def test_an_action_expiring_within_a_day_says_decide_today_and_one_with_days_left_does_not(
     sandbox, people, client
 ):
-    login(client)
+    login(client, "approver")
     items = pending(sandbox, "meta")
     # Seeded 158 hours ago: 10 hours of its 7 days are left.
     soon = next(i for i in items if i["actionType"] == "replace_creative")
@@ -64,7 +60,7 @@ def test_an_action_expiring_within_a_day_says_decide_today_and_one_with_days_lef
 def test_each_row_names_the_authority_axis_that_gates_it(
     sandbox, people, client, platform, action_type, axis
 ):
-    login(client)
+    login(client, "approver")
     item = pending(sandbox, platform, actionType=action_type)[0]
     row = row_html(queue(client, platform=platform), item["pendingId"])
     assert f'<span class="pill axis-pill" title="Authority axis">{axis} axis</span>' in row
@@ -78,7 +74,7 @@ def test_a_campaign_is_created_on_tiktok_and_on_apple_and_its_verdict_is_the_one
     sandbox, people, client, platform, wire, name
 ):
     sandbox.control("defaults", projectId=ACME, platform=platform, defaults={"structural": "auto"})
-    login(client)
+    login(client, "approver")
     html = create(
         client, ad_account=account_of(sandbox, wire), name=name, budget="35"
     ).content.decode()

@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from dashboard.layers import PlatformRejected
 from dashboard.services.writes import refused
-from tests.test_campaigns import campaign, login, write
+from tests.conftest import login
+from tests.test_campaigns import campaign, write
 
 LIFETIME = "Holiday Gift Cards 2026"  # Acme's Meta campaign with a lifetime budget
 DAILY = "Retargeting — Cart Abandoners"  # a daily budget, tactical axis on auto

@@ -1,9 +1,12 @@
 """Every query parameter and header the dashboard reads, fed values no page of ours would
 send (issue 14, finding 7): never a 500, never a traceback. An impossible date (2024-02-30)
-is a 400 with a sentence. The webhook receiver's headers are tested in tests/test_webhooks.py.
+is a 400 with a sentence; so is a webhook header that cannot be read.
 
 The inventory below is the code's: each `request.GET`, `request.headers` and
 `from_query(...)` a view or middleware reads (grep for them when adding one)."""
+
+import json
+import time
 
 import pytest
 from django.test import Client
@@ -149,3 +152,42 @@ def test_every_header_survives_malformed_values(names, admin_client, people):
                 else:
                     response = client.get(url, headers={name: value})
                 survived(response, f"{method} {url} {name}: {value[:40]!r}")
+
+
+WEBHOOK_HEADERS = ["X-Layers-Signature", "X-Layers-Event-Id", "X-Layers-Event-Type"]
+
+
+@pytest.mark.parametrize("name", WEBHOOK_HEADERS)
+def test_every_webhook_header_survives_malformed_values_with_a_4xx_sentence(
+    name, transactional_db, settings
+):
+    from tests.test_webhooks import SECRET, envelope, sign
+
+    settings.LAYERS_WEBHOOK_SECRET = SECRET
+    client = Client(raise_request_exception=False)
+    event = envelope()
+    raw = json.dumps(event).encode()
+    values = list(MALFORMED_HEADERS)
+    if name == "X-Layers-Signature":  # inside an otherwise well-formed header too
+        now = int(time.time())
+        values += [f"t={now},v1={v}" for v in MALFORMED_HEADERS]
+        values += [f"t={v},v1=00" for v in MALFORMED_HEADERS]
+    for value in values:
+        headers = {"X-Layers-Signature": sign(raw, SECRET), "X-Layers-Event-Id": event["id"]}
+        headers[name] = value
+        response = client.post(
+            reverse("webhooks-layers"), data=raw, content_type="application/json", headers=headers
+        )
+        survived(response, f"webhook {name}: {value[:40]!r}")
+        if response.status_code != 200:  # refused: a 4xx that says why, in words
+            assert 400 <= response.status_code < 500 and response.json()["error"], value
+
+
+@pytest.mark.parametrize(
+    "name", ["X-CSRFToken", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-User"]
+)
+def test_the_csrf_and_fetch_metadata_headers_survive_malformed_values(name, admin_client):
+    url = reverse("queue-decide", args=[ACME, "meta", "pa_none"])
+    for value in MALFORMED_HEADERS:
+        response = admin_client.post(url, {"decision": "bogus"}, headers={name: value})
+        survived(response, f"POST {url} {name}: {value[:40]!r}")

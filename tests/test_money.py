@@ -24,7 +24,8 @@ from dashboard.money import (
     money_plain,
     money_words,
 )
-from tests.conftest import BRIGHTSIDE, PASSWORD
+from tests.conftest import BRIGHTSIDE, login
+from tests.test_audit_export import export_csv
 
 NBSP = "\u00a0"
 JP_INSTALLS = "Puzzle Quest — JP Installs"  # ¥5,000 a day
@@ -125,13 +126,14 @@ def test_layers_cents_are_said_as_money_in_the_accounts_currency():
 # --- pages ---------------------------------------------------------------------------------
 
 
-def login(client, people, role="approver"):
+def sign_in_on_brightside(client, people, role="approver"):
+    """`role` on Brightside too (the project that bills in another currency), signed in."""
     from dashboard.models import ProjectGrant
 
     ProjectGrant.objects.update_or_create(
         user=people[role], project_id=BRIGHTSIDE, defaults={"role": role}
     )
-    assert client.login(username=role, password=PASSWORD)
+    login(client, role)
 
 
 def campaign(sandbox, name):
@@ -156,7 +158,7 @@ def budget_pending(sandbox, campaign_id) -> dict:
 
 
 def test_a_yen_budget_change_in_the_queue_reads_in_whole_yen(sandbox, people, client):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     jp = campaign(sandbox, JP_INSTALLS)
     item = budget_pending(sandbox, jp["campaignId"])
     assert item["currentValue"] == {"dailyBudgetCents": 5000}
@@ -170,7 +172,7 @@ def test_a_yen_budget_change_in_the_queue_reads_in_whole_yen(sandbox, people, cl
 
 
 def test_a_won_budget_change_in_the_queue_reads_in_whole_won(sandbox, people, client):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     kr = campaign(sandbox, KR_INSTALLS)
     item = budget_pending(sandbox, kr["campaignId"])
     html = client.get(reverse("queue", args=[BRIGHTSIDE])).content.decode()
@@ -180,7 +182,7 @@ def test_a_won_budget_change_in_the_queue_reads_in_whole_won(sandbox, people, cl
 
 
 def test_the_campaigns_page_shows_yen_and_won_budgets_in_whole_units(sandbox, people, client):
-    login(client, people, "viewer")
+    sign_in_on_brightside(client, people, "viewer")
     html = client.get(reverse("campaigns", args=[BRIGHTSIDE])).content.decode()
     assert "¥5,000</strong> a day" in html
     assert "¥300,000</strong> lifetime" in html
@@ -190,7 +192,7 @@ def test_the_campaigns_page_shows_yen_and_won_budgets_in_whole_units(sandbox, pe
 
 
 def test_the_campaign_page_asks_for_yen_as_yen(sandbox, people, client):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     jp = campaign(sandbox, JP_INSTALLS)
     html = client.get(
         reverse("campaign", args=[BRIGHTSIDE, "apple", jp["campaignId"]])
@@ -209,7 +211,7 @@ def write_budget(client, c, amount):
 
 
 def test_a_typed_yen_budget_is_sent_as_whole_yen(sandbox, people, client):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     jp = campaign(sandbox, JP_INSTALLS)
     sandbox.control(
         "campaign-authority",
@@ -229,7 +231,7 @@ def test_a_typed_yen_budget_is_sent_as_whole_yen(sandbox, people, client):
 
 
 def test_a_fraction_of_a_yen_is_refused_before_anything_is_sent(sandbox, people, client):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     jp = campaign(sandbox, JP_INSTALLS)
     response = write_budget(client, jp, "5000.5")
     assert response.status_code == 422
@@ -240,7 +242,7 @@ def test_a_fraction_of_a_yen_is_refused_before_anything_is_sent(sandbox, people,
 
 
 def test_a_queued_won_budget_says_the_amount_in_won(sandbox, people, client):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     kr = campaign(sandbox, KR_INSTALLS)  # tactical draft: the change waits for approval
     html = client.get(write_budget(client, kr, "450,000").headers["Location"]).content.decode()
     assert "The new daily budget of ₩450,000 is queued for approval." in html
@@ -257,7 +259,7 @@ def test_a_queued_won_budget_says_the_amount_in_won(sandbox, people, client):
 def test_creating_a_campaign_reads_the_budget_in_the_chosen_accounts_currency(
     sandbox, people, client
 ):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     accounts = sandbox.api("GET", f"/v1/projects/{BRIGHTSIDE}/ads/ad-accounts").json()["items"]
     jp = next(a for a in accounts if a["currency"] == "JPY")
     form = client.get(reverse("campaign-new", args=[BRIGHTSIDE])).content.decode()
@@ -289,11 +291,10 @@ def test_creating_a_campaign_reads_the_budget_in_the_chosen_accounts_currency(
 
 
 def test_the_audit_export_gives_the_budget_in_yen(sandbox, people, client):
-    login(client, people, "admin")
+    sign_in_on_brightside(client, people, "admin")
     kr_or_jp = campaign(sandbox, JP_INSTALLS)
     write_budget(client, kr_or_jp, "¥5,000")  # tactical draft: queued, with a verdict
-    response = client.get(reverse("audit-export", args=[BRIGHTSIDE]))
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(export_csv(client, BRIGHTSIDE))))
     mine = [r for r in rows if r["person"] == "admin" and r["amount"]]
     assert len(mine) == 1
     assert (mine[0]["amount"], mine[0]["currency"], mine[0]["amount_shown"]) == (
@@ -307,7 +308,7 @@ def test_the_audit_export_gives_the_budget_in_yen(sandbox, people, client):
 
 
 def test_the_verdict_page_says_the_budget_asked_for_in_yen(sandbox, people, client):
-    login(client, people, "admin")
+    sign_in_on_brightside(client, people, "admin")
     jp = campaign(sandbox, JP_INSTALLS)
     write_budget(client, jp, "6000")
     record = DecisionRecord.objects.get(action="budget")
@@ -319,7 +320,7 @@ def test_the_verdict_page_says_the_budget_asked_for_in_yen(sandbox, people, clie
 def test_a_malformed_language_and_an_unknown_currency_from_layers_still_render(
     sandbox, people, client
 ):
-    login(client, people)
+    sign_in_on_brightside(client, people)
     sandbox.control(
         "hostile",
         projectId=BRIGHTSIDE,

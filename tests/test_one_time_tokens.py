@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from dashboard.models import ProjectGrant, SpentNonce
 from dashboard.services.nonces import Kind, nonce_spend
-from tests.conftest import ACME, NORDLICHT
-from tests.test_accounts import HOST, accounts_html, callback_path, consent, login, start_connection
+from tests.conftest import ACME, NORDLICHT, login
+from tests.test_accounts import HOST, accounts_html, callback_path, consent, start_connection
 from tests.test_embedding import embed_settings, mint, refused_code, start  # noqa: F401
 
 # --- 5. spent in the database --------------------------------------------------------

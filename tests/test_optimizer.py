@@ -7,13 +7,9 @@ import uuid
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
-from tests.conftest import ACME, PASSWORD
+from tests.conftest import ACME, login
 
 HTMX = {"HX-Request": "true"}
-
-
-def login(client, username):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def start(client, platform="meta", dry_run=False, key=None):

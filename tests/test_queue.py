@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
-from tests.conftest import ACME, PASSWORD
+from tests.conftest import ACME, PASSWORD, login
 
 REVIEWER_KEY = "lp_test_REVIEWER00000003_sandbox-reviewer-secret-not-a-real-key-0000"
 
@@ -30,10 +30,6 @@ def pending_items(sandbox, platform, status="pending"):
 
 def decide_url(platform, pending_id):
     return reverse("queue-decide", args=[ACME, platform, pending_id])
-
-
-def login(client, username):
-    assert client.login(username=username, password=PASSWORD)
 
 
 def test_the_queue_lists_pending_actions_from_every_platform_of_the_project(

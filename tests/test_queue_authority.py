@@ -6,11 +6,7 @@ import re
 from django.urls import reverse
 
 from dashboard.layers.records import ACTION_AXIS
-from tests.conftest import ACME, PASSWORD
-
-
-def login(client, username):
-    assert client.login(username=username, password=PASSWORD)
+from tests.conftest import ACME, login
 
 
 def pending_items(sandbox, platform="meta"):

@@ -407,3 +407,64 @@ def test_the_outsider_sees_no_notices_of_a_project_they_cannot_see(
     assert "Acme only" not in client.get(reverse("notices")).content.decode()
     assert client.login(username="viewer", password=PASSWORD)
     assert "Acme only" in client.get(reverse("notices")).content.decode()
+
+
+# --- replay (issue 14, finding 6) and malformed signatures (finding 7) ---------------------------
+
+
+def post_signed(client, raw: bytes, *, event_id: str | None):
+    headers = {"X-Layers-Signature": sign(raw, SECRET), "X-Layers-Event-Type": "job.completed"}
+    if event_id is not None:
+        headers["X-Layers-Event-Id"] = event_id
+    return client.post(URL, data=raw, content_type="application/json", headers=headers)
+
+
+def test_one_captured_signed_body_re_posted_with_three_header_ids_is_processed_once(
+    transactional_db, client, secret
+):
+    event = envelope()
+    raw = json.dumps(event).encode()  # captured once, signature and all
+    answers = [
+        post_signed(client, raw, event_id=event["id"]),
+        post_signed(client, raw, event_id="evt_REPLAYED00000000000000001"),
+        post_signed(client, raw, event_id="evt_REPLAYED00000000000000002"),
+        post_signed(client, raw, event_id=None),
+    ]
+    assert [a.status_code for a in answers] == [200, 400, 400, 200]
+    assert answers[1].json()["error"] == (
+        "the X-Layers-Event-Id header does not match the signed body's event id"
+    )
+    assert answers[3].json()["duplicate"] is True
+    run_worker()
+    assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == [event["id"]]
+    assert Notice.objects.count() == 1
+
+
+def test_the_event_type_is_read_from_the_signed_body_never_from_the_header(
+    transactional_db, client, secret
+):
+    event = envelope()  # ads.write.denied in the body; the header says job.completed
+    assert post_signed(client, json.dumps(event).encode(), event_id=event["id"]).status_code == 200
+    assert WebhookEvent.objects.get().event_type == "ads.write.denied"
+
+
+def test_a_signed_body_without_an_event_id_is_a_bad_request(transactional_db, client, secret):
+    event = envelope()
+    del event["id"]
+    response = post_signed(
+        client, json.dumps(event).encode(), event_id="evt_FROMTHEHEADER00000000001"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "the signed body has no event id"
+    assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "header", ["t=1700000000,v1=é", "t=١٧٠٠٠٠٠٠٠٠,v1=00", "t=1700000000,v1=00\u2028", "ü"]
+)
+def test_a_signature_header_with_a_non_ascii_character_is_a_bad_request(
+    transactional_db, client, secret, header
+):
+    response = deliver(client, envelope(), signature=header)
+    assert response.status_code == 400
+    assert response.json()["error"] == "the signature header is missing or malformed"

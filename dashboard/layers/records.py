@@ -458,6 +458,9 @@ class PendingAction:
     decided_at: datetime | None = None
     decided_by: dict | None = None
     verdict_id: str | None = None  # the gate's verdict that queued it (sandbox field) [I]
+    # The item as the wire sent it, so a copy kept elsewhere (the mirror) reads back exactly:
+    # PendingAction.from_wire(action.raw).
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def axis(self) -> str | None:
@@ -487,6 +490,7 @@ class PendingAction:
             decided_at=parse_time(data.get("decidedAt")),
             decided_by=dict(decided_by) if isinstance(decided_by, dict) else None,
             verdict_id=_str(data.get("verdictId")),
+            raw=data,
         )
 
 

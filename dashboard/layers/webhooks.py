@@ -35,6 +35,8 @@ def signature_verify(
 ) -> Verification:
     """`X-Layers-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`: HMAC-SHA256 over "<t>.<raw body>"
     with any of our secrets must equal any v1 value, and t must be within 5 minutes of now."""
+    if not (header or "").isascii():  # compare_digest would raise on a non-ASCII value
+        return Verification(False, 400, "the signature header is missing or malformed")
     timestamp, macs = None, []
     for part in (header or "").split(","):
         name, _, value = part.strip().partition("=")
@@ -210,26 +212,43 @@ class WebhookEnvelope:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
+    def platform(self) -> str:
+        """The platform the event names (meta | tiktok | apple), or "" when it names none."""
+        return _platform(self.data.get("platform"))
+
+    @property
     def event(self):
         """The typed record of this event, or None for an event the dashboard does not read."""
         record = EVENT_RECORDS.get(self.event_type)
         return record.from_wire(self.data) if record else None
 
     @classmethod
-    def from_wire(cls, raw: Any, *, event_id: str = "", event_type: str = "") -> WebhookEnvelope:
-        """`event_id`/`event_type` are the delivery headers; the id header wins (it is what
-        Layers keeps stable across retries), the body's type wins."""
+    def from_wire(cls, raw: Any, *, event_id: str = "") -> WebhookEnvelope:
+        """Everything comes from the signed body: its `id` (what the receiver dedupes on) and
+        its `type`. `event_id` is the unsigned `X-Layers-Event-Id` header: when sent it must
+        equal the body's id (contract §6.2), or the delivery is refused; it never replaces it,
+        so re-posting one captured body under new header ids cannot make it a new event."""
         if not isinstance(raw, dict):
             raise EnvelopeUnreadable("the body is not a JSON object")
-        event_id = (event_id or _str(raw.get("id"))).strip()
-        kind = raw.get("type") or event_type or ""
-        if not event_id or not isinstance(kind, str):
-            raise EnvelopeUnreadable("the event has no id or type")
+        body_id, kind = raw.get("id"), raw.get("type")
+        if not isinstance(body_id, str) or not body_id.strip():
+            raise EnvelopeUnreadable("the signed body has no event id")
+        if not isinstance(kind, str) or not kind.strip():
+            raise EnvelopeUnreadable("the signed body has no event type")
+        body_id = body_id.strip()
+        if len(body_id) > 80:
+            raise EnvelopeUnreadable("the event id is longer than 80 characters")
+        header_id = (event_id or "").strip()
+        if header_id and header_id != body_id:
+            raise EnvelopeUnreadable(
+                "the X-Layers-Event-Id header does not match the signed body's event id"
+            )
+        event_id = body_id
         data = raw.get("data")
         replay = raw.get("replayOf") or (data.get("replayOf") if isinstance(data, dict) else None)
         return cls(
-            event_id=event_id[:80],
-            event_type=kind[:80],
+            event_id=event_id,
+            event_type=kind.strip()[:80],
             project_id=_str(raw.get("projectId"))[:80],
             created_at=parse_time(raw.get("createdAt")),
             replay_of=_str(replay),  # top level in newer docs, in data in older ones [C]
@@ -243,8 +262,4 @@ class WebhookEnvelope:
             raw = json.loads(raw_body)
         except ValueError:
             raise EnvelopeUnreadable("the body is not JSON") from None
-        return cls.from_wire(
-            raw,
-            event_id=headers.get("X-Layers-Event-Id") or "",
-            event_type=headers.get("X-Layers-Event-Type") or "",
-        )
+        return cls.from_wire(raw, event_id=headers.get("X-Layers-Event-Id") or "")

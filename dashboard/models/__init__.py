@@ -198,9 +198,11 @@ class BulkDecision(models.Model):
     stops nor repeats it, because every item owns its idempotency key from creation."""
 
     class Status(models.TextChoices):
+        HELD = "held", "Held"  # inside its hold window: nothing sent yet (models/holds.py)
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
+        UNDONE = "undone", "Undone"  # taken back inside its hold window: nothing was sent
 
     id = models.UUIDField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
@@ -213,6 +215,11 @@ class BulkDecision(models.Model):
     # The worker running it touches this before every item; a running bulk whose heartbeat
     # is old has lost its worker and is queued again (services/bulk.py).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Why it stopped before the end (the person's role dropped below approver), or "".
+    stopped_sentence = models.CharField(max_length=300, blank=True, default="")
+    # "Every action matching these filters": the queue filters, until the background task
+    # has gathered the matching actions into items (the request that starts it reads nothing).
+    select_all = models.JSONField(null=True, blank=True)
 
 
 class BulkDecisionItem(models.Model):
@@ -263,5 +270,11 @@ class SpentNonce(models.Model):
 
 
 # Further tables live in modules of this package, one per job, imported here so Django
-# finds them: add `from dashboard.models.<module> import *  # noqa: F403` lines below.
+# finds them: one star import per module below (F403 silenced on each line).
+from dashboard.models.digests import *  # noqa: E402, F403
+from dashboard.models.exports import *  # noqa: E402, F403
+from dashboard.models.holds import *  # noqa: E402, F403
+from dashboard.models.jobs import *  # noqa: E402, F403
+from dashboard.models.mirror import *  # noqa: E402, F403
 from dashboard.models.operations import *  # noqa: E402, F403
+from dashboard.models.ownership import *  # noqa: E402, F403

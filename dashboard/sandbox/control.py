@@ -33,7 +33,7 @@ from .models import (
     Verdict,
     WebhookEndpoint,
 )
-from .records import AXES, MODES, audit
+from .records import AXES, MODES, WRITE_JOB_SECONDS, audit
 
 FAULT_KINDS = {
     "timeout",
@@ -274,6 +274,22 @@ def state_dump():
     }
 
 
+def job_hold(body):
+    """Keeps a write job running (`"hold": true`) until released (`"hold": false`: it
+    completes on the next read, finished its usual second after it started), as a slow
+    platform would: tests of a running job then need no race against its one-second life."""
+    job = Job.objects.filter(id=body.get("jobId")).first()
+    if job is None:
+        raise BadControl("jobId must name an existing job")
+    if body.get("hold", True):
+        job.status, job.stage, job.progress = "running", "dispatching", 0.0
+        job.finished_at = job.complete_at = None
+    else:
+        job.complete_at = job.started_at + timedelta(seconds=WRITE_JOB_SECONDS)
+    job.save()
+    return {"jobId": job.id, "status": job.status, "held": job.complete_at is None}
+
+
 def _count(model, field):
     result = {}
     for value in model.objects.values_list(field, flat=True):
@@ -330,6 +346,7 @@ ACTIONS = {
     "proposer": proposer_,
     "extensions": extensions_,
     "stats": stats,
+    "job-hold": job_hold,
     "hostile": control_data.hostile,
 }
 

@@ -100,8 +100,18 @@ def to_millis(at):
     return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
+WRITE_JOB_SECONDS = 1.0  # a write's job completes this long after it started
+
+
 def create_job(
-    kind, *, project_id, at, complete_after=1.0, stage="dispatching", result=None, **pointers
+    kind,
+    *,
+    project_id,
+    at,
+    complete_after=WRITE_JOB_SECONDS,
+    stage="dispatching",
+    result=None,
+    **pointers,
 ) -> Job:
     return Job.objects.create(
         id=clock.new_id("job", at),

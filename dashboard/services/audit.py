@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.cursors import cursor_read, cursor_sign
 from dashboard.layers import LayersError
 from dashboard.models import DecisionRecord
 from dashboard.money import DEFAULT_LOCALE, cents_format
@@ -69,7 +70,7 @@ class AuditFilters:
             platform=pick("platform", PLATFORMS),
             since=_date(query.get("since")),
             until=_date(query.get("until")),
-            cursor=(query.get("cursor") or "").strip()[:2000],
+            cursor=(query.get("cursor") or "").strip()[:4000],
         )
 
     def query(self, **changes) -> dict:
@@ -213,7 +214,8 @@ def audit_log(*, user, project_id: str, filters: AuditFilters) -> AuditLog:
     of SCAN_LIMIT rows to fill a screen, and says how many rows it looked at."""
     access.access_require(user=user, project_id=project_id)
     project = project_get(user=user, project_id=project_id)
-    cursor = filters.cursor or None
+    scope = f"audit:{project_id}"
+    cursor = cursor_read(filters.cursor, scope=scope) or None  # only cursors we signed
     rows, scanned = [], 0
     limit = SCAN_LIMIT if filters.filtered_here else PAGE_SIZE
     try:
@@ -240,7 +242,7 @@ def audit_log(*, user, project_id: str, filters: AuditFilters) -> AuditLog:
             project=project,
             rows=tuple(audit_rows_join(project_id, rows)),
             filters=filters,
-            next_cursor=cursor,
+            next_cursor=cursor_sign(cursor, scope=scope),
             scanned=scanned,
             error=error,
         )
@@ -248,7 +250,7 @@ def audit_log(*, user, project_id: str, filters: AuditFilters) -> AuditLog:
         project=project,
         rows=tuple(audit_rows_join(project_id, rows)),
         filters=filters,
-        next_cursor=cursor,
+        next_cursor=cursor_sign(cursor, scope=scope),
         scanned=scanned,
     )
 

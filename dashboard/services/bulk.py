@@ -12,15 +12,19 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.layers import LayersError
 from dashboard.models import BulkDecision, BulkDecisionItem, Role
 from dashboard.services import access
+from dashboard.services.pending import QueueFilters, pending_matching, pending_recall
 from dashboard.services.pending_decisions import pending_decision_send
 from dashboard.services.upstream import budget_get, project_cache_bump
 
 log = logging.getLogger("dashboard.bulk")
+MAX_ITEMS = 2000  # the default cap of one bulk decision (setting BULK_MAX_ITEMS)
 TRANSIENT_TRIES = 3
 MAX_BUDGET_WAIT = 65  # seconds; a write bucket refills within a minute
 TRANSIENT_PAUSE = 0.5  # seconds, times the attempt number, after a timeout or a 5xx
@@ -77,7 +81,13 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
     bulk = BulkDecision.objects.select_related("user").get(id=bulk_id)
     if not claimed:
         return bulk
+    if bulk.select_all is not None and not _gather(bulk):
+        return bulk
     for item in bulk.items.filter(outcome=BulkDecisionItem.Outcome.WAITING):
+        stopped = _role_dropped(bulk)  # checked again before every write, not only at the start
+        if stopped:
+            _stop(bulk, stopped)
+            break
         sent = _send(bulk, item)
         item.outcome, item.sentence = ITEM_OUTCOMES[sent.kind], sent.sentence[:500]
         item.verdict_id = sent.verdict_id
@@ -89,6 +99,103 @@ def bulk_decision_execute(*, bulk_id: str) -> BulkDecision:
     project_cache_bump(bulk.project_id, area="pending")  # once for the whole batch
     bulk.refresh_from_db()
     return bulk
+
+
+def bulk_cap() -> int:
+    """How many pending actions one bulk decision takes at most."""
+    return int(getattr(settings, "BULK_MAX_ITEMS", MAX_ITEMS) or MAX_ITEMS)
+
+
+def bulk_filters_store(filters: QueueFilters) -> dict:
+    """The queue filters of a select-all, as the bulk keeps them until its task runs."""
+    return {
+        "platform": filters.platform,
+        "status": filters.status,
+        "action_type": filters.action_type,
+        "campaign": filters.campaign,
+    }
+
+
+def bulk_items_create(bulk: BulkDecision, targets) -> None:
+    """One item per (platform, pending id), each with its own idempotency key; the name is
+    what this dashboard last saw of the action (no read)."""
+    items = []
+    for platform, pending_id in targets:
+        action = pending_recall(bulk.project_id, pending_id)
+        items.append(
+            BulkDecisionItem(
+                bulk=bulk,
+                platform=platform,
+                pending_id=pending_id,
+                idempotency_key=uuid.uuid4(),
+                entity_name=(action.entity_name or "")[:300] if action else "",
+            )
+        )
+    BulkDecisionItem.objects.bulk_create(items)
+
+
+def _gather(bulk: BulkDecision) -> bool:
+    """Select-all, in the background: the actions matching the kept filters become items (in
+    one transaction with clearing the filters, so a worker that dies half-way gathers again).
+    False, with the bulk finished and saying why, when there is nothing to decide."""
+    stopped = _role_dropped(bulk)
+    if not stopped:
+        try:
+            actions = pending_matching(
+                project_id=bulk.project_id,
+                filters=QueueFilters(**bulk.select_all),
+                limit=bulk_cap(),
+            )
+        except LayersError as error:
+            actions, stopped = [], f"The matching actions could not be listed: {error.message}"
+        targets = list(dict.fromkeys((a.platform, a.pending_id) for a in actions))[: bulk_cap()]
+        if not targets and not stopped:
+            stopped = "No pending action matched those filters any more: nothing was decided."
+    if stopped:
+        BulkDecision.objects.filter(id=bulk.id).update(
+            select_all=None,
+            stopped_sentence=stopped[:300],
+            status=BulkDecision.Status.DONE,
+            finished_at=timezone.now(),
+        )
+        bulk.refresh_from_db()
+        return False
+    with transaction.atomic():
+        bulk_items_create(bulk, targets)
+        BulkDecision.objects.filter(id=bulk.id).update(select_all=None, heartbeat_at=timezone.now())
+    bulk.select_all = None
+    return True
+
+
+def _role_dropped(bulk: BulkDecision) -> str:
+    """A sentence when the person who started the bulk may no longer decide on its project
+    (their role was lowered or removed, their account switched off), else ""."""
+    user = bulk.user
+    if user is not None:
+        user.refresh_from_db(fields=["is_active", "is_superuser"])
+    role = access.role_get(user=user, project_id=bulk.project_id) if user else None
+    if user is not None and user.is_active and access.role_allows(role, Role.APPROVER):
+        return ""
+    if user is None or not user.is_active:
+        who = "the person who started it no longer has an active account"
+    else:
+        who = f"{user.get_username()}’s access to this project " + (
+            f"is now {role.label.lower()}" if role else "was removed"
+        )
+    return (
+        f"Stopped: {who}, and approving or rejecting needs approver or admin, so the "
+        "actions still waiting were not sent."
+    )
+
+
+def _stop(bulk: BulkDecision, sentence: str) -> None:
+    log.warning("bulk %s stopped: the role of its person dropped", bulk.id)
+    bulk.items.filter(outcome=BulkDecisionItem.Outcome.WAITING).update(
+        outcome=BulkDecisionItem.Outcome.FAILED,
+        sentence="Not sent: the person who started this may no longer decide on this project.",
+        decided_at=timezone.now(),
+    )
+    BulkDecision.objects.filter(id=bulk.id).update(stopped_sentence=sentence[:300])
 
 
 def bulk_is_abandoned(bulk: BulkDecision) -> bool:

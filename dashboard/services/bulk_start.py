@@ -5,7 +5,6 @@ worker is gone: each records what is to be done and queues the background task
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.formats import number_format
 
@@ -13,18 +12,19 @@ from dashboard.layers import PLATFORMS, LayersError
 from dashboard.models import BulkDecision, BulkDecisionItem
 from dashboard.money import cents_format
 from dashboard.services import access
-from dashboard.services.bulk import bulk_decision_get, bulk_decisions_abandoned
+from dashboard.services.bulk import (
+    MAX_ITEMS,
+    bulk_cap,
+    bulk_decision_get,
+    bulk_decisions_abandoned,
+    bulk_filters_store,
+    bulk_items_create,
+)
+from dashboard.services.holds import action_expires_within, bulk_hold_place, hold_seconds
 from dashboard.services.pending import pending_matching, pending_recall
 from dashboard.services.pending_rows import RowContext
 from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 from dashboard.tasks import bulk_decision_run
-
-MAX_ITEMS = 2000  # the default cap of one bulk decision (setting BULK_MAX_ITEMS)
-
-
-def bulk_cap() -> int:
-    """How many pending actions one bulk decision takes at most."""
-    return int(getattr(settings, "BULK_MAX_ITEMS", MAX_ITEMS) or MAX_ITEMS)
 
 
 @dataclass(frozen=True)
@@ -122,38 +122,52 @@ def bulk_decision_start(
     if existing is not None:
         return existing
 
-    cap = bulk_cap()
-    if select_all_filters is not None:
-        actions = pending_matching(project_id=project_id, filters=select_all_filters, limit=cap)
-        targets = [(a.platform, a.pending_id) for a in actions]
-    else:
-        targets = []
-        for value in selected:
-            platform, _, pending_id = value.partition(":")
-            if platform in PLATFORMS and pending_id:
-                targets.append((platform, pending_id[:80]))
-    targets = list(dict.fromkeys(targets))[:cap]
+    if select_all_filters is not None:  # gathered by the background task: no read here
+        with transaction.atomic():
+            bulk = BulkDecision.objects.create(
+                id=bulk_id,
+                user=user,
+                project_id=project_id,
+                decision=decision,
+                text=text,
+                select_all=bulk_filters_store(select_all_filters),
+                status=BulkDecision.Status.HELD
+                if hold_seconds() > 0
+                else BulkDecision.Status.QUEUED,
+            )
+            if hold_seconds() > 0:  # held like any bulk; its items are gathered when sent
+                bulk_hold_place(bulk)
+            else:
+                transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
+        return bulk
+    targets = []
+    for value in selected:
+        platform, _, pending_id = value.partition(":")
+        if platform in PLATFORMS and pending_id:
+            targets.append((platform, pending_id[:80]))
+    targets = list(dict.fromkeys(targets))[: bulk_cap()]
     if not targets:
         raise ValueError("Select at least one pending action.")
 
+    actions = {pending_id: pending_recall(project_id, pending_id) for _, pending_id in targets}
+    # Held before sending (one Undo for the batch), unless one of them would expire first.
+    held = hold_seconds() > 0 and not any(
+        action_expires_within(a, hold_seconds()) for a in actions.values() if a
+    )
     with transaction.atomic():
         bulk = BulkDecision.objects.create(
-            id=bulk_id, user=user, project_id=project_id, decision=decision, text=text
+            id=bulk_id,
+            user=user,
+            project_id=project_id,
+            decision=decision,
+            text=text,
+            status=BulkDecision.Status.HELD if held else BulkDecision.Status.QUEUED,
         )
-        items = []
-        for platform, pending_id in targets:
-            action = pending_recall(project_id, pending_id)
-            items.append(
-                BulkDecisionItem(
-                    bulk=bulk,
-                    platform=platform,
-                    pending_id=pending_id,
-                    idempotency_key=uuid.uuid4(),
-                    entity_name=(action.entity_name or "")[:300] if action else "",
-                )
-            )
-        BulkDecisionItem.objects.bulk_create(items)
-        transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
+        bulk_items_create(bulk, targets)
+        if held:
+            bulk_hold_place(bulk)
+        else:
+            transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
     return bulk
 
 
@@ -173,7 +187,7 @@ def bulk_decision_retry(*, user, project_id: str, bulk_id: str) -> BulkDecision:
         )
         if again:
             BulkDecision.objects.filter(id=bulk.id).update(
-                status=BulkDecision.Status.QUEUED, finished_at=None
+                status=BulkDecision.Status.QUEUED, finished_at=None, stopped_sentence=""
             )
             transaction.on_commit(lambda: bulk_decision_run.enqueue(str(bulk.id)))
     bulk.refresh_from_db()

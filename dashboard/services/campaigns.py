@@ -266,6 +266,11 @@ def _row_from(results, **extra) -> CampaignRow:
     )
 
 
+def campaign_may_write(*, user, project_id: str) -> bool:
+    """Whether the person may change campaigns on the project now (approver or admin)."""
+    return access.role_allows(access.role_get(user=user, project_id=project_id), Role.APPROVER)
+
+
 def campaign_row(*, user, project_id: str, platform: str, campaign_id: str, **extra) -> CampaignRow:
     """One campaign's row (for the fragment an authority change returns)."""
     access.access_require(user=user, project_id=project_id)

@@ -1,7 +1,8 @@
 """Housekeeping: what piles up and must be cleared now and then.
 
 Expired sessions (Django's `clearsessions`), spent one-time values whose tokens have
-expired, and share-link openings beyond SHARE_LINK_LOG_MAX per link. The background worker
+expired, share-link openings beyond SHARE_LINK_LOG_MAX per link, and audit exports
+finished more than AUDIT_EXPORT_KEEP_HOURS ago. The background worker
 runs it every HOUSEKEEPING_SECONDS (dashboard/tasks.py: each run queues the next one);
 `manage.py housekeeping` runs it once, for a cron job where no worker runs."""
 
@@ -14,6 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from dashboard.models import ShareLinkUse
+from dashboard.services.audit_export import audit_exports_expire
 from dashboard.services.nonces import nonce_expired_delete
 from dashboard.services.sharing import share_link_log_trim
 
@@ -29,7 +31,11 @@ def housekeeping_run() -> dict:
         .values_list("link_id", flat=True)
     )
     trimmed = sum(share_link_log_trim(link_id=link_id) for link_id in crowded)
-    return {"spent_tokens": nonce_expired_delete(), "share_link_openings": trimmed}
+    return {
+        "spent_tokens": nonce_expired_delete(),
+        "share_link_openings": trimmed,
+        "audit_exports": audit_exports_expire(),
+    }
 
 
 def housekeeping_schedule(*, using: str = "default") -> bool:

@@ -168,6 +168,7 @@ def optimizer_run_get(*, user, project_id: str, run_id: str) -> RunView:
     else:
         run = layers().optimizer_run_get(project_id=project_id, run_id=run_id)
         cache.set(f"run:{project_id}:{run_id}", run, timeout=86400)
+        job_remember_project(project_id=project_id, job_id=run.job_id or "")  # read per project
         if run.status != "running":
             project_cache_bump(project_id)  # it queued or dispatched changes: lists are stale
     return RunView(project=project, run=run, role=role)

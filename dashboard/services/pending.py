@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.core.cache import cache
 
+from dashboard.cursors import cursor_read, cursor_sign
 from dashboard.layers import LayersError
 from dashboard.models import Role
 from dashboard.money import DEFAULT_LOCALE, browser_locale, money_locale
@@ -79,7 +80,7 @@ class QueueFilters:
             action_type=pick("action", ACTION_TYPES),
             campaign=(query.get("campaign") or "").strip()[:80],
             sort=pick("sort", tuple(SORTS), "newest"),
-            cursor=(query.get("cursor") or "").strip()[:2000],
+            cursor=(query.get("cursor") or "").strip()[:4000],
         )
 
     def query(self, **changes) -> dict:
@@ -154,7 +155,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     role = access.access_require(user=user, project_id=project_id)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
-    cursors = _cursor_decode(filters.cursor)
+    cursors = _cursor_decode(cursor_read(filters.cursor, scope=f"queue:{project_id}"))
     calls = {
         "accounts": lambda: accounts_get(project_id),
         "campaigns": lambda: campaigns_get(project_id),
@@ -199,7 +200,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         filters=filters,
         platforms=tuple(project_platforms(project)),
         counts=counts,
-        next_cursor=_cursor_encode(next_cursors),
+        next_cursor=cursor_sign(_cursor_encode(next_cursors), scope=f"queue:{project_id}"),
         campaigns=tuple(sorted(campaigns, key=lambda c: c.name.lower())),
         errors=tuple(errors),
         role=role,
@@ -267,22 +268,28 @@ def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> l
     return found
 
 
+MISS_SECONDS = 60  # an id Layers does not list is not looked for again for a minute
+FIND_LIMIT = 200
+
+
 def pending_find(project_id: str, platform: str, pending_id: str, statuses=STATUSES):
-    """Looks the action up upstream (there is no single-action GET): in the statuses it can
-    be in, the likeliest first, so a lookup usually costs one list read."""
+    """Looks the action up upstream (there is no single-action GET) with one list read: the
+    newest 200 actions in any of the statuses it can be in. An id not among them is
+    remembered as missing for MISS_SECONDS, so a made-up id costs one read a minute however
+    often it is posted (issue 14, finding 4), never a scan through every page."""
+    miss_key = f"pending:miss:{project_id}:{platform}:{pending_id}"
+    if cache.get(miss_key):
+        return None
     client = layers()
-    for status in dict.fromkeys(s for s in statuses if s):
-        for action in client.iter_pages(
-            client.pending_list,
-            project_id=project_id,
-            platform=platform,
-            statuses=[status],
-            limit=200,
-            max_pages=10,
-        ):
-            if action.pending_id == pending_id:
-                pending_remember(project_id, action)
-                return action
+    wanted = list(dict.fromkeys(s for s in statuses if s)) or ["pending"]
+    page = client.pending_list(
+        project_id=project_id, platform=platform, statuses=wanted, limit=FIND_LIMIT
+    )
+    for action in page.items:
+        if action.pending_id == pending_id:
+            pending_remember(project_id, action)
+            return action
+    cache.set(miss_key, True, timeout=MISS_SECONDS)
     return None
 
 
@@ -300,6 +307,11 @@ def pending_recall(project_id: str, pending_id: str):
 
 def pending_remember(project_id: str, action) -> None:
     cache.set(_record_key(project_id, action.pending_id), action, timeout=RECORD_SECONDS)
+
+
+def pending_remember_many(project_id: str, actions) -> None:
+    """Many actions remembered in one cache write (the inbox hands over mirrored copies)."""
+    _remember_many(project_id, actions)
 
 
 def _remember_many(project_id, actions):

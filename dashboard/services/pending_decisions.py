@@ -22,9 +22,18 @@ from dashboard.layers import (
     IdempotencyConflict,
     KillSwitch,
     LayersError,
+    NotFound,
     RateLimited,
 )
 from dashboard.services import access
+from dashboard.services.holds import (
+    HoldTaken,
+    action_expires_within,
+    decision_hold_place,
+    hold_seconds,
+    hold_sentence,
+)
+from dashboard.services.mirror import mirror_action_decided
 from dashboard.services.pending import (
     STATUSES,
     pending_find,
@@ -136,6 +145,7 @@ def pending_decision_send(
     except Conflict as error:
         outcome("conflict")
         bump()
+        mirror_action_decided(pending_id, error.current_status or None)
         winner = conflict_winner(
             project_id=project_id, pending_id=pending_id, key=record.idempotency_key
         )
@@ -156,6 +166,8 @@ def pending_decision_send(
         # The record's outcome stays empty: it holds what Layers decided, and it decided
         # nothing (`manage.py soak` reads any outcome but "conflict" as a decision applied).
         if _final(error):
+            if isinstance(error, NotFound):
+                mirror_action_decided(pending_id, None)  # gone upstream: the mirror too
             return DecisionSent("failed", error.message, error=error)
         # Timeouts, 5xx, rate limits: nothing is lost, and the same key makes a retry safe.
         return DecisionSent("retry", error.message, error=error)
@@ -164,6 +176,7 @@ def pending_decision_send(
         record.save(update_fields=["note"])
     outcome(result.status or "", result.verdict_id or "")
     bump()
+    mirror_action_decided(pending_id, result.status or f"{decision}d")
     action = pending_recall(project_id, pending_id)
     if action is not None:
         action = _decided(action, result, user)
@@ -226,6 +239,7 @@ class DecisionOutcome:
     row: QueueRow | None
     sentence: str
     ok: bool
+    hold: object = None  # the DecisionHold waiting to be sent (services/holds.py), if any
 
 
 def pending_decide(
@@ -265,6 +279,10 @@ def pending_decide(
         row = _moved_row(project_id, platform, pending_id, seen_parse(seen), typed, key)
         if row is not None:
             return DecisionOutcome(row=row, sentence=MOVED, ok=False)
+    if hold_seconds():
+        held = _hold(user, project_id, platform, pending_id, decision, text, key)
+        if held is not None:
+            return held
     sent = pending_decision_send(
         user=user,
         project_id=project_id,
@@ -302,6 +320,42 @@ def pending_decide(
             pending_remember(project_id, action)
     row = queue_row(project_id, action) if action else None
     return DecisionOutcome(row=row, sentence=sent.sentence, ok=True)
+
+
+def _hold(user, project_id, platform, pending_id, decision, text, key):
+    """The decision held for DECISION_HOLD_SECONDS (the row then offers Undo), or None to
+    send it now: the action is no longer pending here (the sender says who decided it) or
+    would expire inside the window."""
+    action = pending_recall(project_id, pending_id) or pending_find(
+        project_id, platform, pending_id
+    )
+    if action is None or action.status != "pending":
+        return None
+    if action_expires_within(action, hold_seconds()):
+        return None
+    try:
+        hold = decision_hold_place(
+            user=user,
+            project_id=project_id,
+            platform=platform,
+            pending_id=pending_id,
+            decision=decision,
+            text=text,
+            idempotency_key=key,
+            entity_name=action.entity_name or "",
+        )
+    except HoldTaken as taken:
+        who = "You" if taken.hold.user == user else _name(taken.hold.user)
+        sentence = (
+            f"{who} decided this a moment ago: {hold_sentence(taken.hold)}. "
+            "Undo it first to decide otherwise."
+        )
+        return DecisionOutcome(
+            row=queue_row(project_id, action), sentence=sentence, ok=False, hold=taken.hold
+        )
+    return DecisionOutcome(
+        row=queue_row(project_id, action), sentence=hold_sentence(hold), ok=True, hold=hold
+    )
 
 
 MOVED = (

@@ -267,7 +267,7 @@ def _changes(action, currency, locale) -> tuple[tuple[Change, ...], int, int]:
     current, new = action.current_value or {}, action.new_value or {}
     creatives = values.creatives_from(action.detail)
     changes, delta, signed = [], 0, 0
-    for key in dict.fromkeys([*current, *new]):
+    for key in values.in_field_order([*current, *new]):
         before, after = current.get(key), new.get(key)
         if key.endswith("Cents") and isinstance(before, int) and isinstance(after, int):
             percent = round((after - before) * 100 / before, 1) if before else None

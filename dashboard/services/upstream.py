@@ -30,10 +30,15 @@ def layers():
     return client
 
 
+def _budget_key(endpoint_class: str) -> str:
+    # Per API: two Layers (two test servers sharing one Redis) never read each other's bucket.
+    return f"layers:budget:{settings.LAYERS_API_BASE_URL}:{endpoint_class}"
+
+
 def budget_record(rate: RateLimit) -> None:
     if rate and rate.endpoint_class:
         cache.set(
-            f"layers:budget:{rate.endpoint_class}",
+            _budget_key(rate.endpoint_class),
             {"limit": rate.limit, "remaining": rate.remaining, "reset": rate.reset},
             timeout=120,
         )
@@ -41,7 +46,7 @@ def budget_record(rate: RateLimit) -> None:
 
 def budget_get(endpoint_class: str) -> dict | None:
     """What the last response said about a bucket: {"limit", "remaining", "reset"}."""
-    return cache.get(f"layers:budget:{endpoint_class}")
+    return cache.get(_budget_key(endpoint_class))
 
 
 # Cached reads are keyed by generations, so a write makes them stale without having to

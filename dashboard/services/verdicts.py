@@ -22,6 +22,7 @@ from dashboard.models import DecisionRecord
 from dashboard.money import cents_format, money_locale
 from dashboard.services import access
 from dashboard.services.audit import AuditRow, audit_rows_join
+from dashboard.services.jobs import job_remember
 from dashboard.services.projects import accounts_get, campaigns_get, project_get
 from dashboard.services.upstream import cached_read, layers
 from dashboard.services.verdict_sources import (
@@ -276,7 +277,8 @@ def _links(project_id, verdict, timeline):
                 f"{_path('queue', project_id)}?{query}#pa-{verdict.pending_id}",
             )
         )
-    if verdict.job_id:
+    if verdict.job_id:  # read from this project's verdicts, so the job is this project's
+        job_remember(project_id=project_id, job_id=verdict.job_id)
         links.append(
             (
                 "The job",

@@ -13,11 +13,14 @@ from django.db import IntegrityError, transaction
 
 from dashboard.layers import EnvelopeUnreadable, WebhookEnvelope, signature_verify
 from dashboard.models import WebhookEvent, WebhookSecret
+from dashboard.services.mirror import mirror_mark_dirty
 from dashboard.tasks import webhook_event_run
 
 log = logging.getLogger("dashboard.webhooks")
 
 MAX_BODY_BYTES = 1_000_000
+# Events that say a project's pending list changed: the mirror's list is read again.
+PENDING_EVENTS = ("ads.optimizer.run.", "approval.", "ads.pending.", "ads.write.queued")
 
 
 def webhook_secrets() -> list[str]:
@@ -53,7 +56,9 @@ def webhook_receive(*, raw_body: bytes, headers) -> Receipt:
         envelope = WebhookEnvelope.from_body(raw_body, headers)
     except EnvelopeUnreadable as error:
         return Receipt(400, {"error": str(error)})
-    event_id = envelope.event_id
+    event_id = (
+        envelope.event_id
+    )  # the signed body's id: a re-post under a new header is a duplicate
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(
@@ -62,6 +67,8 @@ def webhook_receive(*, raw_body: bytes, headers) -> Receipt:
                 project_id=envelope.project_id,
                 payload=envelope.raw,
             )
+            if envelope.project_id and envelope.event_type.startswith(PENDING_EVENTS):
+                mirror_mark_dirty(envelope.project_id, envelope.platform or None)
             transaction.on_commit(lambda: webhook_event_run.enqueue(event_id), robust=True)
     except IntegrityError:
         return Receipt(200, {"received": event_id, "duplicate": True})

@@ -58,9 +58,7 @@ def webhook_event_process(event_id: str) -> str:
         else:
             try:
                 with transaction.atomic():
-                    envelope = WebhookEnvelope.from_wire(
-                        event.payload, event_id=event.event_id, event_type=event.event_type
-                    )
+                    envelope = WebhookEnvelope.from_wire(event.payload, event_id=event.event_id)
                     handler(event, envelope.event)
             except Exception as error:  # kept unprocessed with its error, retried by the command
                 log.exception(

@@ -22,6 +22,7 @@ from dashboard.layers import (
     ValidationFailed,
 )
 from dashboard.models import DecisionRecord
+from dashboard.services.jobs import job_remember
 from dashboard.wording import (
     field_words,
     platform_refusal_sentence,
@@ -85,7 +86,14 @@ def decision_record(
 
 
 def outcome_record(record: DecisionRecord, outcome: Outcome) -> Outcome:
-    """Writes what happened onto the record, and gives the outcome back."""
+    """Writes what happened onto the record, and gives the outcome back; a job id Layers
+    gave back is recorded under the record's project (the job page answers only there)."""
+    job_remember(
+        project_id=record.project_id,
+        job_id=outcome.job_id,
+        campaign_id=outcome.campaign_id,
+        platform=outcome.platform,
+    )
     record.outcome = outcome.kind
     record.verdict_id = outcome.verdict_id or record.verdict_id
     record.save(update_fields=["outcome", "verdict_id"])

@@ -94,7 +94,8 @@ def _row(row, context, outcome, can_decide) -> str:
     a = row.action
     pid = escape(a.pending_id)
     name = escape(a.entity_name or a.entity_id)
-    deciding = a.status == "pending" and can_decide
+    hold = (context.get("holds") or {}).get(a.pending_id) if a.status == "pending" else None
+    deciding = a.status == "pending" and can_decide and hold is None
     out = [
         f'<article class="action card status-{escape(a.status)}" id="pa-{pid}" '
         'tabindex="-1" hx-boost="true" '
@@ -161,7 +162,9 @@ def _row(row, context, outcome, can_decide) -> str:
         out.append(
             f'<p class="error">The platform refused it: {escape(a.dispatch_failure_reason)}</p>'
         )
-    if deciding:
+    if hold is not None:
+        out.append(_held(hold, context, can_decide))
+    elif deciding:
         out.append(_forms(row, context))
     out.append("</article>")
     return "".join(out)
@@ -321,10 +324,49 @@ def _times(row) -> str:
     return "".join(out)
 
 
+def _held(hold, context, can_undo) -> str:
+    """ "Approved — sending in 8 s · Undo": the decision waits in the database; the page
+    counts down (static/js/app.js) and asks the server what happened when the window ends."""
+    from dashboard.services.holds import hold_remaining
+
+    project_id = context.get("project_id")
+    seconds = hold_remaining(hold)
+    verb = "Approved" if hold.decision == "approve" else "Rejected"
+    if hold.bulk_id:
+        url = escape(reverse("queue-bulk", args=[project_id, hold.bulk_id]))
+        return (
+            f'<div class="banner banner-info held" role="status"><span>{verb} in a bulk '
+            f'decision — <span class="countdown" data-seconds="{seconds}">sending in {seconds} s'
+            f'</span></span> · <a href="{url}" hx-boost="false">Undo on its page</a></div>'
+        )
+    status_url = escape(reverse("queue-hold", args=[project_id, hold.id]))
+    undo = ""
+    if can_undo:
+        token = context.get("csrf_token")
+        csrf = ""
+        if token and str(token) != "NOTPROVIDED":
+            csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
+        undo_url = escape(reverse("queue-hold-undo", args=[project_id, hold.id]))
+        undo = (
+            f' · <form method="post" action="{undo_url}" class="undo-form">{csrf}'
+            '<button class="link undo">Undo</button></form>'
+        )
+    return (
+        f'<div class="banner banner-info held" role="status" hx-get="{status_url}" '
+        f'hx-trigger="load delay:{seconds + 1}s" hx-target="closest article" '
+        f'hx-swap="outerHTML"><span class="held-words">{verb} — <span class="countdown" '
+        f'data-seconds="{seconds}">'
+        f"{'sending now' if not seconds else f'sending in {seconds} s'}</span></span>{undo}</div>"
+    )
+
+
 def _forms(row, context) -> str:
     a = row.action
     url = escape(
-        reverse("queue-decide", args=[context.get("project_id"), a.platform, a.pending_id])
+        reverse(
+            context.get("decide_url_name") or "queue-decide",  # the inbox posts to its own
+            args=[context.get("project_id"), a.platform, a.pending_id],
+        )
     )
     token = context.get("csrf_token")
     csrf = ""

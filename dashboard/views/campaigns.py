@@ -48,7 +48,8 @@ def authority(request, project_id, platform, campaign_id):
     context = {
         "row": row,
         "project_id": project_id,
-        "can_write": True,
+        # Drawn for the role the person has now: a viewer's cancel=1 comes back read-only.
+        "can_write": campaigns.campaign_may_write(user=request.user, project_id=project_id),
         "next": request.POST.get("next", ""),
     }
     if request.htmx or (row.outcome and row.outcome.kind == "confirm"):

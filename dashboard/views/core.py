@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
@@ -54,3 +54,13 @@ def favicon(request):
     """Browsers ask for /favicon.ico where a page names no icon (the sandbox's pages, a
     file): the icon every dashboard page links to."""
     return redirect(static("favicon.svg"), permanent=True)
+
+
+def not_found(request, exception=None):
+    """Every 404 as a sentence in the site's layout: the sentence our code raised with (a
+    job of another project, a bulk decision that is not there), or a general one. The URL
+    resolver's own message (the patterns it tried) is never shown."""
+    sentence = ""
+    if type(exception) is Http404 and exception.args and isinstance(exception.args[0], str):
+        sentence = exception.args[0]
+    return render(request, "404.html", {"sentence": sentence}, status=404)

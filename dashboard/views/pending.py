@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from dashboard.services import bulk as bulk_service
-from dashboard.services import pending, pending_decisions
+from dashboard.services import hold_rows, holds, pending, pending_decisions
 from dashboard.services.bulk_start import (
     bulk_decision_resume,
     bulk_decision_retry,
@@ -37,6 +38,7 @@ def queue(request, project_id):
         "reject_reasons": pending.REJECT_REASONS,
         "opened_at": timezone.now(),
         "new_since": query_instant(request.GET, "new_since"),
+        "holds": holds.holds_live(project_id=project_id),
     }
     if request.htmx and filters.cursor:
         return render(request, "pending/_page.html", context)  # "load more"
@@ -101,9 +103,16 @@ def decide(request, project_id, platform, pending_id):
     back = request.POST.get("next") or request.headers.get("Referer", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("queue", args=[project_id])
+    return _decided(request, project_id, outcome, back)
+
+
+def _decided(request, project_id, outcome, back):
+    """A decision's (or a hold's) row for htmx; without JavaScript, back to the queue."""
     context = {
         "row": outcome.row,
-        "outcome": outcome,
+        # A held decision's row says it all ("Approved — sending in 10 s · Undo").
+        "outcome": None if outcome.hold and outcome.ok and outcome.row else outcome,
+        "holds": {outcome.hold.pending_id: outcome.hold} if outcome.hold else {},
         "project_id": project_id,
         "can_decide": True,
         "reject_reasons": pending.REJECT_REASONS,
@@ -111,7 +120,8 @@ def decide(request, project_id, platform, pending_id):
     }
     if request.htmx:
         response = render(request, "pending/_row.html", context)
-        return trigger_client_event(response, "queue-changed") if outcome.ok else response
+        changed = outcome.ok and not outcome.hold  # a held decision changed nothing yet
+        return trigger_client_event(response, "queue-changed") if changed else response
     if not outcome.ok:
         return render(
             request,
@@ -121,6 +131,34 @@ def decide(request, project_id, platform, pending_id):
         )
     messages.success(request, outcome.sentence)
     return redirect(back)
+
+
+@login_required
+@require_GET
+def hold_status(request, project_id, hold_id):
+    """Polled by a held row when its window ends: the row as the worker left it."""
+    outcome = _hold_or_404(hold_rows.hold_outcome, request, project_id, hold_id)
+    return _decided(request, project_id, outcome, reverse("queue", args=[project_id]))
+
+
+@login_required
+@require_POST
+def hold_undo(request, project_id, hold_id):
+    outcome = _hold_or_404(hold_rows.hold_undo, request, project_id, hold_id)
+    back = request.POST.get("next") or request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("queue", args=[project_id])
+    if not request.htmx and outcome.ok:
+        messages.success(request, outcome.sentence)
+        return redirect(back)
+    return _decided(request, project_id, outcome, back)
+
+
+def _hold_or_404(service, request, project_id, hold_id):
+    try:
+        return service(user=request.user, project_id=project_id, hold_id=hold_id)
+    except (holds.DecisionHold.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No such decision.") from None
 
 
 @login_required
@@ -170,6 +208,7 @@ def bulk_page(request, project_id, bulk_id):
         "items": bulk.items.all(),
         "project": pending.project_get(user=request.user, project_id=project_id),
         "can_decide": bulk_service.bulk_may_decide(user=request.user, project_id=project_id),
+        **holds.bulk_hold_context(bulk),
     }
     template = "pending/_bulk_progress.html" if request.htmx else "pending/bulk.html"
     return render(request, template, context)

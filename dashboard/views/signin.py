@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 
+from dashboard import sso
 from dashboard.services import signin
 from dashboard.views.embed import embed_session_ended
 
@@ -16,6 +17,18 @@ class LoginView(auth_views.LoginView):
     fresh token for the page the person was on."""
 
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        """With an identity provider set up: its button, and why its last answer was refused."""
+        context = super().get_context_data(**kwargs)
+        if sso.sso_enabled():
+            context["sso_name"] = sso.sso_provider_name()
+            refused = self.request.session.pop(sso.REFUSED_KEY, "")
+            if refused or self.request.GET.get("sso") == "refused":
+                context["sso_refused"] = refused or (
+                    f"Signing in with {context['sso_name']} did not work; try again."
+                )
+        return context
 
     def get(self, request, *args, **kwargs):
         if request.headers.get("Sec-Fetch-Dest") == "iframe" and settings.EMBED_ALLOWED_ORIGINS:

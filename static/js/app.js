@@ -156,6 +156,83 @@
     }
   });
 
+  // The inbox: one line per pending action (tr.ix); its details and forms open under it
+  // (tr.ix-detail, fetched by htmx), and a second "Details" or o closes them again.
+  // Keys act only while focus is on a line: j / k move, o or Enter open, x select,
+  // a approve (opening it first), r jump to the reject reason.
+  function inboxLines() { return Array.prototype.slice.call(document.querySelectorAll("tr.ix")); }
+  function detailOf(line) {
+    var next = line && line.nextElementSibling;
+    return next && next.classList.contains("ix-detail") ? next : null;
+  }
+  function focusLine(line) { if (line) { line.focus(); line.scrollIntoView({ block: "nearest" }); } }
+  function lineOpen(line, then) {
+    var open = detailOf(line);
+    if (open) { if (then) then(open); return; }
+    var link = line.querySelector("a.ix-open");
+    if (!link) return;
+    if (!window.htmx) { window.location.href = link.href; return; }
+    window.htmx.ajax("GET", link.getAttribute("href"), { source: link, target: line, swap: "afterend" }).then(function () {
+      var opened = detailOf(line);
+      if (opened && then) then(opened);
+    });
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var link = event.detail.elt;
+    if (!link.matches || !link.matches("a.ix-open") || event.detail.verb !== "get") return;
+    var open = detailOf(link.closest("tr.ix"));
+    if (open) { event.preventDefault(); open.remove(); }
+  });
+  document.addEventListener("keydown", function (event) {
+    var line = event.target;
+    if (!line || !line.matches || !line.matches("tr.ix") || event.ctrlKey || event.metaKey || event.altKey) return;
+    var all = inboxLines(), index = all.indexOf(line);
+    if (event.key === "j") { focusLine(all[index + 1]); event.preventDefault(); }
+    else if (event.key === "k") { focusLine(all[index - 1]); event.preventDefault(); }
+    else if (event.key === "o" || event.key === "Enter") {
+      var open = detailOf(line);
+      if (open) { open.remove(); } else { lineOpen(line); }
+      event.preventDefault();
+    } else if (event.key === "x") {
+      var box = line.querySelector("input.select");
+      if (box) { box.checked = !box.checked; selectionUpdate(); event.preventDefault(); }
+    } else if (event.key === "a") {
+      lineOpen(line, function (detail) {
+        var approve = detail.querySelector(".approve-form button");
+        if (approve) approve.click();
+      });
+      event.preventDefault();
+    } else if (event.key === "r") {
+      lineOpen(line, function (detail) {
+        var reason = detail.querySelector(".reject-form input[name=reason]");
+        if (reason) reason.focus();
+      });
+      event.preventDefault();
+    }
+  });
+  // A decision made in a line's details: the line says so, loses its box, and focus goes
+  // to the next line still waiting.
+  // (After the settle: until then a swapped card with the same id wears the old classes.)
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var swapped = event.target;  // the card as it is now (the event fires on the new one)
+    if (!swapped || !swapped.matches || !swapped.matches("article.action") || !swapped.isConnected) return;
+    var detail = swapped.closest("tr.ix-detail");
+    if (!detail || swapped.classList.contains("status-pending")) return;
+    var line = detail.previousElementSibling;
+    if (!line || !line.classList.contains("ix")) return;
+    line.classList.add("decided");
+    var box = line.querySelector("input.select");
+    if (box) { box.checked = false; box.remove(); selectionUpdate(); }
+    var pill = swapped.querySelector(".status-pill");
+    if (pill) {
+      var status = pill.textContent.trim();
+      line.cells[0].textContent = status === "approved" ? "✓" : status === "rejected" ? "✗" : "•";
+      line.cells[0].title = status;
+    }
+    var rest = inboxLines().slice(inboxLines().indexOf(line) + 1).filter(function (l) { return !l.classList.contains("decided"); });
+    if (rest[0]) focusLine(rest[0]);
+  });
+
   // New campaign: the amount's placeholder follows the chosen account's currency.
   document.addEventListener("change", function (event) {
     var select = event.target;
@@ -201,4 +278,13 @@
     })[0];
     focusCard(next || swapped);
   });
+  // A held decision counts down to its send ("sending in 8 s"); the server holds the truth
+  // and the row asks it what happened when the window ends.
+  setInterval(function () {
+    document.querySelectorAll(".countdown[data-seconds]").forEach(function (el) {
+      if (!el.dataset.deadline) el.dataset.deadline = String(Date.now() + Number(el.dataset.seconds) * 1000);
+      var left = Math.max(0, Math.ceil((Number(el.dataset.deadline) - Date.now()) / 1000));
+      el.textContent = left ? "sending in " + left + " s" : "sending now";
+    });
+  }, 250);
 })();

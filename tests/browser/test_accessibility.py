@@ -54,7 +54,9 @@ def test_every_page_of_a_project_passes_axe(sandbox, people, live_server, page):
         f"/projects/{ACME}/verdicts/{verdict}/",
         f"/projects/{ACME}/access/",
         f"/projects/{ACME}/share/",
+        f"/projects/{ACME}/owner/",
         "/notices/",
+        "/settings/mail/",
     ]
     found = []
     for number, path in enumerate(paths):
@@ -62,6 +64,24 @@ def test_every_page_of_a_project_passes_axe(sandbox, people, live_server, page):
         page.wait_for_load_state("networkidle")
         found += severe_violations(page)
         screenshot(page, f"axe-{number:02d}")  # each page as axe saw it
+    assert found == [], "\n".join(found)
+
+
+def test_the_unsubscribe_page_and_a_held_decision_pass_axe(
+    sandbox, people, live_server, page, settings
+):
+    from tests.test_access import an_unsubscribe_token
+    from tests.test_queue import pending_items
+
+    page.goto(f"{live_server.url}/mail/unsubscribe/{an_unsubscribe_token()}")
+    found = severe_violations(page)
+    settings.DECISION_HOLD_SECONDS = 60
+    pending_id = pending_items(sandbox, "meta")[0]["pendingId"]
+    browser_login(page, live_server, "approver")
+    page.goto(f"{live_server.url}/projects/{ACME}/queue/?platform=meta")
+    page.locator(f"#pa-{pending_id}").get_by_role("button", name="Approve", exact=True).click()
+    page.locator(f"#pa-{pending_id} .held").wait_for()
+    found += severe_violations(page)
     assert found == [], "\n".join(found)
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from dashboard.models import Notice
@@ -91,3 +93,44 @@ def test_the_audit_log_fits_a_narrow_360_pixel_frame(sandbox, people, live_serve
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 362
     screenshot(page, "audit-narrow")
+
+
+def test_the_csv_export_shows_its_progress_and_offers_the_file_when_the_worker_is_done(
+    sandbox, people, live_server, page
+):
+    from tests.test_bulk import run_worker
+
+    browser_login(page, live_server, "viewer")
+    page.goto(f"{live_server.url}/projects/{ACME}/audit/?decision=deny")
+    page.wait_for_selector("#audit-table")
+    page.get_by_role("button", name="Export CSV").click()
+    page.wait_for_url("**/audit/export/**")
+    assert "Queued, starting soon…" in page.locator("#export-status").inner_text()
+    screenshot(page, "audit-export-queued")
+    run_worker()  # the background worker makes it; the page's polling notices
+    page.locator("#export-status", has_text="Finished").wait_for(timeout=15_000)
+    assert "row" in page.locator("#export-counts").inner_text()
+    screenshot(page, "audit-export-finished")
+    with page.expect_download() as download:
+        page.locator("#export-download").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("occurred_at,") and ",deny," in text
+
+
+def test_the_export_start_page_and_a_job_of_another_project_read_as_sentences_in_the_layout(
+    sandbox, people, live_server, page
+):
+    browser_login(page, live_server, "viewer")
+    page.goto(f"{live_server.url}/projects/{ACME}/audit/export/?decision=deny")
+    page.locator("#audit-export-start").wait_for()
+    screenshot(page, "audit-export-start")
+    page.get_by_role("button", name="Start the export").click()
+    page.wait_for_url("**/audit/export/*/")
+    page.goto(f"{live_server.url}/projects/{ACME}/audit/export/?decision=deny")
+    assert "is still being made" in page.locator("#audit-export-start").inner_text()
+    assert page.locator("#audit-export-recent li").count() == 1
+
+    page.goto(f"{live_server.url}/projects/{ACME}/jobs/job_01HZX9ABCDEF0123456789ABCD/")
+    assert "There is no job with that id in this project" in page.locator("#not-found").inner_text()
+    assert page.locator("nav").count() >= 1  # the site's own layout, not a bare error
+    screenshot(page, "job-not-found")

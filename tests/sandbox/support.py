@@ -8,9 +8,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ACME = "prj_7d1c5e0a-0001-4c3b-9a51-000000000001"
-NORDLICHT = "prj_7d1c5e0a-0002-4c3b-9a51-000000000002"
-BRIGHTSIDE = "prj_7d1c5e0a-0003-4c3b-9a51-000000000003"
+from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT  # noqa: F401 - the seeded story's ids
+
 READONLY_KEY = "lp_test_READONLY00000002_sandbox-readonly-secret-not-a-real-key-0000"
 REVIEWER_KEY = "lp_test_REVIEWER00000003_sandbox-reviewer-secret-not-a-real-key-0000"
 DEMO_KEY_ID = "key_00000000-0000-4000-8000-000000000001"

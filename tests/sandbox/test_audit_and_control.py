@@ -163,3 +163,19 @@ def test_the_seed_command_seeds_only_an_empty_sandbox_unless_forced(sandbox):
     call_command("sandbox_seed", "--force", stdout=out)
     assert sandbox.control("clock")["now"]  # the forced reseed also reset the clock
     assert len(pending(sandbox)) == 5
+
+
+def test_a_held_job_stays_running_until_released(sandbox):
+    cart = campaign_named(sandbox, "Retargeting — Cart Abandoners")  # tactical: auto
+    written = sandbox.api(
+        "PATCH",
+        ads(ACME, f"/meta/campaigns/{cart['campaignId']}/budget"),
+        json={"dailyBudgetCents": cart["dailyBudgetCents"] + 100},
+    )
+    job_id = written.json()["jobId"]
+    held = sandbox.control("job-hold", jobId=job_id)
+    assert held == {"jobId": job_id, "status": "running", "held": True}
+    sandbox.control("clock", advanceSeconds=3600)
+    assert sandbox.api("GET", f"/v1/jobs/{job_id}").json()["status"] == "running"
+    sandbox.control("job-hold", jobId=job_id, hold=False)
+    assert sandbox.api("GET", f"/v1/jobs/{job_id}").json()["status"] == "completed"

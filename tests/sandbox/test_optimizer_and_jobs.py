@@ -1,5 +1,7 @@
 """Optimizer runs (stages, proposals by axis, dry runs) and job polling (contract §4.15, §5)."""
 
+from datetime import datetime
+
 import pytest
 
 from .support import ACME, NORDLICHT, ads, campaign_named, error_of, has_id, pending
@@ -175,6 +177,9 @@ def test_write_jobs_complete_a_second_later_and_poll_with_etags(sandbox):
     job_id = sandbox.api(
         "PATCH", ads(ACME, f"/meta/campaigns/{campaign_id}/budget"), json={"dailyBudgetCents": 5200}
     ).json()["jobId"]
+    # Held running while we look (a busy machine can spend the job's second between two
+    # requests); released, it finishes a second after it started.
+    sandbox.control("job-hold", jobId=job_id)
     first = sandbox.api("GET", f"/v1/jobs/{job_id}")
     assert (
         first.status_code == 200
@@ -188,6 +193,7 @@ def test_write_jobs_complete_a_second_later_and_poll_with_etags(sandbox):
         and unchanged.content == b""
         and unchanged.headers["ETag"] == etag
     )
+    sandbox.control("job-hold", jobId=job_id, hold=False)
     sandbox.control("clock", advanceSeconds=1)
     done = sandbox.api("GET", f"/v1/jobs/{job_id}", headers={"If-None-Match": etag})
     assert done.status_code == 200 and done.headers["ETag"] != etag
@@ -197,6 +203,10 @@ def test_write_jobs_complete_a_second_later_and_poll_with_etags(sandbox):
         and body["finishedAt"]
         and body["result"]["platformResponse"]["success"]
     )
+    started, finished = (
+        datetime.fromisoformat(body[k].replace("Z", "+00:00")) for k in ("startedAt", "finishedAt")
+    )
+    assert (finished - started).total_seconds() == pytest.approx(1.0, abs=0.001)
     assert sandbox.api("GET", "/v1/jobs/job_01HZX9ABCDEF0123456789ABCD").status_code == 404
 
 

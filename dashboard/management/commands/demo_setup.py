@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, CommandError, call_command
 
-from dashboard.models import ProjectGrant, Role, WebhookSecret
+from dashboard.models import ProjectGrant, ProjectOwnership, Role, WebhookSecret
 
 # The sandbox's seed projects. Like a real partner, we know our customers' project ids;
 # we do not import them from the sandbox.
@@ -48,8 +48,16 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(username=username)
             if created:
                 user.set_password(password)
+                user.email = f"{username}@demo.invalid"  # digests print in the worker's output
                 user.save()
             for project_id in DEMO_PROJECT_IDS:
                 ProjectGrant.objects.get_or_create(
                     user=user, project_id=project_id, defaults={"role": role}
                 )
+        # The approver owns two customers; the third has no owner yet (the Projects page
+        # flags it). Set once: owners assigned in the demo afterwards are kept.
+        approver = User.objects.get(username="approver")
+        for project_id in DEMO_PROJECT_IDS[:2]:
+            ProjectOwnership.objects.get_or_create(
+                project_id=project_id, defaults={"owner": approver}
+            )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0007_bulk_heartbeat'),
+        ('dashboard', '0017_inbox_covering_indexes'),
     ]
 
     operations = [

@@ -1,0 +1,334 @@
+"""`manage.py inbox_bench`: the inbox at partner scale, measured against its floors.
+
+Starts, on loopback only, the sandbox (gunicorn) with N generated customers (200 by
+default: about 6,000 pending actions) and the dashboard (gunicorn, production settings, no
+task worker: nothing reads Layers in the background while it is measured). The mirror is
+filled once the way the sync engine fills it; then, with 150 ms of upstream latency:
+
+1. the inbox page (50 lines of ~6,000) against one direct upstream list call;
+2. its HTML per line, and the server time per line against a bare Django template line of
+   the same cells, rendered from the same rows in the same process (`--probe`);
+3. the page's p95 for 50 people using the inbox at once against one person's p95.
+
+It asserts nothing (machines here are noisy): it prints figures and ratios.
+
+    manage.py inbox_bench            # the full run (about two minutes)
+    manage.py inbox_bench --tiny     # seconds; proves the harness still works
+"""
+
+import json
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from django.core.management import BaseCommand
+
+from dashboard.management.commands.bench import ROOT, Stack, pct
+
+TARGETS = {"page": 0.25, "bytes": 1536, "row_ratio": 3.0, "concurrency": 1.5}
+FILL = """
+from dashboard.models.mirror import SyncState
+from dashboard.services.mirror import mirror_projects_refresh, mirror_refresh
+mirror_projects_refresh()
+for project_id, platform in SyncState.objects.values_list("project_id", "platform"):
+    mirror_refresh(project_id, platform)
+from dashboard.models.mirror import MirrorAction
+print(MirrorAction.objects.pending().count())
+"""
+# A bare Django template line of the inbox's cells: the floor a line is measured against.
+FLOOR = (
+    "{% load ui %}{% for r in rows %}<tr><td>{{ r.box }}</td><td>{{ r.customer }}</td>"
+    "<td>{{ r.platform|platform }}</td><td><b>{{ r.action|words }}</b> {{ r.name }}</td>"
+    "<td>{{ r.change }}</td><td>{% if r.spend %}{% amount r.spend r.currency r.locale %}"
+    "{% endif %}</td><td>{{ r.axis }}</td><td>{{ r.expires|timeuntil }}</td>"
+    '<td><a href="{{ r.url }}">Details</a></td></tr>{% endfor %}'
+)
+
+
+class LeanStack(Stack):
+    """The sandbox with N customers and one dashboard; no task worker."""
+
+    def start(self, customers: int):
+        self.sandbox_env = self.env(
+            "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
+        )
+        self.manage(self.sandbox_env, "migrate", "--noinput")
+        self.manage(self.sandbox_env, "sandbox_seed")
+        self.warm_env = self.env(
+            "dashboard.db",
+            15,
+            SANDBOX_ENABLED="false",
+            LAYERS_API_BASE_URL=self.sandbox,
+            LAYERS_API_KEY=self.demo_key,
+            SYNC_ENABLED="false",
+        )
+        self.manage(self.warm_env, "migrate", "--noinput")
+        self.manage(self.warm_env, "collectstatic", "--noinput")
+        self.manage(
+            self.warm_env,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_superuser('bench', 'bench@example.com', '{self.password}')",
+        )
+        if self.shared_cache:
+            import redis
+
+            for db in (13, 15):
+                redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+        self.sandbox_proc = self.gunicorn(
+            self.sandbox_env, self.sandbox_port, "sandbox", workers=self.workers, threads="16"
+        )
+        self.warm_proc = self.gunicorn(self.warm_env, self.warm_port, "dashboard")
+        for port in (self.sandbox_port, self.warm_port):
+            self.wait_up(f"http://127.0.0.1:{port}/health")
+        self.control("customers", count=customers)
+        filled = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", FILL],
+            cwd=ROOT,
+            env=self.warm_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return int(filled.stdout.strip().splitlines()[-1])
+
+    def probe(self) -> dict:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "inbox_bench", "--probe"],
+            cwd=ROOT,
+            env=self.warm_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Command(BaseCommand):
+    help = "Measure the inbox at partner scale against its floors (loopback only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tiny", action="store_true", help="seconds, to prove it runs")
+        parser.add_argument("--customers", type=int, default=200)
+        parser.add_argument("--keep", action="store_true", help="keep the logs folder")
+        parser.add_argument("--probe", action="store_true", help=argparse_hidden())
+
+    def handle(self, *args, tiny=False, customers=200, keep=False, probe=False, **options):
+        if probe:
+            self.stdout.write(json.dumps(render_probe(repeat=20 if tiny else 200)))
+            return
+        from django.conf import settings
+
+        customers = 4 if tiny else customers
+        workdir = Path(tempfile.mkdtemp(prefix="layers-inbox-bench-"))
+        stack = LeanStack(workdir, tiny, self.stdout)
+        stack.demo_key, stack.password = settings.SANDBOX_DEMO_KEY, "bench-password"
+        started = time.monotonic()
+        try:
+            pending = stack.start(customers)
+            self.stdout.write(f"  … {customers} customers, {pending} pending in the mirror")
+            figures = {"customers": customers, "pending": pending}
+            figures |= self.page_vs_upstream(stack, tiny)
+            figures |= stack.probe()
+            figures |= self.concurrency(stack, tiny)
+        finally:
+            stack.stop()
+            if not keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+        self.print_table(figures, time.monotonic() - started)
+
+    def page_vs_upstream(self, stack, tiny) -> dict:
+        n = 3 if tiny else 20
+        stack.control("latency", ms=150)
+        project = stack.upstream_get("/v1/projects", limit=1).json()["items"][0]["id"]
+        direct = _timed(
+            lambda: stack.upstream_get(f"/v1/projects/{project}/ads/meta/pending", limit=50), n
+        )
+        viewer = stack.session(stack.warm_port)
+        url = f"{viewer.base}/inbox/"
+        html = viewer.get(url, timeout=60).text  # warm-up
+        calls_before = sum(stack.control("stats")["calls"].values())
+        page = _timed(lambda: viewer.get(url, timeout=60).raise_for_status(), n)
+        calls = sum(stack.control("stats")["calls"].values()) - calls_before
+        body = re.search(r"<tbody[^>]*>(.*?)</tbody>", html, re.S)
+        lines = len(re.findall(r'<tr id="ix-', html))
+        return {
+            "direct_ms": statistics.median(direct) * 1000,
+            "page_ms": statistics.median(page) * 1000,
+            "page_p95_ms": pct(page, 95) * 1000,
+            "page_upstream_calls": calls,
+            "lines": lines,
+            "bytes_per_line": len(body.group(1).encode()) / lines if body and lines else 0,
+            "page_bytes": len(html.encode()),
+        }
+
+    def concurrency(self, stack, tiny) -> dict:
+        """People using the inbox: each loads a page (a random sort and one of the first
+        three pages), waits, polls for new actions, waits, and loads again."""
+        seconds = 4 if tiny else 30
+        people = 5 if tiny else 50
+        think = 0.5 if tiny else 2.5
+        template = stack.session(stack.warm_port)
+        errors = []
+
+        def run(count) -> list:
+            times, lock, stop = [], threading.Lock(), time.monotonic() + seconds
+            errors.clear()
+
+            def person(seed):
+                rng = random.Random(seed)
+                s = requests.Session()
+                s.cookies.update(template.cookies)
+                time.sleep(rng.uniform(0, think * 2))  # people do not arrive together
+                while time.monotonic() < stop:
+                    query = {"sort": rng.choice(["", "spend", "newest"]), "page": rng.randint(1, 3)}
+                    start = time.perf_counter()
+                    try:
+                        s.get(f"{template.base}/inbox/", params=query, timeout=60)
+                        with lock:
+                            times.append(time.perf_counter() - start)
+                        time.sleep(think)
+                        poll = {"after": "2020-01-01T00:00:00Z"}
+                        s.get(f"{template.base}/inbox/fresh", params=poll, timeout=60)
+                    except requests.RequestException:
+                        with lock:
+                            errors.append(1)
+                    time.sleep(think)
+
+            threads = [threading.Thread(target=person, args=(n,)) for n in range(count)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return times
+
+        one = run(1)
+        many = run(people)
+        failed = len(errors)
+        return {
+            "people": people,
+            "one_p95_ms": pct(one, 95) * 1000,
+            "many_p95_ms": pct(many, 95) * 1000,
+            "many_loads": len(many),
+            "many_failed": failed,
+        }
+
+    def print_table(self, f, elapsed):
+        w = self.stdout.write
+        page_ratio = f["page_ms"] / f["direct_ms"]
+        row_ratio = f["line_us"] / f["floor_us"]
+        conc = f["many_p95_ms"] / f["one_p95_ms"]
+
+        def met(ok):
+            return "met" if ok else "NOT met"
+
+        w("")
+        w(
+            f"Inbox bench: {f['customers']} customers, {f['pending']} pending in the mirror, "
+            f"150 ms upstream latency ({elapsed:.0f} s)"
+        )
+        w("measure                                   figure                 ratio   target")
+        w(
+            f"1. Inbox page (50 lines) vs one upstream  {f['page_ms']:.0f} ms vs "
+            f"{f['direct_ms']:.0f} ms        {page_ratio:.2f}    ≤ {TARGETS['page']} "
+            f"{met(page_ratio <= TARGETS['page'])}"
+        )
+        w(f"   upstream calls while serving the page  {f['page_upstream_calls']}")
+        w(
+            f"2. HTML per line                          {f['bytes_per_line']:.0f} B "
+            f"({f['lines']} lines, page {f['page_bytes'] / 1024:.1f} KB)   ≤ 1.5 KB "
+            f"{met(f['bytes_per_line'] <= TARGETS['bytes'])}"
+        )
+        w(
+            f"   server time per line vs bare template  {f['line_us']:.0f} µs vs "
+            f"{f['floor_us']:.0f} µs      {row_ratio:.2f}    ≤ {TARGETS['row_ratio']} "
+            f"{met(row_ratio <= TARGETS['row_ratio'])}"
+        )
+        w(f"   the page's query and rows (service)    {f['service_ms']:.1f} ms")
+        w(
+            f"3. p95, {f['people']} people vs 1 person         {f['many_p95_ms']:.0f} ms vs "
+            f"{f['one_p95_ms']:.0f} ms      {conc:.2f}    ≤ {TARGETS['concurrency']} "
+            f"{met(conc <= TARGETS['concurrency'])}  ({f['many_loads']} page loads)"
+        )
+
+
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def _timed(fn, n) -> list:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def render_probe(repeat: int) -> dict:
+    """In the dashboard's own process and database: the inbox's lines as it draws them
+    against a bare Django template of the same cells, from the same 50 rows."""
+    from django.contrib.auth import get_user_model
+    from django.template import engines
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from dashboard.services.inbox import InboxFilters, inbox_page
+    from dashboard.templatetags.inbox import PLACE, _change, inbox_line
+
+    user = get_user_model().objects.get(username="bench")
+    start = time.perf_counter()
+    for _ in range(max(1, repeat // 10)):
+        page = inbox_page(user=user, filters=InboxFilters())
+    service = (time.perf_counter() - start) / max(1, repeat // 10)
+    rows = page.rows
+    detail = reverse("inbox-detail", args=[PLACE + "1", PLACE + "2", PLACE + "3"])
+    now = timezone.now()
+    floor_rows = [
+        {
+            "box": "",
+            "customer": r.project_name,
+            "platform": r.platform,
+            "action": r.action_type,
+            "name": r.entity_name,
+            "change": _change(r),
+            "spend": r.spend_change_minor,
+            "currency": r.currency,
+            "locale": r.locale,
+            "axis": r.axis,
+            "expires": r.expires_at,
+            "url": f"/inbox/{r.project_id}/{r.platform}/{r.pending_id}/",
+        }
+        for r in rows
+    ]
+    template = engines["django"].from_string(FLOOR)
+    ours = _best(lambda: "".join(inbox_line(r, detail, now) for r in rows), repeat)
+    floor = _best(lambda: template.render({"rows": floor_rows}), repeat)
+    count = max(1, len(rows))
+    return {
+        "line_us": ours / count * 1e6,
+        "floor_us": floor / count * 1e6,
+        "service_ms": service * 1000,
+    }
+
+
+def _best(fn, repeat) -> float:
+    """The median of `repeat` runs (seconds)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -1,0 +1,157 @@
+"""The mirror: this dashboard's own synced copy of every customer's pending actions, and the
+state of the sync engine that keeps it fresh (services/mirror.py, services/sync/).
+
+Pages draw from these tables and never wait for Layers; the engine reads Layers in the
+background, inside its share of the key's read budget."""
+
+from django.db import models
+
+__all__ = [
+    "MirrorAction",
+    "MirrorProject",
+    "SyncBudget",
+    "SyncFeed",
+    "SyncLease",
+    "SyncRead",
+    "SyncState",
+]
+
+
+class MirrorProject(models.Model):
+    """A project (customer) the key can see, as last discovered."""
+
+    project_id = models.CharField(max_length=80, primary_key=True)
+    name = models.CharField(max_length=300, blank=True)
+    primary_language = models.CharField(max_length=35, blank=True)  # the locale for money
+    platforms = models.JSONField(default=list)  # ["meta", "tiktok", "apple"], our order
+    # platform -> ISO currency, when every ad account of that platform shares one
+    currency_by_platform = models.JSONField(default=dict)
+    # The last read of the project itself (its layers: which platforms it has) and of its
+    # ad accounts (their currencies); None = not read yet.
+    details_read_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)  # last seen in GET /v1/projects
+
+    def __str__(self):
+        return f"{self.name or self.project_id}"
+
+
+class MirrorActionQuerySet(models.QuerySet):
+    def pending(self):
+        """Still waiting for a decision (a decision made here keeps its row, with its new
+        status, until the next refresh of its list drops it)."""
+        return self.filter(status="pending")
+
+
+class MirrorAction(models.Model):
+    """One pending action as Layers last listed it (or as a decision made here left it)."""
+
+    pending_id = models.CharField(max_length=80, primary_key=True)
+    project = models.ForeignKey(
+        MirrorProject, on_delete=models.CASCADE, related_name="actions", db_index=True
+    )
+    platform = models.CharField(max_length=16, db_index=True)
+    action_type = models.CharField(max_length=40, blank=True)
+    entity_type = models.CharField(max_length=40, blank=True)
+    entity_id = models.CharField(max_length=80, blank=True)
+    entity_name = models.CharField(max_length=300, blank=True)
+    campaign_id = models.CharField(max_length=80, null=True, blank=True)  # noqa: DJ001
+    status = models.CharField(max_length=24, default="pending")
+    current_value = models.JSONField(default=dict)
+    new_value = models.JSONField(default=dict)
+    rationale = models.TextField(blank=True)
+    detail = models.JSONField(default=dict)
+    axis = models.CharField(max_length=16, blank=True)  # creative | tactical | structural
+    # Proposed minus current DAILY budget, in the account currency's minor unit, per day;
+    # null when the action is not a daily budget change.
+    spend_change_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    record = models.JSONField(default=dict)  # the raw API item: PendingAction.from_wire(record)
+    synced_at = models.DateTimeField()
+
+    objects = MirrorActionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "platform"], name="mirror_action_list"),
+            models.Index(fields=["created_at"], name="mirror_action_created"),
+            models.Index(fields=["spend_change_minor"], name="mirror_action_spend"),
+            models.Index(fields=["status", "expires_at"], name="mirror_action_status_exp"),
+        ]
+
+    def __str__(self):
+        return f"{self.action_type} {self.pending_id} ({self.status})"
+
+
+class SyncState(models.Model):
+    """The sync state of one list: one project's pending actions on one platform."""
+
+    project = models.ForeignKey(MirrorProject, on_delete=models.CASCADE, related_name="sync")
+    platform = models.CharField(max_length=16)
+    last_full_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_change_seen_at = models.DateTimeField(null=True, blank=True)  # webhook, feed, decision
+    dirty_since = models.DateTimeField(null=True, blank=True)  # null = clean
+    requested_at = models.DateTimeField(null=True, blank=True)  # "refresh now", not yet served
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_errors = models.IntegerField(default=0)
+    next_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    pending_count = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "platform"], name="one_sync_state_per_list")
+        ]
+        indexes = [models.Index(fields=["dirty_since"], name="sync_state_dirty")]
+
+    def __str__(self):
+        return f"sync {self.project_id} {self.platform}"
+
+
+class SyncLease(models.Model):
+    """Who runs the sync engine now: one owner at a time, until `expires_at` (renewed every
+    tick). A crashed owner's lease simply expires and the next worker takes over."""
+
+    name = models.CharField(max_length=40, primary_key=True)  # "sync"
+    owner = models.CharField(max_length=120, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True)  # the last tick it ran
+
+
+class SyncBudget(models.Model):
+    """The key's read budget as the engine learnt it, and its back-off (one row)."""
+
+    name = models.CharField(max_length=40, primary_key=True)  # "read-light"
+    limit_per_minute = models.IntegerField(null=True, blank=True)  # from X-RateLimit-Limit
+    learnt_at = models.DateTimeField(null=True, blank=True)
+    backoff_until = models.DateTimeField(null=True, blank=True)
+    backoff_reason = models.CharField(max_length=300, blank=True)
+    backoff_count = models.IntegerField(default=0)  # back-offs in a row (grows the wait)
+    # The sweep's token bucket: reads it may make now, as of `credit_at` (it refills at the
+    # sweep's reads a minute, so the sweep is paced evenly instead of bursting).
+    sweep_credit = models.FloatField(default=0)
+    credit_at = models.DateTimeField(null=True, blank=True)
+
+
+class SyncFeed(models.Model):
+    """Where the engine is in an org-wide feed (the audit log read with `since`)."""
+
+    name = models.CharField(max_length=40, primary_key=True)  # "audit"
+    position = models.DateTimeField(null=True, blank=True)  # the next read's `since`
+    seen_ids = models.JSONField(default=list)  # event ids at `position` already acted on
+    read_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+
+class SyncRead(models.Model):
+    """One upstream read the sync engine made (one page): the budget counts these."""
+
+    at = models.DateTimeField(db_index=True)
+    # change (a dirty or requested list) | sweep (the reconciler) | list (outside a tick) |
+    # feed | projects | project | accounts
+    kind = models.CharField(max_length=16)
+    project_id = models.CharField(max_length=80, blank=True)
+    platform = models.CharField(max_length=16, blank=True)
+    status = models.IntegerField(null=True, blank=True)  # HTTP status when it failed

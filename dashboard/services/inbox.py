@@ -1,0 +1,385 @@
+"""The inbox: every pending action across the customers a person may see, read from the
+mirror (dashboard/models/mirror.py) and never from Layers, so the page costs no upstream
+read however many customers there are. Filters, sorts, paging, the selection of "every
+action matching" with its cap and spend, the live poll's count and one action on its own.
+
+Deciding goes through the project queue's path (inbox_actions.py); freshness and the
+Layers-down banner are in inbox_sync.py."""
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, Sum
+from django.db.models.functions import Abs, Coalesce
+from django.utils import timezone
+
+from dashboard.layers import LayersError, PendingAction
+from dashboard.models import ProjectGrant, Role
+from dashboard.models.mirror import MirrorAction, MirrorProject
+from dashboard.money import DEFAULT_LOCALE, money_locale
+from dashboard.services import access
+from dashboard.services.bulk_start import bulk_cap
+from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
+
+SORTS = {"expiring": "Expiring soonest", "spend": "Most spend at stake", "newest": "Newest first"}
+AXES = ("creative", "tactical", "structural")
+PLATFORMS = ("meta", "tiktok", "apple")
+PAGE_SIZE = 50
+SOON = timedelta(hours=24)
+__all__ = ["ACTION_TYPES", "REJECT_REASONS"]
+# What a line of the inbox reads from a mirrored action (the rest stays in the database
+# until its details are opened).
+ROW_FIELDS = (
+    "pending_id",
+    "project_id",
+    "project__name",
+    "project__primary_language",
+    "platform",
+    "action_type",
+    "entity_type",
+    "entity_name",
+    "entity_id",
+    "current_value",
+    "new_value",
+    "axis",
+    "spend_change_minor",
+    "currency",
+    "created_at",
+    "expires_at",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    customer: str = ""  # a project id
+    platform: str = ""
+    action_type: str = ""
+    axis: str = ""
+    expiring: bool = False  # only those expiring within 24 h
+    sort: str = "expiring"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query) -> "InboxFilters":
+        def pick(name, allowed, default=""):
+            value = (query.get(name) or "").strip()
+            return value if value in allowed else default
+
+        try:
+            page = max(1, min(int(query.get("page") or 1), 10_000))
+        except (TypeError, ValueError):
+            page = 1
+        return cls(
+            customer=(query.get("customer") or "").strip()[:80],
+            platform=pick("platform", PLATFORMS),
+            action_type=pick("action", ACTION_TYPES),
+            axis=pick("axis", AXES),
+            expiring=(query.get("expiring") or "") in ("1", "on", "true"),
+            sort=pick("sort", tuple(SORTS), "expiring"),
+            page=page,
+        )
+
+    def query(self, **changes) -> dict:
+        """The query-string form (empty and default values left out)."""
+        values = dataclasses.asdict(dataclasses.replace(self, **changes))
+        values["action"] = values.pop("action_type")
+        values["expiring"] = "1" if values["expiring"] else ""
+        if values["page"] == 1:
+            values["page"] = ""
+        if values["sort"] == "expiring":
+            values["sort"] = ""
+        return {name: value for name, value in values.items() if value}
+
+    def url(self, **changes) -> str:
+        query = urlencode(self.query(**changes))
+        return f"?{query}" if query else "?"
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One line: the mirrored action's fields a line shows, and whether the person may
+    decide it."""
+
+    pending_id: str
+    project_id: str
+    project_name: str
+    locale: str
+    platform: str
+    action_type: str
+    entity_type: str
+    entity_name: str
+    current_value: dict
+    new_value: dict
+    axis: str
+    spend_change_minor: int | None
+    currency: str
+    created_at: object
+    expires_at: object
+    status: str
+    can_decide: bool = False
+
+    @property
+    def expires_soon(self) -> bool:
+        return bool(self.expires_at and self.expires_at - timezone.now() < SOON)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Every pending action matching the filters that the person may decide."""
+
+    count: int
+    cap: int
+    spend: tuple  # ((currency, minor units per day), ...)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
+@dataclass(frozen=True)
+class Inbox:
+    rows: tuple[InboxRow, ...]
+    filters: InboxFilters
+    total: int  # actions matching the filters
+    customers: tuple  # (project_id, name) the person may see, for the filter
+    selection: Selection
+    newest: object  # the newest creation time among the matches (the live poll's start)
+    may_decide_any: bool
+    bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def first_number(self) -> int:
+        return (self.filters.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last_number(self) -> int:
+        return self.first_number + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.filters.url(page=self.filters.page - 1) if self.filters.page > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        last = self.filters.page >= self.pages
+        return None if last else self.filters.url(page=self.filters.page + 1)
+
+    @property
+    def filters_query(self) -> str:
+        return urlencode(self.filters.query(page=1))
+
+
+def roles_by_project(*, user) -> dict | None:
+    """project id -> role for this person; None: every project as admin (superuser)."""
+    if user.is_superuser:
+        return None
+    return dict(ProjectGrant.objects.filter(user=user).values_list("project_id", "role"))
+
+
+def _may_decide(roles: dict | None, project_id: str) -> bool:
+    if roles is None:
+        return True
+    role = roles.get(project_id)
+    return access.role_allows(Role(role) if role else None, Role.APPROVER)
+
+
+def inbox_matching(*, user, filters: InboxFilters, roles=None):
+    """The mirror's pending actions matching the filters, among the projects this person
+    may see (a queryset, unsorted)."""
+    roles = roles_by_project(user=user) if roles is None else roles
+    actions = MirrorAction.objects.pending()
+    if roles is not None:
+        actions = actions.filter(project_id__in=list(roles))
+    if filters.customer:
+        actions = actions.filter(project_id=filters.customer)
+    if filters.platform:
+        actions = actions.filter(platform=filters.platform)
+    if filters.action_type:
+        actions = actions.filter(action_type=filters.action_type)
+    if filters.axis:
+        actions = actions.filter(axis=filters.axis)
+    if filters.expiring:
+        actions = actions.filter(expires_at__lte=timezone.now() + SOON)
+    return actions
+
+
+def _sorted(actions, sort: str):
+    """Plain column orders (no NULLS LAST wrapper), so the database walks its index on
+    expiry or creation time and stops after a page; ties broken by id."""
+    if sort == "spend":
+        return actions.annotate(stake=Coalesce(Abs("spend_change_minor"), 0)).order_by(
+            "-stake", "expires_at", "pending_id"
+        )
+    if sort == "newest":
+        return actions.order_by("-created_at", "pending_id")
+    return actions.order_by("expires_at", "pending_id")
+
+
+def inbox_page(*, user, filters: InboxFilters) -> Inbox:
+    """One page of the inbox, from the mirror only."""
+    roles = roles_by_project(user=user)
+    matching = inbox_matching(user=user, filters=filters, roles=roles)
+    # Each of these walks a narrow covering index (migration 0013), not the wide table.
+    figures = {
+        "total": matching.count(),
+        "newest": matching.order_by("-created_at").values_list("created_at", flat=True).first(),
+    }
+    start = (filters.page - 1) * PAGE_SIZE
+    # Two steps: the page's ids in order (a narrow sort), then those 50 rows' fields.
+    ids = list(
+        _sorted(matching, filters.sort).values_list("pending_id", flat=True)[
+            start : start + PAGE_SIZE
+        ]
+    )
+    found = {
+        value[0]: value
+        for value in MirrorAction.objects.filter(pending_id__in=ids).values_list(*ROW_FIELDS)
+    }
+    rows = tuple(_row(found[i], roles) for i in ids if i in found)
+    deciding = None if roles is None else [p for p in roles if _may_decide(roles, p)]
+    every = deciding is None or len(deciding) == len(roles)  # every match may be decided
+    decidable = matching if every else matching.filter(project_id__in=deciding)
+    return Inbox(
+        rows=rows,
+        filters=filters,
+        total=figures["total"],
+        customers=_customers(roles),
+        selection=_selection(decidable, figures["total"] if every else None),
+        newest=figures["newest"],
+        may_decide_any=deciding is None or bool(deciding),
+    )
+
+
+def _row(value, roles) -> InboxRow:
+    data = dict(zip(ROW_FIELDS, value, strict=True))
+    return InboxRow(
+        pending_id=data["pending_id"],
+        project_id=data["project_id"],
+        project_name=data["project__name"] or data["project_id"],
+        locale=money_locale(data["project__primary_language"]) or DEFAULT_LOCALE,
+        platform=data["platform"],
+        action_type=data["action_type"],
+        entity_type=data["entity_type"],
+        entity_name=data["entity_name"] or data["entity_id"],
+        current_value=data["current_value"] or {},
+        new_value=data["new_value"] or {},
+        axis=data["axis"],
+        spend_change_minor=data["spend_change_minor"],
+        currency=data["currency"] or "",
+        created_at=data["created_at"],
+        expires_at=data["expires_at"],
+        status=data["status"],
+        can_decide=_may_decide(roles, data["project_id"]),
+    )
+
+
+def _customers(roles) -> tuple:
+    projects = MirrorProject.objects.all()
+    if roles is not None:
+        projects = projects.filter(project_id__in=list(roles))
+    return tuple(
+        sorted(projects.values_list("project_id", "name"), key=lambda p: (p[1] or p[0]).lower())
+    )
+
+
+def _selection(decidable, count=None) -> Selection:
+    spend = (
+        decidable.exclude(Q(spend_change_minor__isnull=True) | Q(currency__isnull=True))
+        .values("currency")
+        .annotate(total=Sum("spend_change_minor"))
+        .order_by("currency")
+    )
+    return Selection(
+        count=decidable.count() if count is None else count,
+        cap=bulk_cap(),
+        spend=tuple((s["currency"], s["total"]) for s in spend if s["total"]),
+    )
+
+
+def inbox_new_count(*, user, filters: InboxFilters, after) -> int:
+    """How many matching actions were proposed after `after` (the live poll)."""
+    if after is None:
+        return 0
+    return inbox_matching(user=user, filters=filters).filter(created_at__gt=after).count()
+
+
+def inbox_action_get(*, user, project_id: str, pending_id: str) -> MirrorAction:
+    """One mirrored action of a project this person may see (any status)."""
+    access.access_require(user=user, project_id=project_id)
+    action = (
+        MirrorAction.objects.select_related("project")
+        .filter(project_id=project_id, pending_id=pending_id)
+        .first()
+    )
+    if action is None:
+        raise MirrorAction.DoesNotExist
+    return action
+
+
+def mirror_pending_action(mirrored: MirrorAction):
+    """The mirrored action as the wire record the queue's code reads (PendingAction), its
+    status as the mirror knows it now (a decision made here changes it at once)."""
+    try:
+        action = PendingAction.from_wire(mirrored.record) if mirrored.record else None
+    except LayersError:
+        action = None
+    if action is None:
+        action = PendingAction(
+            pending_id=mirrored.pending_id,
+            action_type=mirrored.action_type or None,
+            entity_type=mirrored.entity_type or None,
+            entity_id=mirrored.entity_id or None,
+            entity_name=mirrored.entity_name,
+            platform=mirrored.platform,
+            current_value=mirrored.current_value or {},
+            new_value=mirrored.new_value or {},
+            rationale=mirrored.rationale,
+            detail=mirrored.detail or {},
+            created_at=mirrored.created_at,
+            expires_at=mirrored.expires_at,
+        )
+    return dataclasses.replace(action, status=mirrored.status or action.status)
+
+
+def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) -> dict:
+    """project id -> [(platform, pending id)] for a bulk decision: the boxes ticked
+    ("project:platform:pendingId"), or every action matching the filters; only pending
+    ones in the mirror, only on projects where this person may decide, at most the bulk
+    cap (setting BULK_MAX_ITEMS; the soonest expiry first). Raises PermissionDenied when
+    a ticked one is not theirs."""
+    roles, cap = roles_by_project(user=user), bulk_cap()
+    if filters is not None and filters.customer and not _may_decide(roles, filters.customer):
+        raise PermissionDenied(access.DENIED_SENTENCE[Role.APPROVER])
+    if filters is not None:
+        actions = _sorted(inbox_matching(user=user, filters=filters, roles=roles), "expiring")
+        if roles is not None:
+            actions = actions.filter(project_id__in=[p for p in roles if _may_decide(roles, p)])
+        found = actions.values_list("project_id", "platform", "pending_id")[:cap]
+    else:
+        wanted = []
+        for value in selected:
+            project_id, _, rest = value.partition(":")
+            platform, _, pending_id = rest.partition(":")
+            if project_id and platform in PLATFORMS and pending_id:
+                if not _may_decide(roles, project_id):
+                    raise PermissionDenied(access.DENIED_SENTENCE[Role.APPROVER])
+                wanted.append(pending_id[:80])
+        found = (
+            MirrorAction.objects.pending()
+            .filter(pending_id__in=wanted[: cap * 2])
+            .values_list("project_id", "platform", "pending_id")[:cap]
+        )
+    targets: dict = {}
+    for project_id, platform, pending_id in found:
+        if _may_decide(roles, project_id):
+            targets.setdefault(project_id, []).append((platform, pending_id))
+    return targets

@@ -1,0 +1,222 @@
+"""How fresh the mirrored pages are, and what to say when Layers is not answering: from the
+sync engine's state per (project, platform) list (SyncState), never from Layers. Also the
+Projects page's counts (pending, expiring within 24 h) and its most-urgent-first order,
+and "refresh now" (one targeted refresh, which the engine serves inside its budget)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from dashboard.models.mirror import MirrorAction, MirrorProject, SyncState
+from dashboard.services import access
+from dashboard.services.mirror import sync_refresh_request, synced_words
+
+SOON = timedelta(hours=24)
+
+
+def ago(when, now=None) -> str:
+    """ "40 s", "3 min", "2 h", "3 days": how long ago, in a few characters."""
+    seconds = max(0, int(((now or timezone.now()) - when).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}\xa0s"
+    if seconds < 3600:
+        return f"{seconds // 60}\xa0min"
+    if seconds < 86400:
+        return f"{seconds // 3600}\xa0h"
+    days = seconds // 86400
+    return f"{days}\xa0day{'s' if days != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The sync state of the lists a page shows."""
+
+    lists: int  # how many (project, platform) lists
+    never: int  # of which never synced
+    oldest: datetime | None  # the stalest list's last full refresh
+    newest: datetime | None
+    failing: int  # lists whose last read failed (consecutive_errors > 0)
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    requested: bool = False  # a "refresh now" waits to be served
+
+    @property
+    def synced(self) -> bool:
+        return self.lists > 0 and self.never < self.lists
+
+    @property
+    def sentence(self) -> str:
+        if not self.synced:
+            return "Not synced yet."
+        seconds = (timezone.now() - (self.oldest or self.newest)).total_seconds()
+        text = synced_words(seconds).capitalize() + "."
+        if self.never:
+            text += f" {self.never} of {self.lists} lists not synced yet."
+        return text
+
+    @property
+    def down(self) -> bool:
+        """Layers is not answering the sync: the last reads failed."""
+        return self.failing > 0 and bool(self.last_error)
+
+    @property
+    def down_sentence(self) -> str:
+        since = timezone.localtime(self.last_error_at) if self.last_error_at else None
+        when = f" since {since:%H:%M}" if since else ""
+        lists = (
+            "every list" if self.failing >= self.lists else f"{self.failing} of {self.lists} lists"
+        )
+        shown = (
+            f"the last synced copy (synced {ago(self.newest)} ago)"
+            if self.newest
+            else "what was synced before"
+        )
+        return (
+            f"The sync's last reads failed{when} ({lists}): {self.last_error} "
+            f"You are seeing {shown}; approving or rejecting will fail until Layers is back."
+        )
+
+
+def freshness_get(*, project_ids=None) -> Freshness:
+    """The freshness of the given projects' lists (None: every project)."""
+    states = SyncState.objects.all()
+    if project_ids is not None:
+        states = states.filter(project_id__in=list(project_ids))
+    totals = states.aggregate(
+        lists=Count("pk"),
+        never=Count("pk", filter=Q(last_full_refresh_at__isnull=True)),
+        oldest=Min("last_full_refresh_at"),
+        newest=Max("last_full_refresh_at"),
+        failing=Count("pk", filter=Q(consecutive_errors__gt=0)),
+        requested=Count("pk", filter=Q(requested_at__isnull=False)),
+    )
+    error = (
+        states.filter(consecutive_errors__gt=0)
+        .order_by("-last_error_at")
+        .values_list("last_error", "last_error_at")
+        .first()
+    )
+    return Freshness(
+        lists=totals["lists"],
+        never=totals["never"],
+        oldest=totals["oldest"],
+        newest=totals["newest"],
+        failing=totals["failing"],
+        last_error=(error[0] if error else "")[:300],
+        last_error_at=error[1] if error else None,
+        requested=bool(totals["requested"]),
+    )
+
+
+def freshness_for(*, user, customer: str = "") -> Freshness:
+    """The freshness of what this person's inbox shows (one customer, or all of theirs)."""
+    if customer:
+        access.access_require(user=user, project_id=customer)
+        return freshness_get(project_ids=[customer])
+    return freshness_get(project_ids=access.project_ids_visible(user=user))
+
+
+def refresh_now(*, user, customer: str = "") -> str:
+    """One targeted refresh: the customer's lists, or else the stalest project this person
+    may see. Returns the project asked for ("" when there is nothing to refresh)."""
+    if customer:
+        access.access_require(user=user, project_id=customer)
+        sync_refresh_request(customer)
+        return customer
+    visible = access.project_ids_visible(user=user)
+    states = SyncState.objects.all()
+    if visible is not None:
+        states = states.filter(project_id__in=list(visible))
+    stalest = (
+        states.order_by("last_full_refresh_at", "project_id")
+        .values_list("project_id", flat=True)
+        .first()
+    )
+    if stalest is None:
+        projects = MirrorProject.objects.all()
+        if visible is not None:
+            projects = projects.filter(project_id__in=list(visible))
+        stalest = projects.values_list("project_id", flat=True).first()
+    if stalest:
+        sync_refresh_request(stalest)
+    return stalest or ""
+
+
+@dataclass(frozen=True)
+class CustomerLine:
+    """One customer on the Projects page."""
+
+    project_id: str
+    name: str
+    platforms: tuple
+    pending: int
+    expiring: int  # within 24 h
+    soonest: datetime | None
+    freshness: Freshness
+
+
+def projects_urgency(*, user) -> list[CustomerLine]:
+    """The customers this person may see, most urgent first: the most actions expiring
+    within 24 h, then the soonest expiry, then the most pending."""
+    visible = access.project_ids_visible(user=user)
+    projects = MirrorProject.objects.all()
+    if visible is not None:
+        projects = projects.filter(project_id__in=list(visible))
+    soon = timezone.now() + SOON
+    counts = {
+        c["project_id"]: c
+        for c in MirrorAction.objects.pending()
+        .filter(project_id__in=projects.values("project_id"))
+        .values("project_id")
+        .annotate(
+            pending=Count("pk"),
+            expiring=Count("pk", filter=Q(expires_at__lte=soon)),
+            soonest=Min("expires_at"),
+        )
+        .order_by()
+    }
+    states = {
+        s["project_id"]: s
+        for s in SyncState.objects.filter(project_id__in=projects.values("project_id"))
+        .values("project_id")
+        .annotate(
+            lists=Count("pk"),
+            never=Count("pk", filter=Q(last_full_refresh_at__isnull=True)),
+            oldest=Min("last_full_refresh_at"),
+            newest=Max("last_full_refresh_at"),
+            failing=Count("pk", filter=Q(consecutive_errors__gt=0)),
+            last_error=Max("last_error"),
+            last_error_at=Max("last_error_at"),
+        )
+        .order_by()
+    }
+    lines = []
+    for project_id, name, platforms in projects.values_list("project_id", "name", "platforms"):
+        count = counts.get(project_id, {})
+        state = states.get(project_id, {})
+        lines.append(
+            CustomerLine(
+                project_id=project_id,
+                name=name or project_id,
+                platforms=tuple(platforms or ()),
+                pending=count.get("pending", 0),
+                expiring=count.get("expiring", 0),
+                soonest=count.get("soonest"),
+                freshness=Freshness(
+                    lists=state.get("lists", 0),
+                    never=state.get("never", 0),
+                    oldest=state.get("oldest"),
+                    newest=state.get("newest"),
+                    failing=state.get("failing", 0),
+                    last_error=(state.get("last_error") or "")[:300],
+                    last_error_at=state.get("last_error_at"),
+                ),
+            )
+        )
+    far = timezone.now() + timedelta(days=3650)
+    return sorted(
+        lines,
+        key=lambda line: (-line.expiring, line.soonest or far, -line.pending, line.name.lower()),
+    )

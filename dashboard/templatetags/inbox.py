@@ -1,0 +1,121 @@
+"""{% inbox_rows inbox %}: the inbox's lines, one per pending action, drawn by a Python
+function (like {% queue_row %}): a page is 50 lines, every polling person redraws them,
+and a template per line would cost several times the markup's own price.
+
+A line holds only what a glance needs (customer, platform, action, current → proposed,
+spend change per day, axis, expiry); the rationale, details and forms are one request away
+(the Details link: htmx puts them under the line; without JavaScript it is a page).
+Everything that came from Layers goes through escape()."""
+
+from urllib.parse import quote
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from dashboard import values
+from dashboard.money import cents_format, currency_exponent
+from dashboard.wording import platform_name
+
+register = template.Library()
+PLACE = "__P__"  # stands in for the path parts while the detail URL is reversed once
+
+
+@register.simple_tag(takes_context=True)
+def inbox_rows(context, inbox):
+    detail = reverse("inbox-detail", args=[PLACE + "1", PLACE + "2", PLACE + "3"])
+    new_since = context.get("new_since")
+    now = timezone.now()
+    return mark_safe("".join(inbox_line(row, detail, now, new_since) for row in inbox.rows))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _change(row) -> str:
+    """The first field that changes, "current → proposed", and how many more do."""
+    current, new = row.current_value, row.new_value
+    keys = [k for k in dict.fromkeys([*current, *new]) if current.get(k) != new.get(k)]
+    if not keys:
+        return ""
+    key = keys[0]
+    before, after = current.get(key), new.get(key)
+    if key.endswith("Cents") and isinstance(after, int) and not isinstance(after, bool):
+        was = cents_format(before, row.currency, locale=row.locale) if before is not None else "—"
+        now = cents_format(after, row.currency, locale=row.locale)
+    else:
+        was = values.shown(key, before).text if before is not None else "—"
+        now = values.shown(key, after).text
+    text = f"{_cut(was, 28)} → {_cut(now, 28)}"
+    if len(keys) > 1:
+        text += f" (+{len(keys) - 1})"
+    return f"{values.label(key)}: {text}" if not key.endswith("Cents") else text
+
+
+def _spend(row) -> str:
+    minor = row.spend_change_minor
+    if not minor or not row.currency:
+        return ""
+    sign = "+" if minor > 0 else "−"
+    return sign + cents_format(abs(minor), row.currency, locale=row.locale)
+
+
+def _expiry(row, now) -> str:
+    if not row.expires_at:
+        return ""
+    seconds = int((row.expires_at - now).total_seconds())
+    if seconds <= 0:
+        return "expired"
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)}\xa0min"
+    if seconds < 86400:
+        return f"{seconds // 3600}\xa0h"
+    return f"{seconds // 86400}\xa0d {seconds % 86400 // 3600}\xa0h"
+
+
+def inbox_line(row, detail: str, now, new_since=None) -> str:
+    pid = escape(row.pending_id)
+    project = escape(row.project_id)
+    platform = escape(row.platform)
+    url = detail.replace(PLACE + "1", escape(quote(row.project_id, safe="")))
+    url = url.replace(PLACE + "2", escape(quote(row.platform, safe="")))
+    url = url.replace(PLACE + "3", escape(quote(row.pending_id, safe="")))
+    soon = row.expires_soon
+    name = escape(_cut(row.entity_name, 48))
+    action = escape((row.action_type or "").replace("_", " "))
+    if row.can_decide and row.status == "pending":
+        box = (
+            f'<input type="checkbox" class="select" name="selected" form="bulk-form" '
+            f'value="{project}:{platform}:{pid}" data-change="{int(row.spend_change_minor or 0)}" '
+            f'data-currency="{escape(row.currency)}" '
+            f'data-exponent="{currency_exponent(row.currency) if row.currency else 2}" '
+            f'aria-label="Select {action} on {name}">'
+        )
+    else:
+        box = ""
+    new = (
+        ' <span class="pill pill-ok">New</span>'
+        if new_since and row.created_at and row.created_at > new_since
+        else ""
+    )
+    return (
+        f'<tr id="ix-{pid}" class="ix{" soon" if soon else ""}" tabindex="-1">'
+        f"<td>{box}</td>"
+        f'<td class="ix-cust">{escape(_cut(row.project_name, 28))}</td>'
+        f"<td>{escape(platform_name(row.platform))}</td>"
+        f"<td><b>{action}</b> {name}{new}</td>"
+        f'<td class="ix-chg">{escape(_change(row))}</td>'
+        f'<td class="num">{escape(_spend(row))}</td>'
+        f"<td>{escape(row.axis)}</td>"
+        f'<td class="{"expiring" if soon else "muted"}">{_expiry(row, now)}</td>'
+        f'<td><a href="{url}" hx-get="{url}" class="ix-open">Details</a></td></tr>'
+    )
+
+
+@register.filter
+def abs_minor(value):
+    """{{ minor|abs_minor }}: the size of a signed amount (the sign is written apart)."""
+    return abs(int(value or 0))

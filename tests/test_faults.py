@@ -402,3 +402,29 @@ def test_an_approval_whose_answer_was_lost_then_resent_with_edited_words_shows_t
     assert "Your first attempt reached Layers: this action is already approved" in html
     assert "try again" not in html
     assert sandbox.control("stats")["executedByRoute"].get("POST pending.approve") == 1
+
+
+def test_a_decision_whose_reads_all_fail_keeps_the_typed_words_on_the_row_it_replaces(
+    sandbox, people, client, monkeypatch
+):
+    monkeypatch.setattr("dashboard.layers.client.BACKOFF_START", 0.01)
+    login(client, "approver")
+    pending_id = pending_ids(sandbox)[0]
+    url = reverse("queue-decide", args=[ACME, "meta", pending_id])
+    from django.core.cache import cache
+
+    cache.clear()  # nothing remembered: every read the decision makes goes to Layers
+    sandbox.control(
+        "faults", faults=[{"kind": "status", "status": 503, "count": 1000, "method": "GET"}]
+    )
+    answer = client.post(
+        url,
+        {
+            "decision": "reject",
+            "reason": "Words worth keeping",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+        headers=HTMX,
+    ).content.decode()
+    sandbox.control("faults", faults=[])
+    assert "Words worth keeping" in answer

@@ -358,7 +358,9 @@ def test_the_projects_page_puts_the_customer_with_the_most_expiring_first(mirror
     assert len(cards) == 3
     first = cards[0][1]
     assert f">{pending(project_id=BRIGHTSIDE).count()} pending</a>" in first
-    assert ">2 expire within 24 h</a>" in first
+    expiring = pending(project_id=BRIGHTSIDE, expires_at__lte=timezone.now() + timedelta(hours=24))
+    assert expiring.count() >= 2  # the two moved here, and any the demo seeds already close
+    assert f">{expiring.count()} expire within 24 h</a>" in first
     assert "Synced" in html and "Refresh now" in html
 
 

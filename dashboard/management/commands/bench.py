@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,12 +23,13 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from pathlib import Path
 
 import requests
 from django.conf import settings
 from django.core.management import BaseCommand
+
+from dashboard.management.bench_schema import migrated_databases
 
 ROOT = Path(settings.BASE_DIR)
 ACME = "prj_7d1c5e0a-0001-4c3b-9a51-000000000001"
@@ -160,13 +160,10 @@ class Stack:
         self.sandbox_env = self.env(
             "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
         )
-        self.manage(self.sandbox_env, "migrate", "--noinput")
-        # Both databases hold the same schema: migrate once, copy the file.
-        with (
-            closing(sqlite3.connect(self.dir / "sandbox.db")) as migrated,
-            closing(sqlite3.connect(self.dir / "dashboard.db")) as copy,
-        ):
-            migrated.backup(copy)  # the backup API: WAL pages included
+        # Both databases hold the same schema: migrated once, copied.
+        migrated_databases(
+            ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
+        )
         self.manage(self.sandbox_env, "sandbox_seed")
         common = dict(
             SANDBOX_ENABLED="false",

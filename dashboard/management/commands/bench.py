@@ -122,6 +122,24 @@ class Stack:
             stderr=subprocess.PIPE,
         )
 
+    def manage_together(self, *runs):
+        """Several `manage.py` runs (env, args) side by side: each one's Django start overlaps
+        the others'. They must touch different databases (or none)."""
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for env, args in runs
+        ]
+        for proc, (_, args) in zip(procs, runs, strict=True):
+            _, err = proc.communicate()
+            if proc.returncode:
+                raise subprocess.CalledProcessError(proc.returncode, args, stderr=err)
+
     def spawn(self, env, *args, name):
         # The child keeps its own copy of the file descriptor; ours is closed once it started.
         with open(self.dir / f"{name}.log", "w") as log:
@@ -164,7 +182,6 @@ class Stack:
         migrated_databases(
             ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
         )
-        self.manage(self.sandbox_env, "sandbox_seed")
         common = dict(
             SANDBOX_ENABLED="false",
             LAYERS_API_BASE_URL=self.sandbox,
@@ -172,13 +189,14 @@ class Stack:
         )
         self.cold_env = self.env("dashboard.db", 14, LAYERS_CACHE_SECONDS="0", **common)
         self.warm_env = self.env("dashboard.db", 15, **common)
-        self.manage(self.warm_env, "collectstatic", "--noinput")
-        self.manage(
-            self.warm_env,
-            "shell",
-            "-c",
+        person = (
             "from django.contrib.auth.models import User; "
-            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')",
+            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')"
+        )
+        self.manage_together(
+            (self.sandbox_env, ("sandbox_seed",)),
+            (self.warm_env, ("collectstatic", "--noinput")),
+            (self.warm_env, ("shell", "-c", person)),
         )
         if self.shared_cache:
             import redis

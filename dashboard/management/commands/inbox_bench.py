@@ -64,7 +64,6 @@ class LeanStack(Stack):
         migrated_databases(
             ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
         )
-        self.manage(self.sandbox_env, "sandbox_seed")
         self.warm_env = self.env(
             "dashboard.db",
             15,
@@ -73,7 +72,9 @@ class LeanStack(Stack):
             LAYERS_API_KEY=self.demo_key,
             SYNC_ENABLED="false",
         )
-        self.manage(self.warm_env, "collectstatic", "--noinput")
+        self.manage_together(
+            (self.sandbox_env, ("sandbox_seed",)), (self.warm_env, ("collectstatic", "--noinput"))
+        )
         if self.shared_cache:
             import redis
 

@@ -280,6 +280,8 @@ def test_every_page_and_write_survives_the_fault_says_so_and_never_applies_twice
 ):
     # Retries really happen, with their real code path; only the pause between them is short.
     monkeypatch.setattr("dashboard.layers.client.BACKOFF_START", 0.01)
+    monkeypatch.setattr("dashboard.layers.client.IN_FLIGHT_WAIT", 0.01)
+    monkeypatch.setattr("dashboard.services.pending_decisions.REPLAY_PAUSES", (0.01,) * 3)
     monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
     monkeypatch.setattr("dashboard.services.bulk.MAX_BUDGET_WAIT", 0.01)
     monkeypatch.setattr("dashboard.services.audit_export.MAX_SLEEP_SECONDS", 0.01)

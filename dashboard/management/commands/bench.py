@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -24,12 +23,13 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from pathlib import Path
 
 import requests
 from django.conf import settings
 from django.core.management import BaseCommand
+
+from dashboard.management.bench_schema import migrated_databases
 
 ROOT = Path(settings.BASE_DIR)
 ACME = "prj_7d1c5e0a-0001-4c3b-9a51-000000000001"
@@ -122,6 +122,24 @@ class Stack:
             stderr=subprocess.PIPE,
         )
 
+    def manage_together(self, *runs):
+        """Several `manage.py` runs (env, args) side by side: each one's Django start overlaps
+        the others'. They must touch different databases (or none)."""
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for env, args in runs
+        ]
+        for proc, (_, args) in zip(procs, runs, strict=True):
+            _, err = proc.communicate()
+            if proc.returncode:
+                raise subprocess.CalledProcessError(proc.returncode, args, stderr=err)
+
     def spawn(self, env, *args, name):
         # The child keeps its own copy of the file descriptor; ours is closed once it started.
         with open(self.dir / f"{name}.log", "w") as log:
@@ -160,14 +178,10 @@ class Stack:
         self.sandbox_env = self.env(
             "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
         )
-        self.manage(self.sandbox_env, "migrate", "--noinput")
-        # Both databases hold the same schema: migrate once, copy the file.
-        with (
-            closing(sqlite3.connect(self.dir / "sandbox.db")) as migrated,
-            closing(sqlite3.connect(self.dir / "dashboard.db")) as copy,
-        ):
-            migrated.backup(copy)  # the backup API: WAL pages included
-        self.manage(self.sandbox_env, "sandbox_seed")
+        # Both databases hold the same schema: migrated once, copied.
+        migrated_databases(
+            ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
+        )
         common = dict(
             SANDBOX_ENABLED="false",
             LAYERS_API_BASE_URL=self.sandbox,
@@ -175,13 +189,14 @@ class Stack:
         )
         self.cold_env = self.env("dashboard.db", 14, LAYERS_CACHE_SECONDS="0", **common)
         self.warm_env = self.env("dashboard.db", 15, **common)
-        self.manage(self.warm_env, "collectstatic", "--noinput")
-        self.manage(
-            self.warm_env,
-            "shell",
-            "-c",
+        person = (
             "from django.contrib.auth.models import User; "
-            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')",
+            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')"
+        )
+        self.manage_together(
+            (self.sandbox_env, ("sandbox_seed",)),
+            (self.warm_env, ("collectstatic", "--noinput")),
+            (self.warm_env, ("shell", "-c", person)),
         )
         if self.shared_cache:
             import redis

@@ -31,6 +31,7 @@ from pathlib import Path
 import requests
 from django.core.management import BaseCommand
 
+from dashboard.management.bench_schema import migrated_databases
 from dashboard.management.commands.bench import ROOT, Stack, pct
 
 TARGETS = {"page": 0.25, "bytes": 1536, "row_ratio": 3.0, "concurrency": 1.5}
@@ -60,8 +61,9 @@ class LeanStack(Stack):
         self.sandbox_env = self.env(
             "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
         )
-        self.manage(self.sandbox_env, "migrate", "--noinput")
-        self.manage(self.sandbox_env, "sandbox_seed")
+        migrated_databases(
+            ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
+        )
         self.warm_env = self.env(
             "dashboard.db",
             15,
@@ -70,14 +72,8 @@ class LeanStack(Stack):
             LAYERS_API_KEY=self.demo_key,
             SYNC_ENABLED="false",
         )
-        self.manage(self.warm_env, "migrate", "--noinput")
-        self.manage(self.warm_env, "collectstatic", "--noinput")
-        self.manage(
-            self.warm_env,
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_superuser('bench', 'bench@example.com', '{self.password}')",
+        self.manage_together(
+            (self.sandbox_env, ("sandbox_seed",)), (self.warm_env, ("collectstatic", "--noinput"))
         )
         if self.shared_cache:
             import redis
@@ -89,10 +85,11 @@ class LeanStack(Stack):
         )
         self.warm_proc = self.gunicorn(self.warm_env, self.warm_port, "dashboard")
         for port in (self.sandbox_port, self.warm_port):
-            self.wait_up(f"http://127.0.0.1:{port}/health")
+            self.wait_up(f"http://127.0.0.1:{port}/health/live")
         self.control("customers", count=customers)
         filled = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", FILL],
+            # The bench's person is made in the same process (one Django start fewer).
+            [sys.executable, "manage.py", "shell", "-c", self.person() + FILL],
             cwd=ROOT,
             env=self.warm_env,
             check=True,
@@ -101,9 +98,16 @@ class LeanStack(Stack):
         )
         return int(filled.stdout.strip().splitlines()[-1])
 
+    def person(self) -> str:
+        return (
+            "from django.contrib.auth.models import User\n"
+            f"User.objects.create_superuser('bench', 'bench@example.com', '{self.password}')\n"
+        )
+
     def probe(self) -> dict:
+        tiny = ("--tiny",) if self.tiny else ()
         done = subprocess.run(
-            [sys.executable, "manage.py", "inbox_bench", "--probe"],
+            [sys.executable, "manage.py", "inbox_bench", "--probe", *tiny],
             cwd=ROOT,
             env=self.warm_env,
             check=True,
@@ -174,7 +178,7 @@ class Command(BaseCommand):
     def concurrency(self, stack, tiny) -> dict:
         """People using the inbox: each loads a page (a random sort and one of the first
         three pages), waits, polls for new actions, waits, and loads again."""
-        seconds = 4 if tiny else 30
+        seconds = 2 if tiny else 30
         people = 5 if tiny else 50
         think = 0.5 if tiny else 2.5
         template = stack.session(stack.warm_port)

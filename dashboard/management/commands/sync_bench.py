@@ -29,7 +29,8 @@ from pathlib import Path
 
 from django.core.management import BaseCommand
 
-from dashboard.management.commands.bench import Stack, free_port, pct
+from dashboard.management.bench_schema import migrated_databases
+from dashboard.management.commands.bench import ROOT, Stack, free_port, pct
 
 SECRET = "whsec_sync_bench_" + uuid.uuid4().hex
 
@@ -42,7 +43,9 @@ class SyncStack(Stack):
         self.sandbox_env = self.env(
             "sandbox.db", 12, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="standard"
         )
-        self.manage(self.sandbox_env, "migrate", "--noinput")
+        migrated_databases(
+            ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
+        )
         self.manage(self.sandbox_env, "sandbox_seed", "--customers", str(customers))
         self.dash_env = self.env(
             "dashboard.db",
@@ -54,7 +57,6 @@ class SyncStack(Stack):
             SYNC_TICK_SECONDS=str(tick),
             SYNC_READ_SHARE=str(share),
         )
-        self.manage(self.dash_env, "migrate", "--noinput")
         if self.shared_cache:
             import redis
 
@@ -63,7 +65,7 @@ class SyncStack(Stack):
         self.gunicorn(self.sandbox_env, self.sandbox_port, "sandbox", workers="1", threads="16")
         self.gunicorn(self.dash_env, self.dashboard_port, "dashboard", workers="1")
         for port in (self.sandbox_port, self.dashboard_port):
-            self.wait_up(f"http://127.0.0.1:{port}/health")
+            self.wait_up(f"http://127.0.0.1:{port}/health/live")
         self.control(
             "webhooks", url=f"http://127.0.0.1:{self.dashboard_port}/webhooks/layers", secret=SECRET
         )
@@ -103,7 +105,7 @@ def sync_bench_run(
     from django.conf import settings
 
     customers = customers or (3 if tiny else 200)
-    warmup, window = (3, 12) if tiny else (60, 180)
+    warmup, window = (1, 6) if tiny else (60, 180)
     per_minute = 60 if tiny else proposals
     share = settings.SYNC_READ_SHARE
     workdir = Path(tempfile.mkdtemp(prefix="sync-bench-"))
@@ -160,7 +162,7 @@ def sync_bench_run(
         (
             "reads/min at rest",
             f"{per_min:.1f} (share {share_reads} of {tier})"
-            + (" [tiny: a 12 s sample, first fill included]" if tiny else ""),
+            + (" [tiny: a 6 s sample, first fill included]" if tiny else ""),
             f"≤ {share_reads}",
             f"{per_min / share_reads:.2f}",
         ),

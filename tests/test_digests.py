@@ -73,11 +73,12 @@ def test_a_digest_lists_new_and_expiring_actions_with_links_to_their_rows_and_co
     assert "Acme" not in digest.subject and "$" not in digest.subject
     assert digest.to == ["approver@partner.example"]
     assert "Acme Coffee: 3 pending, 1 new, 1 expiring" in digest.body
-    link = f"https://dash.example/projects/{ACME}/queue/?platform=meta&sort=expiring"
-    assert f"{link}&campaign=cmp_1#pa-pa_{ACME[-4:]}_1" in digest.body
-    assert f"{link}&campaign=cmp_2#pa-pa_{ACME[-4:]}_2" in digest.body
+    for n in (1, 2):
+        pending_id = f"pa_{ACME[-4:]}_{n}"
+        link = f"https://dash.example/inbox/{ACME}/meta/{pending_id}/#pa-{pending_id}"
+        assert link in digest.body
     html = digest.alternatives[0][0]
-    assert 'href="https://dash.example/projects/' in html
+    assert 'href="https://dash.example/inbox/' in html
     token = MailPreference.objects.get(user=owner).unsubscribe_token
     assert f"https://dash.example/mail/unsubscribe/{token}" in digest.body
     assert digest.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -9,12 +9,10 @@ MailSent row is claimed before each e-mail, so several workers send it once. Sub
 carry counts only: no customer names, no amounts."""
 
 import datetime
-import functools
 import logging
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -134,18 +132,10 @@ class Digest:
 
 
 def action_link(project_id: str, platform: str, pending_id: str, campaign_id: str = "") -> str:
-    """Where an e-mail's item opens: its row in the project's queue, narrowed to its
-    platform and campaign so the row is on the first page."""
-    query = {"platform": platform, "sort": "expiring"}
-    if campaign_id:
-        query["campaign"] = campaign_id
-    base = _queue_url(settings.DASHBOARD_BASE_URL, project_id)
-    return f"{base}?{urlencode(query)}#pa-{pending_id}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _queue_url(base: str, project_id: str) -> str:
-    return base + reverse("queue", args=[project_id])
+    """Where an e-mail's item opens: the action in the inbox, on a page of its own (its
+    details and the approve / reject forms, with or without JavaScript)."""
+    path = reverse("inbox-detail", args=[project_id, platform, pending_id])
+    return f"{settings.DASHBOARD_BASE_URL}{path}#pa-{pending_id}"
 
 
 def _item(action) -> MailItem:

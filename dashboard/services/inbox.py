@@ -23,9 +23,11 @@ from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
 from dashboard.services.bulk_start import bulk_cap
+from dashboard.services.ownership import projects_in_scope
 from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
 
 SORTS = {"expiring": "Expiring soonest", "spend": "Most spend at stake", "newest": "Newest first"}
+SCOPES = ("mine", "everyone")
 AXES = ("creative", "tactical", "structural")
 PLATFORMS = ("meta", "tiktok", "apple")
 PAGE_SIZE = 50
@@ -63,6 +65,7 @@ class InboxFilters:
     expiring: bool = False  # only those expiring within 24 h
     sort: str = "expiring"
     page: int = 1
+    scope: str = ""  # "mine", "everyone", or "" = mine when the person owns or covers any
 
     @classmethod
     def from_query(cls, query) -> "InboxFilters":
@@ -82,6 +85,7 @@ class InboxFilters:
             expiring=(query.get("expiring") or "") in ("1", "on", "true"),
             sort=pick("sort", tuple(SORTS), "expiring"),
             page=page,
+            scope=pick("scope", SCOPES),
         )
 
     def query(self, **changes) -> dict:
@@ -150,6 +154,7 @@ class Inbox:
     selection: Selection
     newest: object  # the newest creation time among the matches (the live poll's start)
     may_decide_any: bool
+    mine: bool = False  # narrowed to the customers the person owns or covers
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -192,13 +197,16 @@ def _may_decide(roles: dict | None, project_id: str) -> bool:
     return access.role_allows(Role(role) if role else None, Role.APPROVER)
 
 
-def inbox_matching(*, user, filters: InboxFilters, roles=None):
+def inbox_matching(*, user, filters: InboxFilters, roles=None, mine=()):
     """The mirror's pending actions matching the filters, among the projects this person
     may see (a queryset, unsorted)."""
     roles = roles_by_project(user=user) if roles is None else roles
     actions = MirrorAction.objects.pending()
     if roles is not None:
         actions = actions.filter(project_id__in=list(roles))
+    mine = projects_in_scope(user, filters.scope) if mine == () else mine
+    if mine is not None:
+        actions = actions.filter(project_id__in=sorted(mine))
     if filters.customer:
         actions = actions.filter(project_id=filters.customer)
     if filters.platform:
@@ -227,7 +235,8 @@ def _sorted(actions, sort: str):
 def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     """One page of the inbox, from the mirror only."""
     roles = roles_by_project(user=user)
-    matching = inbox_matching(user=user, filters=filters, roles=roles)
+    mine = projects_in_scope(user, filters.scope)
+    matching = inbox_matching(user=user, filters=filters, roles=roles, mine=mine)
     # Each of these walks a narrow covering index (migration 0013), not the wide table.
     figures = {
         "total": matching.count(),
@@ -256,6 +265,7 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
         selection=_selection(decidable, figures["total"] if every else None),
         newest=figures["newest"],
         may_decide_any=deciding is None or bool(deciding),
+        mine=mine is not None,
     )
 
 

@@ -147,6 +147,15 @@ def projects_owned_or_covered(user, on: datetime.date | None = None) -> set[str]
     return mine if visible is None else mine & visible
 
 
+def projects_in_scope(user, scope: str) -> set[str] | None:
+    """The customers the inbox narrows to: "mine" (owned, or covered today), "everyone"
+    (None: no narrowing), or "" = mine for a person who owns or covers any customer."""
+    if scope == "everyone":
+        return None
+    mine = projects_owned_or_covered(user)
+    return mine if scope == "mine" or mine else None
+
+
 def project_admin_ids(*, user, project_ids) -> set[str]:
     """Which of these projects the person administers (assigns owners on)."""
     if user.is_superuser:

@@ -126,3 +126,22 @@ def test_the_projects_page_lists_each_customer_with_counts_and_freshness(
     assert rows.count() == 3
     assert "Synced" in page.locator("#project-list").inner_text()
     screenshot(page, "projects-urgency")
+
+
+def test_an_owner_opens_the_inbox_on_mine_and_switches_to_everyone(inbox_ready, live_server, page):
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import ProjectOwnership
+
+    manager = get_user_model().objects.get(username="manager")
+    ProjectOwnership.objects.create(project_id=NORDLICHT, owner=manager)
+    browser_login(page, live_server, "manager")
+    open_inbox(page, live_server)
+    assert page.locator("#scope-mine").get_attribute("aria-current") == "page"
+    mine = MirrorAction.objects.pending().filter(project_id=NORDLICHT).count()
+    assert page.locator("#inbox-list").get_by_text(f"of {mine} pending").count() >= 1
+    screenshot(page, "inbox-mine")
+    page.locator("#scope-everyone").click()
+    page.wait_for_selector('#scope-everyone[aria-current="page"]')
+    everyone = MirrorAction.objects.pending().filter(project_id__in=CUSTOMERS).count()
+    assert page.locator("#inbox-list").get_by_text(f"of {everyone} pending").count() >= 1

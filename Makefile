@@ -20,10 +20,12 @@ venv: $(STAMP)
 # demo_setup, the worker and the server). The harnesses' own processes ask too: the servers
 # they start get production settings of their own.
 run check bench soak: export DJANGO_DEBUG ?= true
+# Every process of the demo (the web server and both workers) reaches the sandbox on this port.
+run: export LAYERS_SANDBOX_PORT = $(PORT)
 
 run: venv
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
-	@LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py demo_setup --port $(PORT)
+	@$(BIN)/python manage.py demo_setup --port $(PORT)
 	@echo ""
 	@echo "  Layers Partner Dashboard: http://$(HOST):$(PORT)/"
 	@echo "  Demo login: demo / demo-password (admin on every demo project)"
@@ -39,7 +41,7 @@ run: venv
 	@$(BIN)/python manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
 	  $(BIN)/python manage.py db_worker --no-reload --interval 0.5 --queue-name sync & syncer=$$!; \
 	  trap 'kill $$worker $$syncer 2>/dev/null' EXIT INT TERM; \
-	  LAYERS_SANDBOX_PORT=$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The production set on one machine, for a trial: debug off, gunicorn + the task worker,
 # after check --deploy, migrate and collectstatic (README.md, "Deployment").

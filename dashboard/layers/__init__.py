@@ -63,9 +63,10 @@ from .wire import PLATFORMS
 _local = threading.local()
 
 
-def client_from_settings() -> LayersClient:
-    """This thread's client, built from the current settings. Rebuilt when the settings it
-    was built from change (tests point settings at a live sandbox per test)."""
+def client_from_settings(purpose: str = "pages", **options) -> LayersClient:
+    """This thread's client for a purpose, built from the current settings (`options` go to
+    LayersClient, e.g. the sync engine's own retries). Rebuilt when the settings it was built
+    from change (tests point settings at a live sandbox per test)."""
     from django.conf import settings
 
     config = (
@@ -74,14 +75,19 @@ def client_from_settings() -> LayersClient:
         float(settings.LAYERS_CONNECT_TIMEOUT),
         float(settings.LAYERS_READ_TIMEOUT),
     )
-    client = getattr(_local, "client", None)
-    if client is None or getattr(_local, "config", None) != config:
+    clients = _local.__dict__.setdefault("clients", {})
+    client, built_from = clients.get(purpose, (None, None))
+    if client is None or built_from != config:
         if client is not None:
             client.close()
         client = LayersClient(
-            base_url=config[0], api_key=config[1], connect_timeout=config[2], read_timeout=config[3]
+            base_url=config[0],
+            api_key=config[1],
+            connect_timeout=config[2],
+            read_timeout=config[3],
+            **options,
         )
-        _local.client, _local.config = client, config
+        clients[purpose] = (client, config)
     return client
 
 

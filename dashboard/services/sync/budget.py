@@ -8,14 +8,13 @@ its own and leaves the rest. It also stands aside when the key's bucket (as any 
 last reported it) is nearly empty, and backs off after a 429 (until its reset) or a 5xx."""
 
 import math
-import threading
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from dashboard.layers import LayersClient, LayersError, RateLimited
+from dashboard.layers import LayersClient, LayersError, RateLimited, client_from_settings
 from dashboard.models import SyncBudget, SyncRead
 from dashboard.services.upstream import budget_get, budget_record
 
@@ -25,32 +24,12 @@ BACKOFF_START = 5  # seconds after the first 5xx or unreachable Layers; doubles,
 BACKOFF_CAP = 300
 SWEEP_BURST = 3  # reads the sweep may make at once, at least
 RESERVE = 0.1  # stand aside when the key's bucket has less than this share left
-_local = threading.local()
 
 
 def sync_client() -> LayersClient:
     """The engine's own client: no retries inside (a failure backs the engine off instead
     of sleeping in a tick), reporting the rate headers like every other client."""
-    config = (
-        settings.LAYERS_API_BASE_URL,
-        settings.LAYERS_API_KEY,
-        float(settings.LAYERS_CONNECT_TIMEOUT),
-        float(settings.LAYERS_READ_TIMEOUT),
-    )
-    client = getattr(_local, "client", None)
-    if client is None or getattr(_local, "config", None) != config:
-        if client is not None:
-            client.close()
-        client = LayersClient(
-            base_url=config[0],
-            api_key=config[1],
-            connect_timeout=config[2],
-            read_timeout=config[3],
-            max_get_retries=0,
-            on_response=_on_response,
-        )
-        _local.client, _local.config = client, config
-    return client
+    return client_from_settings("sync", max_get_retries=0, on_response=_on_response)
 
 
 def _on_response(rate) -> None:

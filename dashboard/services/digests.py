@@ -348,23 +348,7 @@ def mail_due_run(*, now=None) -> dict:
 
 def mail_schedule(*, using: str = "default") -> bool:
     """Queues the next check unless one waits (database task queue only, as housekeeping)."""
-    from django.db import connections
-    from django.tasks import TaskResultStatus, task_backends
-
+    from dashboard.services.housekeeping import task_schedule_once
     from dashboard.tasks import mail_run
 
-    if not type(task_backends["default"]).__module__.startswith("django_tasks_db"):
-        return False
-    from django_tasks_db.models import DBTaskResult
-
-    if DBTaskResult._meta.db_table not in connections[using].introspection.table_names():
-        return False
-    waiting = DBTaskResult.objects.using(using).filter(
-        task_path=mail_run.module_path, status=TaskResultStatus.READY
-    )
-    if waiting.exists():
-        return False
-    mail_run.using(
-        run_after=timezone.now() + timedelta(seconds=settings.MAIL_CHECK_SECONDS)
-    ).enqueue()
-    return True
+    return task_schedule_once(mail_run, settings.MAIL_CHECK_SECONDS, using=using)

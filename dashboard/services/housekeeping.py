@@ -38,12 +38,11 @@ def housekeeping_run() -> dict:
     }
 
 
-def housekeeping_schedule(*, using: str = "default") -> bool:
-    """Queues the next run unless one is already waiting. Only the database task queue can
-    hold a run for later (and be asked what waits); elsewhere use the command from cron."""
+def task_schedule_once(task, seconds: float, *, using: str = "default") -> bool:
+    """Queues `task` to run `seconds` from now unless a run of it already waits. Only the
+    database task queue can hold a run for later (and be asked what waits); elsewhere the
+    periodic work runs from cron through its command."""
     from django.tasks import TaskResultStatus, task_backends
-
-    from dashboard.tasks import housekeeping
 
     if not type(task_backends["default"]).__module__.startswith("django_tasks_db"):
         return False
@@ -52,10 +51,16 @@ def housekeeping_schedule(*, using: str = "default") -> bool:
     if DBTaskResult._meta.db_table not in connections[using].introspection.table_names():
         return False  # a partial migrate: the queue's table is not there yet
     waiting = DBTaskResult.objects.using(using).filter(
-        task_path=housekeeping.module_path, status=TaskResultStatus.READY
+        task_path=task.module_path, status=TaskResultStatus.READY
     )
     if waiting.exists():
         return False
-    run_after = timezone.now() + timedelta(seconds=settings.HOUSEKEEPING_SECONDS)
-    housekeeping.using(run_after=run_after).enqueue()
+    task.using(run_after=timezone.now() + timedelta(seconds=seconds)).enqueue()
     return True
+
+
+def housekeeping_schedule(*, using: str = "default") -> bool:
+    """Queues the next run unless one is already waiting."""
+    from dashboard.tasks import housekeeping
+
+    return task_schedule_once(housekeeping, settings.HOUSEKEEPING_SECONDS, using=using)

@@ -16,7 +16,6 @@ sync's, say) never vouches for the default queue, where bulk decisions and webho
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import Max
 from django.utils import timezone
 
@@ -44,26 +43,11 @@ def worker_last_seen(queue: str = DEFAULT_QUEUE) -> datetime | None:
 
 def worker_heartbeat_schedule(*, using: str = "default") -> bool:
     """Queues the next heartbeat, WORKER_HEARTBEAT_SECONDS from now, unless one already
-    waits. Only the database task queue can hold a run for later; with another backend
-    there is no worker to watch."""
-    from django.tasks import TaskResultStatus, task_backends
-
+    waits (database task queue only: with another backend there is no worker to watch)."""
+    from dashboard.services.housekeeping import task_schedule_once
     from dashboard.tasks import worker_heartbeat
 
-    if not type(task_backends["default"]).__module__.startswith("django_tasks_db"):
-        return False
-    from django_tasks_db.models import DBTaskResult
-
-    if DBTaskResult._meta.db_table not in connections[using].introspection.table_names():
-        return False  # a partial migrate: the queue's table is not there yet
-    waiting = DBTaskResult.objects.using(using).filter(
-        task_path=worker_heartbeat.module_path, status=TaskResultStatus.READY
-    )
-    if waiting.exists():
-        return False
-    run_after = timezone.now() + timedelta(seconds=settings.WORKER_HEARTBEAT_SECONDS)
-    worker_heartbeat.using(run_after=run_after).enqueue()
-    return True
+    return task_schedule_once(worker_heartbeat, settings.WORKER_HEARTBEAT_SECONDS, using=using)
 
 
 def worker_heartbeat_prune(*, keep_seconds: int = 3600) -> int:

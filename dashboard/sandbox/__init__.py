@@ -7,8 +7,12 @@ Modules
   models.py    all state (survives restarts, flushed per test, row-locked where it matters)
   clock.py     the sandbox clock (wall time + offset) and id minting (<prefix>_<ULID>)
   http.py      the request pipeline: envelope, auth, scopes, rate limits, faults, idempotency
+  faults.py    injected faults: which one a call takes, what it answers, a dropped connection
   gate.py      the authority gate: kill switch → consent → axis (off | draft | auto)
-  engine.py    applying changes, pending expiry/dispatch, jobs, optimizer runs, `tick`
+  engine.py    `tick`: expiry, dispatch, jobs, optimizer runs and webhooks, in one step
+  changes.py   applying changes to the fake platform; the pending queue's create/expiry/dispatch
+  runs.py      jobs completing, optimizer runs advancing and settling their proposals
+  proposals.py what the optimizer proposes on a campaign (within the guardrails or not)
   records.py   verdicts, audit rows, jobs, and the contract's JSON for every entity
   webhooks.py  signed deliveries from an outbox, retry ladder, background auto-delivery
   views/       API endpoints (core, campaigns, pending + optimizer)
@@ -16,6 +20,7 @@ Modules
   control.py   POST /sandbox/_control/<action>, GET /sandbox/_control/state
   control_data.py  control actions that write test data (pending-bulk, hostile, customers)
   seed.py      the demo story (also `manage.py sandbox_seed [--force]`)
+  seed_data.py the demo story's tables: keys, customers, layers, accounts, campaigns, pending
   scale.py     generated customers at partner scale (`sandbox_seed --customers N`)
   proposer.py  the optimizer proposing over time (control `proposer`, SANDBOX_PROPOSER_PER_MINUTE)
 

@@ -6,7 +6,7 @@ and its layer look-up, shared with control.py."""
 import random
 from datetime import timedelta
 
-from . import clock, engine, scale
+from . import changes, clock, proposals, scale
 from .http import body_platform
 from .models import AdAccount, Campaign, Layer, PendingAction, Project
 
@@ -33,7 +33,7 @@ def pending_bulk(body):
     count = int(body.get("count", 1))
     if not 1 <= count <= 5000:
         raise BadControl("count must be 1 to 5000")
-    action_types = [body["actionType"]] if body.get("actionType") else engine.OPTIMIZER_ACTIONS
+    action_types = [body["actionType"]] if body.get("actionType") else proposals.OPTIMIZER_ACTIONS
     campaigns = list(
         Campaign.objects.filter(project_id=layer.project_id, platform=layer.platform)
         .exclude(status="deleted")
@@ -44,7 +44,7 @@ def pending_bulk(body):
     rng, now = random.Random(count), clock.now()
     rows = []
     for n in range(count):
-        proposal = engine.propose(
+        proposal = proposals.propose(
             campaigns[n % len(campaigns)], action_types[n % len(action_types)], rng, now
         )
         proposal.pop("guardrail")
@@ -64,7 +64,7 @@ def pending_bulk(body):
                 proposed_action=proposal["proposedAction"],
                 source="optimizer",
                 created_at=at,
-                expires_at=at + engine.PENDING_TTL,
+                expires_at=at + changes.PENDING_TTL,
             )
         )
     PendingAction.objects.bulk_create(rows, batch_size=500)

@@ -4,7 +4,7 @@ validation, which the views do): layer kill switch → customer consent → the 
 action, `auto` applies the change to the fake platform and starts a write job."""
 
 from . import webhooks
-from .engine import AXIS_OF, apply_action, budget_refusal, create_pending
+from .changes import AXIS_OF, apply_action, budget_refusal, create_pending
 from .http import Reply
 from .records import audit, create_job, effective_authority, record_verdict, request_of
 
@@ -223,7 +223,7 @@ def platform_rejected(ctx, verdict, refusal) -> Reply:
     """An `auto` write dispatches at once, so the platform's refusal is the answer
     (contract §4.8: 422 PLATFORM_REJECTED). Committed: the gate allowed it, the verdict and
     its audit row stand; nothing changed on the platform. A `draft` write that the platform
-    refuses later ends `dispatch_failed` instead (engine.dispatch_approved)."""
+    refuses later ends `dispatch_failed` instead (changes.dispatch_approved)."""
     code, sentence = refusal
     _audit(
         ctx,

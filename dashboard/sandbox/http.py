@@ -6,12 +6,12 @@ injection (before auth: a fault stands in for the network or the server), key au
 (401 / 503 KILL_SWITCH), the per-key rate-limit bucket (429), the scope check (403), JSON
 body parsing, idempotent replay for POST/PATCH/DELETE, a transaction around the view, and
 the single error envelope. Views raise `ApiError` for plain errors (rolled back) and return
-`Reply.error(...)` for decisions that must be recorded (gate denials are committed)."""
+`Reply.error(...)` for decisions that must be recorded (gate denials are committed). The
+injected faults themselves (which one a call takes, what it answers) are faults.py."""
 
 import hashlib
 import json
 import logging
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import clock
@@ -37,7 +37,6 @@ TIERS = {  # requests per minute per key and endpoint class (contract §1.8)
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
 PLATFORMS = {"meta": "meta_ads", "tiktok": "tiktok_ads", "apple": "apple_ads"}  # path → body form
 SHORT = {v: k for k, v in PLATFORMS.items()}
-ENUM_FIELDS = {"status", "actionType", "stage", "tokenStatus", "decision"}
 
 
 class ApiError(Exception):
@@ -181,76 +180,6 @@ def rate_limit(state: State, key: ApiKey | None, rate_class: str) -> dict:
     return headers
 
 
-def take_fault(state: State, method: str, path: str) -> dict | None:
-    """Consumes one use of the first matching queued fault (row-locked: concurrent calls
-    never both take the last use)."""
-    if not state.faults:
-        return None
-    with transaction.atomic():
-        locked = State.objects.select_for_update().get(pk=state.pk)
-        for fault in locked.faults:
-            if fault.get("method") and fault["method"].upper() != method:
-                continue
-            if fault.get("pathContains") and fault["pathContains"] not in path:
-                continue
-            fault["count"] = int(fault.get("count", 1)) - 1
-            locked.faults = [f for f in locked.faults if f["count"] > 0]
-            locked.save(update_fields=["faults"])
-            return fault
-    return None
-
-
-def early_fault(fault: dict, write: bool) -> Reply | None:
-    """Faults that replace the response without running the view."""
-    kind = fault["kind"]
-    if kind == "status":
-        status = int(fault.get("status", 500))
-        code = {502: "PLATFORM_ERROR", 429: "RATE_LIMITED"}.get(status, "INTERNAL")
-        details = {"platformCode": "upstream_unavailable"} if status == 502 else {}
-        return Reply.error(status, code, "Injected failure.", details)
-    if kind == "rate_limited":
-        retry = str(fault.get("retryAfter", 1))
-        return Reply.error(429, "RATE_LIMITED", "Rate limit exceeded.", {}, {"Retry-After": retry})
-    if kind == "revoked_key":
-        return Reply.error(401, "UNAUTHENTICATED", "The API key is missing, malformed or revoked.")
-    if kind == "kill_switch":
-        return Reply.error(503, "KILL_SWITCH", "This API key has been killed.", {"scope": "key"})
-    if kind == "malformed_json":
-        return Reply(200, None, {"_raw": '{"items": [ {"oops": <html>Bad gateway</html>'})
-    if write and kind == "missing_field":  # a write fault never executes the write
-        return Reply(202, {"jobId": None, "status": "pending"})
-    if write and kind == "unknown_enum":
-        return Reply(
-            202, {"jobId": None, "verdictId": clock.new_id("ver"), "status": "future_value"}
-        )
-    return None
-
-
-def late_fault(fault: dict, reply: Reply) -> None:
-    """Faults that distort a real read response after the view ran."""
-    body = reply.body
-    if reply.status >= 300 or not isinstance(body, dict):
-        return
-    if fault["kind"] == "missing_field":
-        target = body["items"][0] if body.get("items") else body
-        if isinstance(target, dict) and target:
-            target.pop(next(iter(target)))  # rows lead with their id field
-    elif fault["kind"] == "unknown_enum":
-        _future(body)
-
-
-def _future(value):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k in ENUM_FIELDS and isinstance(v, str):
-                value[k] = "future_value"
-            else:
-                _future(v)
-    elif isinstance(value, list):
-        for item in value:
-            _future(item)
-
-
 def parse_body(request) -> dict:
     if not request.body:
         return {}
@@ -334,7 +263,9 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
         def view(request, **kwargs):
             request_id = clock.new_id("req")
             state = get_state()
-            from . import extensions, proposer  # not at the top: they import this module
+            # Not at the top: these modules import this one.
+            from . import extensions, proposer
+            from .faults import dropped, early_fault, late_fault, take_fault
 
             proposer.on_request(state)
             if state.latency_ms:
@@ -419,27 +350,6 @@ def endpoint(route: str, method: str | None = "GET", *, rate_class: str | None =
         return view
 
     return decorate
-
-
-def dropped(response: HttpResponse, environ: dict) -> StreamingHttpResponse:
-    """Promises the whole body, sends half, then shuts the socket: the client sees a broken
-    connection (incomplete read) after the server has done the work."""
-    content = response.content
-
-    def half_then_sever():
-        yield content[: len(content) // 2]
-        sock = environ.get("gunicorn.socket")
-        if sock is None:  # runserver / live server: wsgi.input wraps the socket's reader
-            reader = getattr(getattr(environ.get("wsgi.input"), "_read", None), "__self__", None)
-            sock = getattr(getattr(reader, "raw", None), "_sock", None)
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-
-    broken = StreamingHttpResponse(half_then_sever(), status=response.status_code)
-    for name, value in response.items():
-        broken[name] = value
-    broken["Content-Length"] = str(len(content))
-    return broken
 
 
 def rate_limit_headers_only(state: State, rate_class: str) -> dict:

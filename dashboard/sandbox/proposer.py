@@ -43,18 +43,11 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
 from . import clock
-from .engine import (
-    AXIS_OF,
-    OPTIMIZER_ACTIONS,
-    STAGES,
-    complete_run,
-    dispatch_approved,
-    expire_pending,
-    propose_within_guardrails,
-    settle_proposal,
-)
+from .changes import AXIS_OF, dispatch_approved, expire_pending
 from .models import Campaign, Layer, OptimizerRun, PendingAction, State
+from .proposals import OPTIMIZER_ACTIONS, propose_within_guardrails
 from .records import audit, create_job, effective_authority
+from .runs import STAGES, complete_run, settle_proposal
 
 log = logging.getLogger(__name__)
 MAX_BURST = 50  # proposals one step makes at most

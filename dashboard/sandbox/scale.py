@@ -28,10 +28,11 @@ from datetime import timedelta
 from django.db import transaction
 
 from . import clock
-from .engine import AXIS_OF, PENDING_TTL, propose_within_guardrails
+from .changes import AXIS_OF, PENDING_TTL
 from .models import AdAccount, AuditEvent, Campaign, Layer, PendingAction, Project, Verdict
+from .proposals import propose_within_guardrails
 from .records import to_millis
-from .seed import DEMO_KEY_ID
+from .seed_data import DEMO_KEY_ID
 
 PLATFORMS = ("meta", "tiktok", "apple")
 PLATFORM_WEIGHTS = (5, 3, 2)  # where the optimizer finds most work

@@ -5,7 +5,9 @@
 * Brightside Games — Meta connected but the customer has not consented to partner writes;
   its App Store accounts are in pounds, yen and won (yen and won have no minor unit).
 
-Times are relative to the sandbox clock at seeding, so "expires within 24 h" stays true."""
+Times are relative to the sandbox clock at seeding, so "expires within 24 h" stays true.
+The tables (keys, projects, layers, accounts, campaigns, pending actions) are seed_data.py;
+this module turns them into rows."""
 
 import random
 from datetime import timedelta
@@ -13,257 +15,27 @@ from datetime import timedelta
 from django.conf import settings
 
 from . import clock
-from .engine import AXIS_OF, PENDING_TTL, propose
+from .changes import AXIS_OF, PENDING_TTL
 from .models import AdAccount, ApiKey, AuditEvent, Campaign, Layer, PendingAction, Project, Verdict
+from .proposals import propose
 from .records import to_millis
-
-ALL_ADS_SCOPES = [
-    "ads:read",
-    "ads:write:connect",
-    "ads:write:campaigns",
-    "ads:write:budgets",
-    "ads:write:lifecycle",
-    "ads:write:policy",
-    "ads:write:optimizer_trigger",
-    "ads:write:pending",
-    "jobs:read",
-    "projects:read",
-    "metrics:read",
-]
-READONLY_KEY = "lp_test_READONLY00000002_sandbox-readonly-secret-not-a-real-key-0000"
-REVIEWER_KEY = "lp_test_REVIEWER00000003_sandbox-reviewer-secret-not-a-real-key-0000"
-DEMO_KEY_ID = "key_00000000-0000-4000-8000-000000000001"
-READONLY_KEY_ID = "key_00000000-0000-4000-8000-000000000002"
-REVIEWER_KEY_ID = "key_00000000-0000-4000-8000-000000000003"
-ACME, NORDLICHT, BRIGHTSIDE = (f"7d1c5e0a-000{n}-4c3b-9a51-00000000000{n}" for n in (1, 2, 3))
-USER = {"actorType": "user", "actorOrganizationId": None}
-
-PROJECTS = [  # uuid, name, external id, timezone, language, owner, age in days
-    (
-        ACME,
-        "Acme Coffee",
-        "acme-coffee",
-        "America/New_York",
-        "en",
-        "maya.chen@acmecoffee.example",
-        120,
-    ),
-    (
-        NORDLICHT,
-        "Nordlicht Outdoor",
-        "nordlicht",
-        "Europe/Berlin",
-        "de",
-        "jonas.keller@nordlicht.example",
-        90,
-    ),
-    (
-        BRIGHTSIDE,
-        "Brightside Games",
-        "brightside",
-        "Europe/London",
-        "en",
-        "priya.shah@brightside.example",
-        45,
-    ),
-]
-LAYERS = [  # project, platform, (creative, tactical, structural), kill switch, consented
-    (ACME, "meta", ("auto", "draft", "draft"), False, True),
-    (ACME, "tiktok", ("draft", "draft", "off"), False, True),
-    (ACME, "apple", ("off", "draft", "draft"), False, True),
-    (NORDLICHT, "meta", ("draft", "draft", "draft"), True, True),
-    (NORDLICHT, "tiktok", ("draft", "auto", "draft"), False, True),
-    (BRIGHTSIDE, "apple", ("draft", "draft", "draft"), False, True),
-    (BRIGHTSIDE, "meta", ("draft", "draft", "draft"), False, False),
-]
-ACCOUNTS = [  # key, project, platform, external id, name, currency
-    ("acme-meta", ACME, "meta", "act_104729384756012", "Acme Coffee — US", "USD"),
-    ("acme-tiktok", ACME, "tiktok", "7234567890123456789", "Acme Coffee — TikTok US", "USD"),
-    ("acme-apple", ACME, "apple", "org-4827193", "Acme Coffee App", "USD"),
-    ("nord-meta", NORDLICHT, "meta", "act_209384756102938", "Nordlicht Outdoor — DACH", "EUR"),
-    (
-        "nord-tiktok",
-        NORDLICHT,
-        "tiktok",
-        "7345678901234567890",
-        "Nordlicht Outdoor — TikTok EU",
-        "EUR",
-    ),
-    ("bright-apple", BRIGHTSIDE, "apple", "org-5938204", "Brightside Games — App Store UK", "GBP"),
-    ("bright-meta", BRIGHTSIDE, "meta", "act_301928374650192", "Brightside Games — UK", "GBP"),
-    (
-        "bright-apple-jp",
-        BRIGHTSIDE,
-        "apple",
-        "org-5938311",
-        "Brightside Games — App Store JP",
-        "JPY",
-    ),
-    (
-        "bright-apple-kr",
-        BRIGHTSIDE,
-        "apple",
-        "org-5938312",
-        "Brightside Games — App Store KR",
-        "KRW",
-    ),
-]
-CAMPAIGNS = [  # key, account, name, status, daily, lifetime, managed, age days, pin, refuses
-    ("c1", "acme-meta", "Q3 Prospecting — Cold Brew", "active", 5000, None, True, 40, None, False),
-    (
-        "c2",
-        "acme-meta",
-        "Retargeting — Cart Abandoners",
-        "active",
-        2500,
-        None,
-        True,
-        60,
-        ("auto", "auto", "draft"),
-        False,
-    ),
-    ("c3", "acme-meta", "Holiday Gift Cards 2026", "paused", None, 150000, True, 20, None, False),
-    (
-        "c4",
-        "acme-meta",
-        "Brand Awareness (created in Ads Manager)",
-        "active",
-        3000,
-        None,
-        False,
-        300,
-        None,
-        False,
-    ),
-    ("c5", "acme-tiktok", "Spark Ads — Barista Tips", "active", 4000, None, True, 30, None, False),
-    ("c6", "acme-tiktok", "Launch: Oat Milk Latte", "active", 6000, None, True, 12, None, True),
-    ("c7", "acme-apple", "Search — Brand Keywords", "active", 2000, None, True, 75, None, False),
-    ("c8", "acme-apple", "Search — Competitor Terms", "deleted", 1500, None, True, 50, None, False),
-    (
-        "c9",
-        "nord-meta",
-        "Herbst Kollektion — Prospecting",
-        "active",
-        8000,
-        None,
-        True,
-        35,
-        None,
-        False,
-    ),
-    ("c10", "nord-meta", "Winterjacken — Retargeting", "paused", 3500, None, True, 80, None, False),
-    (
-        "c11",
-        "nord-tiktok",
-        "Trail Running UGC (agency)",
-        "active",
-        4500,
-        None,
-        False,
-        140,
-        None,
-        False,
-    ),
-    (
-        "c12",
-        "bright-apple",
-        "Puzzle Quest — UK Installs",
-        "active",
-        7000,
-        None,
-        True,
-        25,
-        ("off", "draft", "off"),
-        True,
-    ),
-    (
-        "c13",
-        "bright-meta",
-        "Puzzle Quest — Lookalike 1%",
-        "active",
-        5500,
-        None,
-        True,
-        22,
-        None,
-        False,
-    ),
-    (
-        "c14",
-        "bright-meta",
-        "Brand Launch (imported)",
-        "paused",
-        2000,
-        None,
-        False,
-        200,
-        None,
-        False,
-    ),
-    # Budgets in yen and won are whole units: 5000 is ¥5,000 a day, 300000 is ₩300,000.
-    (
-        "c15",
-        "bright-apple-jp",
-        "Puzzle Quest — JP Installs",
-        "active",
-        5000,
-        None,
-        True,
-        18,
-        None,
-        False,
-    ),
-    (
-        "c16",
-        "bright-apple-jp",
-        "Puzzle Quest — JP Launch Week",
-        "paused",
-        None,
-        300000,
-        True,
-        10,
-        None,
-        False,
-    ),
-    (
-        "c17",
-        "bright-apple-kr",
-        "Puzzle Quest — KR Installs",
-        "active",
-        300000,
-        None,
-        True,
-        16,
-        None,
-        False,
-    ),
-]
-PENDING = [  # campaign, action type, hours ago, status, decision note
-    ("c1", "update_budget", 3, "pending", None),
-    ("c1", "pause_ad", 20, "pending", None),
-    ("c2", "push_creative", 30, "pending", None),
-    ("c1", "replace_creative", 158, "pending", None),
-    ("c2", "update_targeting", 50, "pending", None),
-    ("c5", "update_budget", 5, "pending", None),
-    ("c5", "prune_creative", 150, "pending", None),
-    ("c6", "update_schedule", 70, "pending", None),
-    ("c7", "update_budget", 10, "pending", None),
-    ("c7", "pause_adset", 100, "pending", None),
-    ("c9", "update_budget", 26, "pending", None),
-    ("c10", "pause_adset", 48, "pending", None),
-    ("c12", "update_targeting", 8, "pending", None),
-    ("c12", "update_schedule", 162, "pending", None),
-    ("c13", "push_creative", 2, "pending", None),
-    ("c2", "update_budget", 96, "dispatched", "Looks right, go."),
-    ("c1", "pause_adset", 80, "rejected", "Keep it running through the promo weekend."),
-    ("c6", "update_budget", 60, "dispatch_failed", None),
-    ("c9", "replace_creative", 200, "rejected", "expired"),
-    ("c12", "replace_creative", 14, "approved", "Approved with the new trailer."),
-    ("c13", "pause_ad", 40, "dispatched", None),
-    ("c15", "update_budget", 4, "pending", None),
-    ("c17", "update_budget", 7, "pending", None),
-    ("c12", "update_budget", 9, "pending", None),
-]
+from .seed_data import (
+    ACCOUNTS,
+    ACME,
+    ALL_ADS_SCOPES,
+    BRIGHTSIDE,
+    CAMPAIGNS,
+    DEMO_KEY_ID,
+    LAYERS,
+    NORDLICHT,
+    PENDING,
+    PROJECTS,
+    READONLY_KEY,
+    READONLY_KEY_ID,
+    REVIEWER_KEY,
+    REVIEWER_KEY_ID,
+    USER,
+)
 
 
 def seed() -> None:

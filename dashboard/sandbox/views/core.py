@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from django.urls import reverse
 
 from .. import clock
-from ..engine import advance_runs, complete_jobs, expire_pending
+from ..changes import expire_pending
 from ..http import ApiError, Reply, body_platform, endpoint, not_found, tier_name, validation
 from ..models import AdAccount, AuditEvent, Job, OAuthToken, Project, Verdict
 from ..paging import page
 from ..records import ORG_ID, ORG_NAME, account_row, audit_row, job_body, project_row, verdict_body
+from ..runs import advance_runs, complete_jobs
 from . import get_project
 
 RETURN_HOSTS = {"127.0.0.1", "localhost", "::1"}

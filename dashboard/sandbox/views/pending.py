@@ -2,11 +2,13 @@
 lazily on every pending read; approve/reject lock the row so exactly one decision wins."""
 
 from .. import clock
-from ..engine import OPTIMIZER_ACTIONS, STAGES, advance_runs, expire_pending
+from ..changes import expire_pending
 from ..http import ApiError, Reply, body_platform, endpoint, not_found, validation
 from ..models import Layer, OptimizerRun, PendingAction
 from ..paging import page
+from ..proposals import OPTIMIZER_ACTIONS
 from ..records import audit, create_job, pending_row, record_verdict, request_of, run_body
+from ..runs import STAGES, advance_runs
 from . import get_layer, get_project
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")

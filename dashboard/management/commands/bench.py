@@ -7,19 +7,17 @@ is stopped at the end. It asserts nothing: machines here are noisy, so it report
 
     manage.py bench            # the full run (about seven minutes)
     manage.py bench --tiny     # seconds; proves the harness still works (the suite runs it)
+
+The processes are _bench_stack.py (shared with the other benches and the soak); the
+measuring tools (percentiles, ratios, timing) are _bench_figures.py.
 """
 
-import gzip
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,279 +27,18 @@ import requests
 from django.conf import settings
 from django.core.management import BaseCommand
 
-from dashboard.management.bench_schema import migrated_databases
+from dashboard.management.commands._bench_figures import (
+    ms,
+    pct,
+    ratio,
+    run_each,
+    timed,
+    wire_get,
+    worker_memory,
+)
+from dashboard.management.commands._bench_stack import Stack
 
-ROOT = Path(settings.BASE_DIR)
 ACME = "prj_7d1c5e0a-0001-4c3b-9a51-000000000001"
-PASSWORD = "bench-password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def redis_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def pct(values, p):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * p / 100
-    low, high = int(k), min(int(k) + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (k - low)
-
-
-def ratio(part, whole) -> str:
-    """part / whole to two places; a tiny run on a busy machine can measure 0 (no upstream
-    read in its window): then there is nothing to compare, and it says so."""
-    return f"{part / whole:.2f}" if whole else "– (nothing measured to compare with)"
-
-
-def ms(seconds):
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-class Stack:
-    """The processes of one bench run: the sandbox, two dashboards (cold: no read cache;
-    warm: the default cache window) and a task worker. All on 127.0.0.1."""
-
-    def __init__(self, workdir: Path, tiny: bool, out):
-        self.dir, self.tiny, self.out = workdir, tiny, out
-        self.procs: list[subprocess.Popen] = []
-        self.shared_cache = redis_available()
-        # The tiny run (the suite's) proves the harness with one worker per server.
-        self.workers = "2" if self.shared_cache and not tiny else "1"
-        self.sandbox_port, self.cold_port, self.warm_port = free_port(), free_port(), free_port()
-        self.sandbox = f"http://127.0.0.1:{self.sandbox_port}/sandbox"
-        self.control_token = "bench-control"
-
-    def env(self, db: str, cache_db: int, **extra) -> dict:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CACHE_URL"))
-        }
-        env.update(
-            DJANGO_DEBUG="false",
-            DJANGO_SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            DJANGO_SECURE_SSL_REDIRECT="false",
-            DJANGO_SECURE_COOKIES="false",
-            DJANGO_STATIC_ROOT=str(self.dir / "static"),
-            DATABASE_URL=f"sqlite:///{self.dir / db}",
-            SANDBOX_CONTROL_TOKEN=self.control_token,
-            CACHE_URL=f"redis://127.0.0.1:6379/{cache_db}"
-            if self.shared_cache
-            else "locmemcache://bench",
-            # Without Redis every server runs one worker (self.workers): a per-process cache
-            # is then honest.
-            DJANGO_ONE_WEB_PROCESS="false" if self.shared_cache else "true",
-            DASHBOARD_LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-            # Decisions go at once: the measures time the send itself (and the soak
-            # checks every decision one for one), not the hold before it.
-            DECISION_HOLD_SECONDS="0",
-        )
-        env.update(extra)
-        return env
-
-    def manage(self, env, *args):
-        subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def manage_together(self, *runs):
-        """Several `manage.py` runs (env, args) side by side: each one's Django start overlaps
-        the others'. They must touch different databases (or none)."""
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "manage.py", *args],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            for env, args in runs
-        ]
-        for proc, (_, args) in zip(procs, runs, strict=True):
-            _, err = proc.communicate()
-            if proc.returncode:
-                raise subprocess.CalledProcessError(proc.returncode, args, stderr=err)
-
-    def spawn(self, env, *args, name):
-        # The child keeps its own copy of the file descriptor; ours is closed once it started.
-        with open(self.dir / f"{name}.log", "w") as log:
-            proc = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.procs.append(proc)
-        return proc
-
-    def gunicorn(self, env, port, name, workers=None, threads="8"):
-        return self.spawn(
-            env,
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "dashboard.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            workers or self.workers,
-            "-k",
-            "gthread",
-            "--threads",
-            threads,
-            "--timeout",
-            "120",
-            name=name,
-        )
-
-    def start(self):
-        self.sandbox_env = self.env(
-            "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
-        )
-        # Both databases hold the same schema: migrated once, copied.
-        migrated_databases(
-            ROOT, self.sandbox_env, self.dir / "sandbox.db", self.dir / "dashboard.db"
-        )
-        common = dict(
-            SANDBOX_ENABLED="false",
-            LAYERS_API_BASE_URL=self.sandbox,
-            LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY,
-        )
-        self.cold_env = self.env("dashboard.db", 14, LAYERS_CACHE_SECONDS="0", **common)
-        self.warm_env = self.env("dashboard.db", 15, **common)
-        person = (
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')"
-        )
-        self.manage_together(
-            (self.sandbox_env, ("sandbox_seed",)),
-            (self.warm_env, ("collectstatic", "--noinput")),
-            (self.warm_env, ("shell", "-c", person)),
-        )
-        if self.shared_cache:
-            import redis
-
-            for db in (13, 14, 15):
-                redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
-        self.sandbox_proc = self.gunicorn(
-            self.sandbox_env, self.sandbox_port, "sandbox", workers=self.workers, threads="24"
-        )
-        self.cold_proc = self.gunicorn(self.cold_env, self.cold_port, "cold")
-        self.warm_proc = self.gunicorn(self.warm_env, self.warm_port, "warm")
-        self.spawn(
-            self.warm_env,
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--no-reload",
-            "--interval",
-            "0.2",
-            name="worker",
-        )
-        for port in (self.sandbox_port, self.cold_port, self.warm_port):
-            self.wait_up(f"http://127.0.0.1:{port}/health/live")
-
-    def wait_up(self, url, seconds=60):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{url} did not come up; see the logs in {self.dir}")
-
-    def stop(self):
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-    def control(self, action, **payload):
-        response = requests.post(
-            f"{self.sandbox}/_control/{action}",
-            json=payload,
-            headers={"X-Sandbox-Control-Token": self.control_token},
-            timeout=120,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def upstream_get(self, path, **params):
-        return requests.get(
-            f"{self.sandbox}{path}",
-            params=params,
-            timeout=60,
-            headers={"Authorization": f"Bearer {settings.SANDBOX_DEMO_KEY}"},
-        )
-
-    def session(self, port) -> requests.Session:
-        """A person signed in through the login form."""
-        s = requests.Session()
-        base = f"http://127.0.0.1:{port}"
-        html = s.get(f"{base}/login/", timeout=30).text
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-        r = s.post(
-            f"{base}/login/",
-            data={"username": "bench", "password": PASSWORD, "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{base}/login/"},
-            timeout=30,
-            allow_redirects=False,
-        )
-        assert r.status_code == 302, "bench login failed"
-        s.base = base
-        return s
-
-
-def wire_get(session, url) -> tuple[str, int]:
-    """The page as text, and how many bytes it took on the wire (gzip included)."""
-    response = session.get(url, timeout=120, stream=True)
-    raw = response.raw.read(decode_content=False)
-    body = gzip.decompress(raw) if response.headers.get("Content-Encoding") == "gzip" else raw
-    return body.decode(), len(raw)
-
-
-def run_each(fn, sessions) -> None:
-    """fn(session) in a thread per session, all at once; returns when every one is done."""
-    threads = [threading.Thread(target=fn, args=(s,)) for s in sessions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-
-def timed(fn, n):
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 class Command(BaseCommand):
@@ -610,20 +347,5 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"| {'measure'.ljust(width)} | figures | ratio | target |")
         self.stdout.write(f"|{'-' * (width + 2)}|---|---|---|")
-        for name, figures, ratio, target in rows:
-            self.stdout.write(f"| {name.ljust(width)} | {figures} | {ratio} | {target} |")
-
-
-def worker_memory(master_pid: int) -> str:
-    """Resident memory of each gunicorn worker (children of the master)."""
-    sizes = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        if re.search(rf"^PPid:\s+{master_pid}$", text, re.M):
-            match = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
-            if match:
-                sizes.append(int(match.group(1)) / 1024)
-    return ", ".join(f"{s:.0f} MB" for s in sizes) or "unknown"
+        for name, figures, ratio_text, target in rows:
+            self.stdout.write(f"| {name.ljust(width)} | {figures} | {ratio_text} | {target} |")

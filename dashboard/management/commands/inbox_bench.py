@@ -32,7 +32,8 @@ import requests
 from django.core.management import BaseCommand
 
 from dashboard.management.bench_schema import migrated_databases
-from dashboard.management.commands.bench import ROOT, Stack, pct
+from dashboard.management.commands._bench_figures import pct
+from dashboard.management.commands._bench_stack import ROOT, Stack
 
 TARGETS = {"page": 0.25, "bytes": 1536, "row_ratio": 3.0, "concurrency": 1.5}
 FILL = """

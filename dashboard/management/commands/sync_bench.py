@@ -30,7 +30,8 @@ from pathlib import Path
 from django.core.management import BaseCommand
 
 from dashboard.management.bench_schema import migrated_databases
-from dashboard.management.commands.bench import ROOT, Stack, free_port, pct
+from dashboard.management.commands._bench_figures import pct
+from dashboard.management.commands._bench_stack import ROOT, Stack, free_port
 
 SECRET = "whsec_sync_bench_" + uuid.uuid4().hex
 

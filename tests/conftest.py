@@ -95,10 +95,15 @@ def flush_without_post_migrate():
     uses roles, not Django permissions). The flush stays; the rewrite goes. The test of
     migrate's housekeeping run calls migrate itself."""
     from django.core.management import call_command
+    from django.db import connections, transaction
     from django.test import TransactionTestCase
 
     def flush(self):
         for alias in self._databases_names(include_mirrors=False):
+            connection = connections[alias]
+            if connection.vendor == "postgresql":
+                _delete_every_row(connection, transaction.atomic(using=alias))
+                continue
             call_command(
                 "flush",
                 verbosity=0,
@@ -111,6 +116,17 @@ def flush_without_post_migrate():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TransactionTestCase, "_fixture_teardown", flush)
         yield
+
+
+def _delete_every_row(connection, atomic):
+    """PostgreSQL's flush is one TRUNCATE of all 51 tables: about 270 ms however few rows
+    they hold, after every live-server test. A DELETE per table, the foreign keys checked at
+    commit (Django makes them deferrable), empties the same tables in about 15 ms."""
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    with atomic, connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table in tables:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
 
 
 @pytest.fixture(autouse=True)

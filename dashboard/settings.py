@@ -268,6 +268,10 @@ LAYERS_CONNECT_TIMEOUT = env.float("LAYERS_CONNECT_TIMEOUT", default=3.05)
 LAYERS_READ_TIMEOUT = env.float("LAYERS_READ_TIMEOUT", default=10.0)
 LAYERS_CACHE_SECONDS = env.int("LAYERS_CACHE_SECONDS", default=15)
 LAYERS_PROJECT_CACHE_SECONDS = env.int("LAYERS_PROJECT_CACHE_SECONDS", default=300)
+# The inbox's lines and counts are kept in the cache under the mirror's version stamp (a new
+# one on every mirror write, so a decision or a sync shows at once) for at most this long
+# (countdowns and "expires within 24 h" follow the clock); 0 turns it off.
+INBOX_CACHE_SECONDS = env.int("INBOX_CACHE_SECONDS", default=30)
 # Secrets Layers signs webhooks with (comma-separated: old and new overlap during a rotation).
 # `manage.py webhooks_register` stores the secret of the endpoint it creates as well.
 LAYERS_WEBHOOK_SECRET = env("LAYERS_WEBHOOK_SECRET", default="")

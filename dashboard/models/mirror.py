@@ -9,6 +9,7 @@ from django.db import models
 __all__ = [
     "MirrorAction",
     "MirrorProject",
+    "MirrorStamp",
     "SyncBudget",
     "SyncFeed",
     "SyncLease",
@@ -155,3 +156,18 @@ class SyncRead(models.Model):
     project_id = models.CharField(max_length=80, blank=True)
     platform = models.CharField(max_length=16, blank=True)
     status = models.IntegerField(null=True, blank=True)  # HTTP status when it failed
+
+
+class MirrorStamp(models.Model):
+    """A version stamp of the mirror, new on every write (services/mirror_stamp.py):
+    "rows" when what a page shows of the actions or projects changed, "sync" when a list's
+    sync state did. Pages keep what they drew from the mirror in the cache under the stamp,
+    so every viewer reuses it until the next write (a random stamp, never a counter: a
+    re-created row cannot bring back an old entry)."""
+
+    name = models.CharField(max_length=16, primary_key=True)  # "rows" | "sync"
+    stamp = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"mirror {self.name} stamp {self.stamp}"

@@ -17,12 +17,12 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 
-from dashboard.layers import LayersError, PendingAction
 from dashboard.models import ProjectGrant, Role
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
 from dashboard.services.bulk_start import bulk_cap
+from dashboard.services.mirror_stamp import ROWS, mirror_stamps, stamp_cached, stamp_key
 from dashboard.services.ownership import projects_in_scope
 from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
 
@@ -156,6 +156,8 @@ class Inbox:
     may_decide_any: bool
     mine: bool = False  # narrowed to the customers the person owns or covers
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Where its drawn lines and customer choices are kept (mirror_stamp.py); "" = nowhere.
+    cache_key: str = ""
 
     @property
     def pages(self) -> int:
@@ -232,16 +234,41 @@ def _sorted(actions, sort: str):
     return actions.order_by("expires_at", "pending_id")
 
 
+def _scope(roles, mine) -> tuple:
+    """What a page's content depends on about the person: the projects they may see with
+    their roles, and the scope's projects."""
+    return (
+        None if roles is None else tuple(sorted(roles.items())),
+        None if mine is None else tuple(sorted(mine)),
+    )
+
+
 def inbox_page(*, user, filters: InboxFilters) -> Inbox:
-    """One page of the inbox, from the mirror only."""
+    """One page of the inbox, from the mirror only. Everyone with the same projects, roles
+    and filters shares one computation until the mirror's next write (mirror_stamp.py)."""
+    stamp = mirror_stamps().get(ROWS)  # first: a write after it makes a new key
     roles = roles_by_project(user=user)
     mine = projects_in_scope(user, filters.scope)
+    key = stamp_key(stamp, "inbox-page", _scope(roles, mine), filters)
+    body = stamp_cached(key, lambda: _page_body(user, filters, roles, mine))
+    return Inbox(
+        rows=body["rows"],
+        filters=filters,
+        total=body["total"],
+        customers=body["customers"],
+        selection=Selection(count=body["count"], cap=bulk_cap(), spend=body["spend"]),
+        newest=body["newest"],
+        may_decide_any=body["may_decide_any"],
+        mine=mine is not None,
+        cache_key=key or "",
+    )
+
+
+def _page_body(user, filters: InboxFilters, roles, mine) -> dict:
     matching = inbox_matching(user=user, filters=filters, roles=roles, mine=mine)
-    # Each of these walks a narrow covering index (migration 0013), not the wide table.
-    figures = {
-        "total": matching.count(),
-        "newest": matching.order_by("-created_at").values_list("created_at", flat=True).first(),
-    }
+    # Each of these walks a narrow covering index (migration 0017), not the wide table.
+    total = matching.count()
+    newest = matching.order_by("-created_at").values_list("created_at", flat=True).first()
     start = (filters.page - 1) * PAGE_SIZE
     # Two steps: the page's ids in order (a narrow sort), then those 50 rows' fields.
     ids = list(
@@ -253,20 +280,18 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
         value[0]: value
         for value in MirrorAction.objects.filter(pending_id__in=ids).values_list(*ROW_FIELDS)
     }
-    rows = tuple(_row(found[i], roles) for i in ids if i in found)
     deciding = None if roles is None else [p for p in roles if _may_decide(roles, p)]
     every = deciding is None or len(deciding) == len(roles)  # every match may be decided
     decidable = matching if every else matching.filter(project_id__in=deciding)
-    return Inbox(
-        rows=rows,
-        filters=filters,
-        total=figures["total"],
-        customers=_customers(roles),
-        selection=_selection(decidable, figures["total"] if every else None),
-        newest=figures["newest"],
-        may_decide_any=deciding is None or bool(deciding),
-        mine=mine is not None,
-    )
+    return {
+        "rows": tuple(_row(found[i], roles) for i in ids if i in found),
+        "total": total,
+        "customers": _customers(roles),
+        "count": total if every else decidable.count(),
+        "spend": _spend(decidable),
+        "newest": newest,
+        "may_decide_any": deciding is None or bool(deciding),
+    }
 
 
 def _row(value, roles) -> InboxRow:
@@ -301,63 +326,33 @@ def _customers(roles) -> tuple:
     )
 
 
-def _selection(decidable, count=None) -> Selection:
+def _spend(decidable) -> tuple:
+    """((currency, minor units per day), ...) of the decidable matches."""
     spend = (
         decidable.exclude(Q(spend_change_minor__isnull=True) | Q(currency__isnull=True))
         .values("currency")
         .annotate(total=Sum("spend_change_minor"))
         .order_by("currency")
     )
-    return Selection(
-        count=decidable.count() if count is None else count,
-        cap=bulk_cap(),
-        spend=tuple((s["currency"], s["total"]) for s in spend if s["total"]),
-    )
+    return tuple((s["currency"], s["total"]) for s in spend if s["total"])
 
 
 def inbox_new_count(*, user, filters: InboxFilters, after) -> int:
     """How many matching actions were proposed after `after` (the live poll)."""
     if after is None:
         return 0
-    return inbox_matching(user=user, filters=filters).filter(created_at__gt=after).count()
-
-
-def inbox_action_get(*, user, project_id: str, pending_id: str) -> MirrorAction:
-    """One mirrored action of a project this person may see (any status)."""
-    access.access_require(user=user, project_id=project_id)
-    action = (
-        MirrorAction.objects.select_related("project")
-        .filter(project_id=project_id, pending_id=pending_id)
-        .first()
+    stamp = mirror_stamps().get(ROWS)
+    roles = roles_by_project(user=user)
+    mine = projects_in_scope(user, filters.scope)
+    key = stamp_key(stamp, "inbox-new", _scope(roles, mine), filters, after.isoformat())
+    return stamp_cached(
+        key,
+        lambda: (
+            inbox_matching(user=user, filters=filters, roles=roles, mine=mine)
+            .filter(created_at__gt=after)
+            .count()
+        ),
     )
-    if action is None:
-        raise MirrorAction.DoesNotExist
-    return action
-
-
-def mirror_pending_action(mirrored: MirrorAction):
-    """The mirrored action as the wire record the queue's code reads (PendingAction), its
-    status as the mirror knows it now (a decision made here changes it at once)."""
-    try:
-        action = PendingAction.from_wire(mirrored.record) if mirrored.record else None
-    except LayersError:
-        action = None
-    if action is None:
-        action = PendingAction(
-            pending_id=mirrored.pending_id,
-            action_type=mirrored.action_type or None,
-            entity_type=mirrored.entity_type or None,
-            entity_id=mirrored.entity_id or None,
-            entity_name=mirrored.entity_name,
-            platform=mirrored.platform,
-            current_value=mirrored.current_value or {},
-            new_value=mirrored.new_value or {},
-            rationale=mirrored.rationale,
-            detail=mirrored.detail or {},
-            created_at=mirrored.created_at,
-            expires_at=mirrored.expires_at,
-        )
-    return dataclasses.replace(action, status=mirrored.status or action.status)
 
 
 def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) -> dict:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from dashboard.models.mirror import MirrorAction, MirrorProject, SyncState
 from dashboard.services import access
 from dashboard.services.mirror import sync_refresh_request, synced_words
+from dashboard.services.mirror_stamp import SYNC, mirror_stamps, stamp_cached, stamp_key
 
 SOON = timedelta(hours=24)
 
@@ -111,11 +112,17 @@ def freshness_get(*, project_ids=None) -> Freshness:
 
 
 def freshness_for(*, user, customer: str = "") -> Freshness:
-    """The freshness of what this person's inbox shows (one customer, or all of theirs)."""
+    """The freshness of what this person's inbox shows (one customer, or all of theirs),
+    shared by everyone with the same projects until a list's sync state changes."""
+    stamp = mirror_stamps().get(SYNC)  # first: a write after it makes a new key
     if customer:
         access.access_require(user=user, project_id=customer)
-        return freshness_get(project_ids=[customer])
-    return freshness_get(project_ids=access.project_ids_visible(user=user))
+        project_ids = {customer}
+    else:
+        project_ids = access.project_ids_visible(user=user)
+    shown = None if project_ids is None else sorted(project_ids)
+    key = stamp_key(stamp, "freshness", shown)
+    return stamp_cached(key, lambda: freshness_get(project_ids=shown))
 
 
 def refresh_now(*, user, customer: str = "") -> str:

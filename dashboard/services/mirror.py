@@ -23,6 +23,7 @@ from dashboard.services.mirror_freshness import (  # noqa: F401 (part of this mo
     mirror_freshness,
     synced_words,
 )
+from dashboard.services.mirror_stamp import ROWS, SYNC, mirror_stamp_bump
 from dashboard.services.pending_rows import campaign_of
 from dashboard.services.projects import project_platforms
 from dashboard.services.sync.budget import read_note, sync_client
@@ -101,12 +102,14 @@ def mirror_refresh(
             # Its layers are not known yet, so every platform was assumed: this project has
             # no such list. It goes (its project's details say which lists there are).
             state.delete()
+            mirror_stamp_bump(SYNC)
             return 0
         SyncState.objects.filter(pk=state.pk).update(
             last_error=error.message[:1000],
             last_error_at=now,
             consecutive_errors=state.consecutive_errors + 1,
         )
+        mirror_stamp_bump(SYNC)
         raise
     currency = (project.currency_by_platform or {}).get(platform)
     with transaction.atomic():
@@ -121,6 +124,14 @@ def mirror_refresh(
             for action in actions
             if action.pending_id not in decided_meanwhile
         ]
+        # What a page shows changes only when an item, its status or its currency does.
+        before = {
+            pending_id: (status, record, currency)
+            for pending_id, status, record, currency in MirrorAction.objects.filter(
+                project=project, platform=platform
+            ).values_list("pending_id", "status", "record", "currency")
+        }
+        changed = any(before.get(r.pending_id) != (r.status, r.record, r.currency) for r in rows)
         MirrorAction.objects.bulk_create(
             rows,
             batch_size=500,
@@ -130,6 +141,7 @@ def mirror_refresh(
         )
         if complete:
             keep = {a.pending_id for a in actions} | decided_meanwhile
+            changed = changed or bool(set(before) - keep)
             (
                 MirrorAction.objects.filter(project=project, platform=platform)
                 .exclude(pending_id__in=keep)
@@ -144,6 +156,7 @@ def mirror_refresh(
         )
         # A change noted while the list was being read needs another read.
         SyncState.objects.filter(pk=state.pk, dirty_since__lte=started).update(dirty_since=None)
+        mirror_stamp_bump(*((ROWS, SYNC) if changed else (SYNC,)))
     return len(actions)
 
 
@@ -225,6 +238,7 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
                     SyncState.objects.get_or_create(project=mirrored, platform=platform)
         if complete:
             MirrorProject.objects.exclude(project_id__in=[p.id for p in projects]).delete()
+        mirror_stamp_bump(ROWS, SYNC)
     if details:
         for project_id in mirror_details_due(now):
             mirror_project_detail(project_id, now=now, client=client)
@@ -289,6 +303,7 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
             MirrorAction.objects.filter(project=mirrored, platform=platform).update(
                 currency=mirrored.currency_by_platform.get(platform)
             )
+        mirror_stamp_bump(ROWS, SYNC)
     return platforms
 
 
@@ -304,12 +319,14 @@ def mirror_action_decided(pending_id: str, status: str | None) -> None:
         if status is None:
             row.delete()
         mirror_mark_dirty(row.project_id, row.platform, at=now)
+        mirror_stamp_bump(ROWS, SYNC)
         return
     record = {**row.record, "status": status}
     MirrorAction.objects.filter(pk=pending_id).update(status=status, record=record, synced_at=now)
     SyncState.objects.filter(project_id=row.project_id, platform=row.platform).update(
         last_change_seen_at=now
     )
+    mirror_stamp_bump(ROWS, SYNC)
 
 
 def mirror_mark_dirty(project_id: str, platform: str | None = None, *, at=None) -> int:
@@ -324,12 +341,14 @@ def mirror_mark_dirty(project_id: str, platform: str | None = None, *, at=None) 
         platforms = list(
             SyncState.objects.filter(project_id=project_id).values_list("platform", flat=True)
         ) or list(PLATFORMS)
-    project, _ = MirrorProject.objects.get_or_create(project_id=project_id)
+    project, created = MirrorProject.objects.get_or_create(project_id=project_id)
     for name in platforms:
         SyncState.objects.get_or_create(project=project, platform=name)
-    return SyncState.objects.filter(project=project, platform__in=platforms).update(
+    marked = SyncState.objects.filter(project=project, platform__in=platforms).update(
         dirty_since=Coalesce("dirty_since", at), last_change_seen_at=at
     )
+    mirror_stamp_bump(*((ROWS, SYNC) if created else (SYNC,)))
+    return marked
 
 
 def sync_refresh_request(project_id: str, platform: str | None = None, *, now=None) -> bool:
@@ -343,6 +362,7 @@ def sync_refresh_request(project_id: str, platform: str | None = None, *, now=No
         lists = lists.filter(platform=platform)
     if not lists.filter(requested_at__isnull=True).update(requested_at=now):
         return False  # every one of them is already requested
+    mirror_stamp_bump(SYNC)
     from dashboard.tasks import sync_request_run
 
     transaction.on_commit(lambda: sync_request_run.enqueue(), robust=True)

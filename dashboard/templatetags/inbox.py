@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from dashboard import values
 from dashboard.money import cents_format, currency_exponent
+from dashboard.services.mirror_stamp import stamp_cached
 from dashboard.wording import platform_name
 
 register = template.Library()
@@ -25,10 +26,35 @@ PLACE = "__P__"  # stands in for the path parts while the detail URL is reversed
 
 @register.simple_tag(takes_context=True)
 def inbox_rows(context, inbox):
-    detail = reverse("inbox-detail", args=[PLACE + "1", PLACE + "2", PLACE + "3"])
+    """The page's lines. They hold nothing of the viewer beyond what the page's cache key
+    holds (roles decide the boxes), so everyone on the same page shares one drawing until
+    the mirror's next write (without the "New" marks, which are the viewer's own)."""
     new_since = context.get("new_since")
-    now = timezone.now()
-    return mark_safe("".join(inbox_line(row, detail, now, new_since) for row in inbox.rows))
+
+    def draw():
+        detail = reverse("inbox-detail", args=[PLACE + "1", PLACE + "2", PLACE + "3"])
+        now = timezone.now()
+        return "".join(inbox_line(row, detail, now, new_since) for row in inbox.rows)
+
+    key = f"{inbox.cache_key}:lines" if inbox.cache_key and not new_since else None
+    return mark_safe(stamp_cached(key, draw))
+
+
+@register.simple_tag
+def inbox_customer_options(inbox):
+    """The customer filter's options (one per customer the person may see: 200 and more
+    for a partner team), drawn once per page key like the lines."""
+
+    def draw():
+        chosen = inbox.filters.customer
+        return "".join(
+            f'<option value="{escape(pid)}"{" selected" if pid == chosen else ""}>'
+            f"{escape(_cut(name or pid, 40))}</option>"
+            for pid, name in inbox.customers
+        )
+
+    key = f"{inbox.cache_key}:customers" if inbox.cache_key else None
+    return mark_safe(stamp_cached(key, draw))
 
 
 def _cut(text: str, limit: int) -> str:

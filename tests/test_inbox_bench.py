@@ -16,5 +16,7 @@ def test_the_inbox_bench_runs_end_to_end_and_prints_every_measure():
         "2. HTML per line",
         "server time per line vs bare template",
         "3. p95, 5 people vs 1 person",
+        "4. upstream reads/min at rest, sync on",
+        "Served by 1 gunicorn processes",
     ):
         assert measure in table, table

@@ -13,7 +13,10 @@ it; then, with 150 ms of upstream latency:
    the same cells, rendered from the same rows in the same process (`--probe`);
 3. the page's p95 for 50 people using the inbox at once against one person's p95, each
    person doing the same thing (a page, 2.5 s, the live poll, 2.5 s, again) for the same
-   time, from the same start (the pages they will ask for loaded once before each run).
+   time, from the same start (the pages they will ask for loaded once before each run);
+   during these two runs the sync engine runs as in production (`db_worker --queue-name
+   sync`, default share) and the sandbox counts every upstream read: the reads per minute
+   at rest with 1 and with 50 people.
 
 It asserts nothing (machines here are noisy): it prints figures and ratios.
 
@@ -141,6 +144,24 @@ class LeanStack(Stack):
         )
         return int(filled.stdout.strip().splitlines()[-1])
 
+    def sync_worker_start(self):
+        """The sync engine, as `make run` and production run it, from here on."""
+        env = {**self.warm_env, "SYNC_ENABLED": "true"}
+        started = subprocess.run(
+            [sys.executable, "manage.py", "sync_start"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        self.out.write(f"  … {started.stdout.strip()}")
+        worker = ("db_worker", "--no-reload", "--interval", "0.5", "--queue-name", "sync")
+        self.spawn(env, sys.executable, "manage.py", *worker, name="sync-worker")
+
+    def gets(self) -> int:
+        return self.control("stats")["calls"].get("GET", 0)
+
     def serving(self) -> str:
         """How the dashboard is served, as gunicorn.conf.py decided."""
         import multiprocessing
@@ -251,12 +272,18 @@ class Command(BaseCommand):
         template = stack.session(stack.warm_port)
         errors = []
         pages = [{"sort": sort, "page": n} for sort in ("", "spend", "newest") for n in (1, 2, 3)]
+        reads = {}
+        stack.sync_worker_start()
+        # The fill's reads are in the engine's ledger: a minute for them to leave its window
+        # (and for the engine to settle into its pace) before anything is measured.
+        time.sleep(1 if tiny else 60)
 
         def run(count) -> list:
             for query in pages:
                 template.get(f"{template.base}/inbox/", params=query, timeout=60)
             times, lock, stop = [], threading.Lock(), time.monotonic() + seconds
             errors.clear()
+            before, started = stack.gets(), time.monotonic()
 
             def person(seed):
                 rng = random.Random(seed)
@@ -283,6 +310,7 @@ class Command(BaseCommand):
                 t.start()
             for t in threads:
                 t.join()
+            reads[count] = (stack.gets() - before) * 60 / (time.monotonic() - started)
             return times
 
         one = run(1)
@@ -299,9 +327,13 @@ class Command(BaseCommand):
             "many_p95_ms": pct(many, 95) * 1000,
             "many_loads": len(many),
             "many_failed": len(errors),
+            "one_reads_per_min": reads[1],
+            "many_reads_per_min": reads[people],
         }
 
     def print_table(self, f, elapsed):
+        from django.conf import settings
+
         w = self.stdout.write
         page_ratio = f["page_ms"] / f["direct_ms"]
         row_ratio = f["line_us"] / f["floor_us"]
@@ -354,6 +386,13 @@ class Command(BaseCommand):
             f"   each for {f['seconds']} s: 1 person {f['one_loads']} page loads "
             f"(p50 {f['one_p50_ms']:.0f} ms, {f['one_failed']} failed), {f['people']} people "
             f"{f['many_loads']} (p50 {f['many_p50_ms']:.0f} ms, {f['many_failed']} failed)"
+        )
+        share = int(settings.SYNC_DEFAULT_READS_PER_MINUTE * settings.SYNC_READ_SHARE)
+        flat = f["many_reads_per_min"] / f["one_reads_per_min"] if f["one_reads_per_min"] else 0
+        w(
+            f"4. upstream reads/min at rest, sync on     1 person {f['one_reads_per_min']:.1f}, "
+            f"{f['people']} people {f['many_reads_per_min']:.1f} (ratio {flat:.2f})   "
+            f"≤ {share} {met(max(f['one_reads_per_min'], f['many_reads_per_min']) <= share)}"
         )
 
 

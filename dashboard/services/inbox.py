@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
-from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 
 from dashboard.layers import LayersError, PendingAction
@@ -26,7 +25,11 @@ from dashboard.services.bulk_start import bulk_cap
 from dashboard.services.ownership import projects_in_scope
 from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
 
-SORTS = {"expiring": "Expiring soonest", "spend": "Most spend at stake", "newest": "Newest first"}
+SORTS = {
+    "expiring": "Expiring soonest",
+    "spend": "Most spend at stake (face value)",  # no exchange rates: _list.html says so
+    "newest": "Newest first",
+}
 SCOPES = ("mine", "everyone")
 AXES = ("creative", "tactical", "structural")
 PLATFORMS = ("meta", "tiktok", "apple")
@@ -53,6 +56,7 @@ ROW_FIELDS = (
     "created_at",
     "expires_at",
     "status",
+    "first_seen_at",
 )
 
 
@@ -125,6 +129,7 @@ class InboxRow:
     created_at: object
     expires_at: object
     status: str
+    first_seen_at: object = None  # when the mirror first stored it
     can_decide: bool = False
 
     @property
@@ -152,7 +157,7 @@ class Inbox:
     total: int  # actions matching the filters
     customers: tuple  # (project_id, name) the person may see, for the filter
     selection: Selection
-    newest: object  # the newest creation time among the matches (the live poll's start)
+    newest: object  # the latest arrival in the mirror among the matches (the poll's start)
     may_decide_any: bool
     mine: bool = False  # narrowed to the customers the person owns or covers
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -223,10 +228,8 @@ def inbox_matching(*, user, filters: InboxFilters, roles=None, mine=()):
 def _sorted(actions, sort: str):
     """Plain column orders (no NULLS LAST wrapper), so the database walks its index on
     expiry or creation time and stops after a page; ties broken by id."""
-    if sort == "spend":
-        return actions.annotate(stake=Coalesce(Abs("spend_change_minor"), 0)).order_by(
-            "-stake", "expires_at", "pending_id"
-        )
+    if sort == "spend":  # major units, face value (SPEND_SORT_NOTE)
+        return actions.order_by("-spend_stake_major", "expires_at", "pending_id")
     if sort == "newest":
         return actions.order_by("-created_at", "pending_id")
     return actions.order_by("expires_at", "pending_id")
@@ -240,7 +243,9 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     # Each of these walks a narrow covering index (migration 0013), not the wide table.
     figures = {
         "total": matching.count(),
-        "newest": matching.order_by("-created_at").values_list("created_at", flat=True).first(),
+        "newest": matching.order_by("-first_seen_at")
+        .values_list("first_seen_at", flat=True)
+        .first(),
     }
     start = (filters.page - 1) * PAGE_SIZE
     # Two steps: the page's ids in order (a narrow sort), then those 50 rows' fields.
@@ -288,6 +293,7 @@ def _row(value, roles) -> InboxRow:
         created_at=data["created_at"],
         expires_at=data["expires_at"],
         status=data["status"],
+        first_seen_at=data["first_seen_at"],
         can_decide=_may_decide(roles, data["project_id"]),
     )
 
@@ -316,10 +322,12 @@ def _selection(decidable, count=None) -> Selection:
 
 
 def inbox_new_count(*, user, filters: InboxFilters, after) -> int:
-    """How many matching actions were proposed after `after` (the live poll)."""
+    """How many matching actions reached the mirror after `after` (the live poll): by when
+    the mirror first stored them, not when Layers created them, so an action proposed
+    before the page opened but synced after it is announced too."""
     if after is None:
         return 0
-    return inbox_matching(user=user, filters=filters).filter(created_at__gt=after).count()
+    return inbox_matching(user=user, filters=filters).filter(first_seen_at__gt=after).count()
 
 
 def inbox_action_get(*, user, project_id: str, pending_id: str) -> MirrorAction:

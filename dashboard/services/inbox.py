@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from dashboard.layers import LayersError, PendingAction
 from dashboard.models import ProjectGrant, Role
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
@@ -28,7 +27,8 @@ from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
 SORTS = {
     "expiring": "Expiring soonest",
     "spend": "Most spend at stake (face value)",  # no exchange rates: _list.html says so
-    "newest": "Newest first",
+    "newest": "Newest first",  # Layers' creation time
+    "arrived": "Latest to arrive first",  # when the mirror first stored it (the live poll's)
 }
 SCOPES = ("mine", "everyone")
 AXES = ("creative", "tactical", "structural")
@@ -232,6 +232,8 @@ def _sorted(actions, sort: str):
         return actions.order_by("-spend_stake_major", "expires_at", "pending_id")
     if sort == "newest":
         return actions.order_by("-created_at", "pending_id")
+    if sort == "arrived":
+        return actions.order_by("-first_seen_at", "pending_id")
     return actions.order_by("expires_at", "pending_id")
 
 
@@ -338,31 +340,6 @@ def inbox_action_get(*, user, project_id: str, pending_id: str) -> MirrorAction:
     if action is None:
         raise MirrorAction.DoesNotExist
     return action
-
-
-def mirror_pending_action(mirrored: MirrorAction):
-    """The mirrored action as the wire record the queue's code reads (PendingAction), its
-    status as the mirror knows it now (a decision made here changes it at once)."""
-    try:
-        action = PendingAction.from_wire(mirrored.record) if mirrored.record else None
-    except LayersError:
-        action = None
-    if action is None:
-        action = PendingAction(
-            pending_id=mirrored.pending_id,
-            action_type=mirrored.action_type or None,
-            entity_type=mirrored.entity_type or None,
-            entity_id=mirrored.entity_id or None,
-            entity_name=mirrored.entity_name,
-            platform=mirrored.platform,
-            current_value=mirrored.current_value or {},
-            new_value=mirrored.new_value or {},
-            rationale=mirrored.rationale,
-            detail=mirrored.detail or {},
-            created_at=mirrored.created_at,
-            expires_at=mirrored.expires_at,
-        )
-    return dataclasses.replace(action, status=mirrored.status or action.status)
 
 
 def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) -> dict:

@@ -8,22 +8,44 @@ inbox hands it the mirrored copy first, so deciding from here never needs a list
 When Layers cannot be reached the decision fails with Layers' sentence and the row comes
 back from the mirror with what the person typed and the same form key."""
 
+import dataclasses
 import uuid
 
-from dashboard.layers import PLATFORMS, LayersError
+from dashboard.layers import PLATFORMS, LayersError, PendingAction
 from dashboard.models import BulkDecision
+from dashboard.models.mirror import MirrorAction
 from dashboard.services import access
 from dashboard.services.bulk_start import bulk_decision_start
-from dashboard.services.inbox import (
-    InboxFilters,
-    inbox_action_get,
-    inbox_targets,
-    mirror_pending_action,
-)
+from dashboard.services.inbox import InboxFilters, inbox_action_get, inbox_targets
 from dashboard.services.pending import pending_recall, pending_remember, pending_remember_many
 from dashboard.services.pending_decisions import DECISIONS, DecisionOutcome, pending_decide
 from dashboard.services.pending_rows import QueueRow, RowContext
 from dashboard.services.writes import key_clean
+
+
+def mirror_pending_action(mirrored: MirrorAction):
+    """The mirrored action as the wire record the queue's code reads (PendingAction), its
+    status as the mirror knows it now (a decision made here changes it at once)."""
+    try:
+        action = PendingAction.from_wire(mirrored.record) if mirrored.record else None
+    except LayersError:
+        action = None
+    if action is None:
+        action = PendingAction(
+            pending_id=mirrored.pending_id,
+            action_type=mirrored.action_type or None,
+            entity_type=mirrored.entity_type or None,
+            entity_id=mirrored.entity_id or None,
+            entity_name=mirrored.entity_name,
+            platform=mirrored.platform,
+            current_value=mirrored.current_value or {},
+            new_value=mirrored.new_value or {},
+            rationale=mirrored.rationale,
+            detail=mirrored.detail or {},
+            created_at=mirrored.created_at,
+            expires_at=mirrored.expires_at,
+        )
+    return dataclasses.replace(action, status=mirrored.status or action.status)
 
 
 class MirrorRowContext(RowContext):

@@ -32,8 +32,7 @@ from dashboard.services.sync.tick import DISCOVERY
 class ProjectsPage:
     cards: tuple  # (ProjectCard, CustomerLine), the most urgent first
     unowned: int
-    discovered: bool  # the mirror has discovered the key's projects at least once
-    first_sync: str = ""  # while not discovered: what is going on, in a sentence
+    first_sync: str = ""  # before the first discovery: what is going on, in a sentence
 
 
 def projects_discovered() -> bool:
@@ -91,6 +90,5 @@ def projects_page_get(*, user) -> ProjectsPage:
     return ProjectsPage(
         cards=tuple(zip(cards, lines, strict=True)),
         unowned=sum(1 for card in cards if card.owners.owner is None),
-        discovered=first_sync == "" and projects_discovered(),
         first_sync=first_sync,
     )

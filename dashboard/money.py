@@ -89,6 +89,16 @@ def minor_to_decimal(minor: int, currency) -> Decimal:
     return (Decimal(int(minor)).scaleb(-exponent)).quantize(Decimal(1).scaleb(-exponent))
 
 
+def stake_major(minor, currency) -> Decimal:
+    """The size of a signed minor-unit amount in its currency's MAJOR unit, for sorting
+    amounts by face value: 50000 JPY -> 50000, 10000 USD -> 100.00, -5125 BHD -> 5.125;
+    0 for None. An unknown currency counts with CLDR's default exponent (2). Face value
+    only: ¥100 and $100 both weigh 100 (no exchange rate is applied)."""
+    if minor is None:
+        return Decimal(0)
+    return abs(minor_to_decimal(int(minor), currency_code(currency) or None))
+
+
 def cents_format(cents: int | None, currency: str = "USD", *, locale: str = DEFAULT_LOCALE) -> str:
     """An amount in minor units as people read it in `locale`: 5000 USD -> "$50.00",
     5000 JPY -> "¥5,000", 5125 BHD -> "BHD 5.125", 8000 EUR in "de" -> "80,00 €"."""

@@ -7,6 +7,7 @@ the sandbox's call counter proves."""
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -288,17 +289,63 @@ def test_a_bulk_on_a_customer_where_the_person_only_reads_is_refused(mirrored, c
     assert response.status_code == 403 and not BulkDecision.objects.exists()
 
 
+def poll_start(html: str) -> str:
+    """The instant the inbox's live poll counts arrivals from, as the page gives it."""
+    found = re.search(r'hx-get="[^"]*/inbox/fresh\?after=([^&"]+)', html)
+    assert found, "the inbox has no live poll"
+    return unquote(found.group(1))
+
+
 def test_the_live_poll_counts_actions_that_reached_the_mirror_since_the_page(mirrored, client):
     signed_in(client)
-    after = pending(project_id__in=CUSTOMERS).order_by("-created_at").first().created_at
-    quiet = client.get(reverse("inbox-fresh"), {"after": after.isoformat()})
+    after = poll_start(client.get(reverse("inbox")).content.decode())
+    quiet = client.get(reverse("inbox-fresh"), {"after": after})
     assert "new action" not in quiet.content.decode()
     mirrored.control("pending-bulk", projectId=BRIGHTSIDE, platform="meta", count=3)
     from dashboard.services.mirror import mirror_refresh
 
     mirror_refresh(BRIGHTSIDE, "meta")
-    news = client.get(reverse("inbox-fresh"), {"after": after.isoformat()}).content.decode()
+    news = client.get(reverse("inbox-fresh"), {"after": after}).content.decode()
     assert "3 new actions" in news
+
+
+def test_the_live_poll_announces_an_action_created_before_the_page_opened_but_synced_after(
+    mirrored, client
+):
+    from dashboard.services.mirror import mirror_refresh
+
+    # Three proposals for Brightside, which the sync has not read yet...
+    mirrored.control("pending-bulk", projectId=BRIGHTSIDE, platform="meta", count=3)
+    late = set(pending_ids_upstream(mirrored, BRIGHTSIDE, "meta")) - set(
+        pending(project_id=BRIGHTSIDE, platform="meta").values_list("pk", flat=True)
+    )
+    assert len(late) == 3
+    # ...then, two minutes later upstream, one for Nordlicht, which the sync reads at once.
+    mirrored.control("clock", advanceSeconds=120)
+    mirrored.control("pending-bulk", projectId=NORDLICHT, platform="meta", count=1)
+    mirror_refresh(NORDLICHT, "meta")
+    signed_in(client)
+    after = poll_start(client.get(reverse("inbox")).content.decode())
+    mirror_refresh(BRIGHTSIDE, "meta")  # Brightside's list is read after the page opened
+    newest_before = pending(project_id=NORDLICHT).order_by("-created_at").first().created_at
+    assert all(a.created_at < newest_before for a in pending(pending_id__in=late))
+    news = client.get(reverse("inbox-fresh"), {"after": after}).content.decode()
+    assert "3 new actions" in news
+    # "Show them" lists the latest to arrive first, marked New.
+    link = re.search(r'<a href="\?([^"]*new_since=[^"]*)">Show them', news).group(1)
+    shown = client.get(reverse("inbox") + "?" + link.replace("&amp;", "&")).content.decode()
+    rows = re.findall(r'<tr id="ix-([^"]+)"(.*?)</tr>', shown, re.S)
+    assert {pending_id for pending_id, _ in rows[:3]} == late
+    assert [">New</span>" in row for _, row in rows].count(True) == 3
+
+
+def pending_ids_upstream(sandbox, project_id, platform) -> list[str]:
+    response = sandbox.api(
+        "GET",
+        f"/v1/projects/{project_id}/ads/{platform}/pending",
+        params={"status": "pending", "limit": 200},
+    )
+    return [item["pendingId"] for item in response.json()["items"]]
 
 
 def test_with_layers_down_the_inbox_shows_the_last_rows_under_a_banner_and_a_decision_keeps_the_typing(  # noqa: E501 - the name is the test's sentence

@@ -151,3 +151,38 @@ def test_a_new_projects_lists_are_assumed_on_every_platform_until_a_404_says_oth
     assert mirror_refresh(NORDLICHT, "apple") == 0  # Nordlicht has no Apple layer
     assert not SyncState.objects.filter(project_id=NORDLICHT, platform="apple").exists()
     assert mirror_freshness(NORDLICHT).errors == ()
+
+
+def test_a_refresh_keeps_when_the_mirror_first_saw_an_action(sandbox):
+    mirror_projects_refresh()
+    mirror_refresh(ACME, "meta")
+    first = dict(
+        MirrorAction.objects.filter(project_id=ACME, platform="meta").values_list(
+            "pending_id", "first_seen_at"
+        )
+    )
+    assert first and all(first.values())
+    mirror_refresh(ACME, "meta")
+    again = MirrorAction.objects.filter(project_id=ACME, platform="meta")
+    assert dict(again.values_list("pending_id", "first_seen_at")) == first
+    assert all(row.synced_at >= row.first_seen_at for row in again)
+
+
+def test_a_list_read_before_its_currency_is_known_is_weighed_again_once_it_is(sandbox):
+    from decimal import Decimal
+
+    from dashboard.services.mirror import mirror_project_detail
+
+    sandbox.control("customers", count=3)
+    yen = "prj_5ca1e000-0000-4000-8000-000000000003"  # the third scale customer: JPY
+    mirror_projects_refresh(details=False)
+    mirror_refresh(yen, "meta")
+    rows = MirrorAction.objects.filter(project_id=yen, spend_change_minor__isnull=False)
+    assert rows.exists()
+    for row in rows:  # currency unknown: CLDR's default exponent, 2
+        assert row.currency is None
+        assert row.spend_stake_major == Decimal(abs(row.spend_change_minor)).scaleb(-2)
+    mirror_project_detail(yen)
+    for row in rows.all():
+        assert row.currency == "JPY"
+        assert row.spend_stake_major == abs(row.spend_change_minor)

@@ -5,6 +5,7 @@ Pages draw from these tables and never wait for Layers; the engine reads Layers 
 background, inside its share of the key's read budget."""
 
 from django.db import models
+from django.utils import timezone
 
 __all__ = [
     "MirrorAction",
@@ -24,6 +25,8 @@ class MirrorProject(models.Model):
     project_id = models.CharField(max_length=80, primary_key=True)
     name = models.CharField(max_length=300, blank=True)
     primary_language = models.CharField(max_length=35, blank=True)  # the locale for money
+    customer_external_id = models.CharField(max_length=200, blank=True)  # the partner's own ref
+    timezone = models.CharField(max_length=64, blank=True)
     platforms = models.JSONField(default=list)  # ["meta", "tiktok", "apple"], our order
     # platform -> ISO currency, when every ad account of that platform shares one
     currency_by_platform = models.JSONField(default=dict)
@@ -34,6 +37,11 @@ class MirrorProject(models.Model):
 
     def __str__(self):
         return f"{self.name or self.project_id}"
+
+    @property
+    def id(self) -> str:
+        """The project id, under the name Layers' project record gives it (pages use both)."""
+        return self.project_id
 
 
 class MirrorActionQuerySet(models.QuerySet):
@@ -65,11 +73,21 @@ class MirrorAction(models.Model):
     # Proposed minus current DAILY budget, in the account currency's minor unit, per day;
     # null when the action is not a daily budget change.
     spend_change_minor = models.BigIntegerField(null=True, blank=True)
+    # The size of that change in the currency's MAJOR unit (|minor| / 10**exponent, CLDR's
+    # exponent: JPY 0, USD 2, BHD 3; 2 while the currency is unknown), 0 when the action
+    # changes no daily budget: what "Most spend at stake" sorts on, so ¥50,000 (50000)
+    # outranks $100.00 (100), not the other way round. Face value only: amounts in different
+    # currencies are not converted (Layers offers no exchange rates).
+    spend_stake_major = models.DecimalField(max_digits=24, decimal_places=4, default=0)
     currency = models.CharField(max_length=3, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     record = models.JSONField(default=dict)  # the raw API item: PendingAction.from_wire(record)
     synced_at = models.DateTimeField()
+    # When the mirror first stored the action (set on insert only, never by a refresh): the
+    # inbox's live poll counts arrivals by it, so an action created upstream long ago but
+    # synced only now is still announced.
+    first_seen_at = models.DateTimeField(default=timezone.now)
 
     objects = MirrorActionQuerySet.as_manager()
 
@@ -77,7 +95,13 @@ class MirrorAction(models.Model):
         indexes = [
             models.Index(fields=["project", "platform"], name="mirror_action_list"),
             models.Index(fields=["created_at"], name="mirror_action_created"),
-            models.Index(fields=["spend_change_minor"], name="mirror_action_spend"),
+            models.Index(
+                fields=["status", "-spend_stake_major", "expires_at", "pending_id", "project"],
+                name="mirror_action_stake",
+            ),
+            models.Index(
+                fields=["status", "first_seen_at", "project"], name="mirror_action_first_seen"
+            ),
             models.Index(fields=["status", "expires_at"], name="mirror_action_status_exp"),
         ]
 

@@ -1,10 +1,11 @@
 """The inbox: every pending action across the customers a person may see, read from the
 mirror (dashboard/models/mirror.py) and never from Layers, so the page costs no upstream
 read however many customers there are. Filters, sorts, paging, the selection of "every
-action matching" with its cap and spend, the live poll's count and one action on its own.
+action matching" with its cap and spend, and the live poll's count. What a page computes
+is shared through the cache until the mirror's next write (services/mirror_stamp.py).
 
-Deciding goes through the project queue's path (inbox_actions.py); freshness and the
-Layers-down banner are in inbox_sync.py."""
+One action on its own and deciding go through the project queue's path (inbox_actions.py);
+freshness and the Layers-down banner are in inbox_sync.py."""
 
 import dataclasses
 import uuid
@@ -13,8 +14,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
-from django.db.models.functions import Abs, Coalesce
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from dashboard.models import ProjectGrant, Role
@@ -26,7 +26,12 @@ from dashboard.services.mirror_stamp import ROWS, mirror_stamps, stamp_cached, s
 from dashboard.services.ownership import projects_in_scope
 from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
 
-SORTS = {"expiring": "Expiring soonest", "spend": "Most spend at stake", "newest": "Newest first"}
+SORTS = {
+    "expiring": "Expiring soonest",
+    "spend": "Most spend at stake (face value)",  # no exchange rates: _list.html says so
+    "newest": "Newest first",  # Layers' creation time
+    "arrived": "Latest to arrive first",  # when the mirror first stored it (the live poll's)
+}
 SCOPES = ("mine", "everyone")
 AXES = ("creative", "tactical", "structural")
 PLATFORMS = ("meta", "tiktok", "apple")
@@ -53,6 +58,7 @@ ROW_FIELDS = (
     "created_at",
     "expires_at",
     "status",
+    "first_seen_at",
 )
 
 
@@ -125,6 +131,7 @@ class InboxRow:
     created_at: object
     expires_at: object
     status: str
+    first_seen_at: object = None  # when the mirror first stored it
     can_decide: bool = False
 
     @property
@@ -152,7 +159,7 @@ class Inbox:
     total: int  # actions matching the filters
     customers: tuple  # (project_id, name) the person may see, for the filter
     selection: Selection
-    newest: object  # the newest creation time among the matches (the live poll's start)
+    newest: object  # the latest arrival in the mirror among the matches (the poll's start)
     may_decide_any: bool
     mine: bool = False  # narrowed to the customers the person owns or covers
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -225,12 +232,12 @@ def inbox_matching(*, user, filters: InboxFilters, roles=None, mine=()):
 def _sorted(actions, sort: str):
     """Plain column orders (no NULLS LAST wrapper), so the database walks its index on
     expiry or creation time and stops after a page; ties broken by id."""
-    if sort == "spend":
-        return actions.annotate(stake=Coalesce(Abs("spend_change_minor"), 0)).order_by(
-            "-stake", "expires_at", "pending_id"
-        )
+    if sort == "spend":  # major units, face value (SPEND_SORT_NOTE)
+        return actions.order_by("-spend_stake_major", "expires_at", "pending_id")
     if sort == "newest":
         return actions.order_by("-created_at", "pending_id")
+    if sort == "arrived":
+        return actions.order_by("-first_seen_at", "pending_id")
     return actions.order_by("expires_at", "pending_id")
 
 
@@ -266,9 +273,9 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
 
 def _page_body(user, filters: InboxFilters, roles, mine) -> dict:
     matching = inbox_matching(user=user, filters=filters, roles=roles, mine=mine)
-    # Each of these walks a narrow covering index (migration 0017), not the wide table.
+    # Each of these walks a narrow covering index (0017, 0019), not the wide table.
     total = matching.count()
-    newest = matching.order_by("-created_at").values_list("created_at", flat=True).first()
+    newest = matching.aggregate(newest=Max("first_seen_at"))["newest"]
     start = (filters.page - 1) * PAGE_SIZE
     # Two steps: the page's ids in order (a narrow sort), then those 50 rows' fields.
     ids = list(
@@ -313,6 +320,7 @@ def _row(value, roles) -> InboxRow:
         created_at=data["created_at"],
         expires_at=data["expires_at"],
         status=data["status"],
+        first_seen_at=data["first_seen_at"],
         can_decide=_may_decide(roles, data["project_id"]),
     )
 
@@ -338,7 +346,8 @@ def _spend(decidable) -> tuple:
 
 
 def inbox_new_count(*, user, filters: InboxFilters, after) -> int:
-    """How many matching actions were proposed after `after` (the live poll)."""
+    """How many matching actions reached the mirror after `after` (the live poll): by when
+    the mirror first stored them, so one proposed earlier but synced late counts too."""
     if after is None:
         return 0
     stamp = mirror_stamps().get(ROWS)
@@ -349,7 +358,7 @@ def inbox_new_count(*, user, filters: InboxFilters, after) -> int:
         key,
         lambda: (
             inbox_matching(user=user, filters=filters, roles=roles, mine=mine)
-            .filter(created_at__gt=after)
+            .filter(first_seen_at__gt=after)
             .count()
         ),
     )

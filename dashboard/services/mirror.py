@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from dashboard.layers import PLATFORMS, LayersError, NotFound, PendingAction, RateLimited
 from dashboard.models import MirrorAction, MirrorProject, SyncState
+from dashboard.money import stake_major
 from dashboard.services.mirror_freshness import (  # noqa: F401 (part of this module's API)
     Freshness,
     mirror_freshness,
@@ -47,6 +48,7 @@ UPDATED = (
     "detail",
     "axis",
     "spend_change_minor",
+    "spend_stake_major",
     "currency",
     "created_at",
     "expires_at",
@@ -119,8 +121,13 @@ def mirror_refresh(
             .exclude(status="pending")
             .values_list("pending_id", flat=True)
         )
+        # An action new to the mirror is "first seen" now, as it is stored (not when the
+        # read began: the live poll counts arrivals after a page opened by it, and `now` may
+        # be older than a page opened while the list was read). A refresh keeps the old time
+        # (first_seen_at is not in UPDATED).
+        seen = timezone.now()
         rows = [
-            _row(project, action, currency, now)
+            _row(project, action, currency, now, seen)
             for action in actions
             if action.pending_id not in decided_meanwhile
         ]
@@ -160,7 +167,8 @@ def mirror_refresh(
     return len(actions)
 
 
-def _row(project, action: PendingAction, currency, now) -> MirrorAction:
+def _row(project, action: PendingAction, currency, now, seen) -> MirrorAction:
+    change = spend_change(action)
     return MirrorAction(
         pending_id=action.pending_id,
         project=project,
@@ -176,12 +184,14 @@ def _row(project, action: PendingAction, currency, now) -> MirrorAction:
         rationale=action.rationale,
         detail=action.detail,
         axis=action.axis or "",
-        spend_change_minor=spend_change(action),
+        spend_change_minor=change,
+        spend_stake_major=stake_major(change, currency),
         currency=currency,
         created_at=action.created_at,
         expires_at=action.expires_at,
         record=action.raw,
         synced_at=now,
+        first_seen_at=seen,  # used on insert only
     )
 
 
@@ -228,9 +238,17 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
                 defaults={
                     "name": project.name[:300],
                     "primary_language": (project.primary_language or "")[:35],
+                    "customer_external_id": (project.customer_external_id or "")[:200],
+                    "timezone": (project.timezone or "")[:64],
                     "seen_at": now,
                 },
             )
+            if project.layers and not mirrored.details_read_at:
+                # What the list says, for the pages, until the project's own read (which
+                # decides the lists) replaces it.
+                MirrorProject.objects.filter(pk=mirrored.pk).update(
+                    platforms=project_platforms(project)
+                )
             if created or not mirrored.details_read_at:
                 # Until its layers are read, every platform is assumed, so its lists can be
                 # read first (a list it does not have answers 404 and goes).
@@ -300,11 +318,24 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
         SyncState.objects.filter(project=mirrored).exclude(platform__in=platforms).delete()
         MirrorAction.objects.filter(project=mirrored).exclude(platform__in=platforms).delete()
         for platform in platforms:
-            MirrorAction.objects.filter(project=mirrored, platform=platform).update(
-                currency=mirrored.currency_by_platform.get(platform)
-            )
+            _currency_set(mirrored, platform, mirrored.currency_by_platform.get(platform))
         mirror_stamp_bump(ROWS, SYNC)
     return platforms
+
+
+def _currency_set(project, platform: str, currency) -> None:
+    """The platform's currency on its mirrored rows, and each budget change's stake in that
+    currency's major unit (only rows whose currency changes are touched)."""
+    rows = MirrorAction.objects.filter(project=project, platform=platform)
+    stale = (
+        rows.filter(currency__isnull=False) if currency is None else rows.exclude(currency=currency)
+    )
+    changed = list(stale.filter(spend_change_minor__isnull=False).only("pk", "spend_change_minor"))
+    for row in changed:
+        row.currency = currency
+        row.spend_stake_major = stake_major(row.spend_change_minor, currency)
+    MirrorAction.objects.bulk_update(changed, ["currency", "spend_stake_major"], batch_size=500)
+    stale.update(currency=currency)
 
 
 def mirror_action_decided(pending_id: str, status: str | None) -> None:

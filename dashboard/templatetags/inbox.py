@@ -124,7 +124,7 @@ def inbox_line(row, detail: str, now, new_since=None) -> str:
         box = ""
     new = (
         ' <span class="pill pill-ok">New</span>'
-        if new_since and row.created_at and row.created_at > new_since
+        if new_since and row.first_seen_at and row.first_seen_at > new_since
         else ""
     )
     return (

@@ -6,27 +6,24 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.services import first_run, ownership, projects
-from dashboard.services.inbox_sync import freshness_for, projects_urgency
+from dashboard.services.inbox_sync import freshness_for
+from dashboard.services.projects_page import projects_page_get
 
 
 @login_required
 @require_GET
 def project_list(request):
     """Each customer with its owner, and from the mirror its pending count, how many expire
-    within 24 h and how fresh its copy is; most urgent first once the mirror has them."""
-    cards = ownership.project_cards(
-        user=request.user, projects=projects.project_list(user=request.user)
-    )
-    urgency = {line.project_id: line for line in projects_urgency(user=request.user)}
-    order = {project_id: n for n, project_id in enumerate(urgency)}
-    cards.sort(key=lambda card: order.get(card.project.id, len(order)))
-    unowned = sum(1 for card in cards if card.owners.owner is None)
+    within 24 h and how fresh its copy is; most urgent first. No list is read from Layers
+    (but once, on a fresh install: services/projects_page.py)."""
+    page = projects_page_get(user=request.user)
     context = {
-        "cards": [(card, urgency.get(card.project.id)) for card in cards],
-        "unowned": unowned,
+        "cards": page.cards,
+        "unowned": page.unowned,
+        "first_sync": page.first_sync,
         "freshness": freshness_for(user=request.user),
         # Whom to ask, when there is nothing to see; where to start, for the first admin.
-        "givers": [] if cards else first_run.access_givers(),
+        "givers": [] if page.cards else first_run.access_givers(),
         "first_run": request.user.is_superuser and not first_run.anyone_granted(),
     }
     return render(request, "projects/list.html", context)

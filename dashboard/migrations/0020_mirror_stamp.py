@@ -15,7 +15,7 @@ def stamps_make(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0018_worker_heartbeat'),
+        ('dashboard', '0019_mirror_first_seen'),
     ]
 
     operations = [

@@ -1,0 +1,73 @@
+"""The inbox's money across currencies: "Most spend at stake" compares each daily budget
+change in its own currency's major unit (¥ has no minor unit, $ has cents), at face value
+since Layers offers no exchange rates; a selection's spend is totalled per currency.
+
+Customers in USD, EUR and JPY come from the sandbox's partner-scale seed (`customers`), and
+the mirror is filled the way the sync engine fills it, over HTTP."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from dashboard.models import MirrorAction, SyncState
+from dashboard.money import currency_exponent, stake_major
+from dashboard.services.mirror import mirror_projects_refresh, mirror_refresh
+from tests.conftest import PASSWORD
+from tests.test_inbox import line_ids
+
+
+@pytest.fixture
+def currencies(sandbox, db):
+    sandbox.control("customers", count=3)  # customers in USD, EUR and JPY
+    mirror_projects_refresh()  # with each project's layers and currencies
+    for project_id, platform in SyncState.objects.values_list("project_id", "platform"):
+        mirror_refresh(project_id, platform)
+    get_user_model().objects.create_superuser(username="lead", password=PASSWORD)
+    return sandbox
+
+
+def major(action) -> Decimal:
+    minor = abs(action.spend_change_minor or 0)
+    return Decimal(minor).scaleb(-currency_exponent(action.currency))
+
+
+def test_a_budget_change_weighs_its_size_in_its_own_currencys_major_unit():
+    assert stake_major(50_000, "JPY") == 50_000  # ¥50,000
+    assert stake_major(10_000, "USD") == Decimal("100.00")  # $100.00
+    assert stake_major(-100_000, "USD") == Decimal("1000.00")  # −$1,000.00
+    assert stake_major(5_125, "BHD") == Decimal("5.125")
+    # ¥50,000 is more at face value than $1,000.00, though fewer minor units.
+    assert stake_major(50_000, "JPY") > stake_major(100_000, "USD")
+    assert stake_major(None, "USD") == 0
+
+
+def test_most_spend_at_stake_sorts_by_major_units_across_currencies(currencies, client):
+    budget = MirrorAction.objects.pending().exclude(spend_change_minor__isnull=True)
+    assert {"USD", "JPY"} <= set(budget.values_list("currency", flat=True))
+    assert client.login(username="lead", password=PASSWORD)
+    html = client.get(reverse("inbox"), {"sort": "spend"}).content.decode()
+    ids = line_ids(html)
+    rows = {a.pending_id: a for a in MirrorAction.objects.filter(pending_id__in=ids)}
+    weights = [major(rows[i]) for i in ids]
+    assert weights == sorted(weights, reverse=True)
+    # What the page puts first is not what comparing minor units would.
+    everything = list(MirrorAction.objects.pending())
+    by_minor = sorted(everything, key=lambda a: -abs(a.spend_change_minor or 0))[: len(ids)]
+    assert [major(a) for a in by_minor] != weights
+    assert 'id="spend-sort-note"' in html and "not converted" in html
+
+
+def test_the_selection_totals_spend_per_currency_never_across_them(currencies, client):
+    assert client.login(username="lead", password=PASSWORD)
+    html = client.get(reverse("inbox")).content.decode()
+    spend = re.search(r'<span id="select-all-spend">(.*?)</span>', html, re.S).group(1)
+    totals = {}
+    for action in MirrorAction.objects.pending().exclude(currency__isnull=True):
+        totals[action.currency] = totals.get(action.currency, 0) + (action.spend_change_minor or 0)
+    parts = spend.split(", ")
+    assert len(parts) == len([c for c, minor in totals.items() if minor]) >= 2
+    assert any("¥" in part for part in parts) and any("$" in part for part in parts)
+    assert not any("¥" in part and "$" in part for part in parts)

@@ -56,21 +56,21 @@ def test_a_page_seen_before_a_sync_shows_what_the_sync_brought_and_its_poll_coun
     mirrored, client
 ):
     signed_in(client)
-    newest = {"sort": "newest"}
-    first = client.get(reverse("inbox"), newest).content.decode()
-    after = pending(project_id__in=CUSTOMERS).order_by("-created_at").first().created_at
-    quiet = client.get(reverse("inbox-fresh"), {"after": after.isoformat(), "sort": "newest"})
-    assert "new action" not in quiet.content.decode()
-    mirrored.control("clock", advanceSeconds=10)
+    arrived = {"sort": "arrived"}
+    first = client.get(reverse("inbox"), arrived).content.decode()
+    after = pending(project_id__in=CUSTOMERS).order_by("-first_seen_at").first().first_seen_at
+    poll = {"after": after.isoformat(), "sort": "arrived"}
+    assert "new action" not in client.get(reverse("inbox-fresh"), poll).content.decode()
     mirrored.control("pending-bulk", projectId=BRIGHTSIDE, platform="meta", count=3)
     mirror_refresh(BRIGHTSIDE, "meta")
-    again = client.get(reverse("inbox"), newest).content.decode()
-    brought = set(pending(project_id=BRIGHTSIDE, created_at__gt=after).values_list("pk", flat=True))
+    again = client.get(reverse("inbox"), arrived).content.decode()
+    brought = set(
+        pending(project_id=BRIGHTSIDE, first_seen_at__gt=after).values_list("pk", flat=True)
+    )
     assert len(brought) == 3
     assert brought <= set(line_ids(again)[:3])
     assert total_shown(again) == total_shown(first) + 3
-    news = client.get(reverse("inbox-fresh"), {"after": after.isoformat(), "sort": "newest"})
-    assert "3 new actions" in news.content.decode()
+    assert "3 new actions" in client.get(reverse("inbox-fresh"), poll).content.decode()
 
 
 def test_a_page_seen_before_a_sync_drops_an_action_decided_in_layers_meanwhile(mirrored, client):

@@ -1,11 +1,8 @@
-"""The inbox: every pending action across the customers a person may see, read from the
-mirror (dashboard/models/mirror.py) and never from Layers, so the page costs no upstream
-read however many customers there are. Filters, sorts, paging, the selection of "every
-action matching" with its cap and spend, and the live poll's count. What a page computes
-is shared through the cache until the mirror's next write (services/mirror_stamp.py).
-
-One action on its own and deciding go through the project queue's path (inbox_actions.py);
-freshness and the Layers-down banner are in inbox_sync.py."""
+"""The inbox: every pending action across the customers a person may see, from the mirror
+(models/mirror.py), never from Layers. Filters, sorts, paging, the selection of "every
+action matching" with its cap and spend, the live poll's count; what a page computes is
+shared through the cache until the mirror's next write (services/mirror_stamp.py). One
+action and deciding: inbox_actions.py; freshness and the Layers-down banner: inbox_sync.py."""
 
 import dataclasses
 import uuid
@@ -36,6 +33,7 @@ SCOPES = ("mine", "everyone")
 AXES = ("creative", "tactical", "structural")
 PLATFORMS = ("meta", "tiktok", "apple")
 PAGE_SIZE = 50
+KEPT_PAGES = 20  # the pages whose computation is shared through the cache
 SOON = timedelta(hours=24)
 __all__ = ["ACTION_TYPES", "REJECT_REASONS"]
 # What a line of the inbox reads from a mirrored action (the rest stays in the database
@@ -242,8 +240,7 @@ def _sorted(actions, sort: str):
 
 
 def _scope(roles, mine) -> tuple:
-    """What a page's content depends on about the person: the projects they may see with
-    their roles, and the scope's projects."""
+    """What a page depends on about the person: their projects and roles, and the scope."""
     return (
         None if roles is None else tuple(sorted(roles.items())),
         None if mine is None else tuple(sorted(mine)),
@@ -256,7 +253,10 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     stamp = mirror_stamps().get(ROWS)  # first: a write after it makes a new key
     roles = roles_by_project(user=user)
     mine = projects_in_scope(user, filters.scope)
-    key = stamp_key(stamp, "inbox-page", _scope(roles, mine), filters)
+    # Only pages people reach are kept (made-up addresses are computed, not kept).
+    allowed = [filters.customer] if roles is None else roles
+    kept = filters.page <= KEPT_PAGES and filters.customer in ("", *allowed)
+    key = stamp_key(stamp if kept else None, "inbox-page", _scope(roles, mine), filters)
     body = stamp_cached(key, lambda: _page_body(user, filters, roles, mine))
     return Inbox(
         rows=body["rows"],

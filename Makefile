@@ -58,9 +58,12 @@ test: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-# Speed and scale, measured side by side (loopback only; about nine minutes).
+# Speed and scale (loopback only; about twenty minutes): the pages and decisions, then the
+# inbox at 200 customers, then the sync engine's reads and freshness; each prints its ratios.
 bench: venv
 	$(BIN)/python manage.py bench
+	$(BIN)/python manage.py inbox_bench
+	$(BIN)/python manage.py sync_bench
 
 # Twenty reviewers, a thousand actions, faults and double submits (loopback only; it stops by itself).
 soak: venv

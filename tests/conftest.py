@@ -3,9 +3,12 @@
 Tests talk to the sandbox over real HTTP: the pytest-django live server serves both the
 dashboard and the sandbox (mounted at /sandbox/), exactly as `make run` does."""
 
+import http.cookiejar
 import os
 import re
-from dataclasses import dataclass
+import socket
+import threading
+from dataclasses import dataclass, field
 
 import pytest
 import requests
@@ -57,7 +60,81 @@ def pytest_configure(config):
         del caches["default"]
 
 
+# The suite's longest tests (seconds of a full `make test` on a busy two-core machine, by
+# node id prefix). Each xdist worker starts its share of the run with its share of these, so
+# the run never ends on one worker still inside a long test while the others sit idle.
+# A test missing here is only scheduled in its usual place; the figures need not be exact.
+LONG_TESTS = {
+    "tests/test_bench.py::test_the_benchmark_runs": 37,
+    "tests/test_sync.py::test_the_reconciler_never_spends": 36,
+    "tests/test_inbox_bench.py::test_the_inbox_bench_runs": 34,
+    "tests/test_bulk.py::test_select_all_takes_every_matching_action": 33,
+    "tests/test_inbox.py::test_select_all_over_the_cap": 29,
+    "tests/browser/test_accessibility.py::test_every_page_of_a_project": 29,
+    "tests/test_read_bounds.py::test_select_all_reads_no_list": 25,
+    "tests/test_bulk_pacing.py::": 24,
+    "tests/browser/test_queue.py::test_a_bulk_approval_of_fifty": 24,
+    "tests/test_faults.py::test_every_page_and_write_survives": 19,
+    "tests/browser/test_inbox.py::test_an_account_manager_filters": 19,
+    "tests/test_sync_bench.py::": 18,
+    "tests/test_bulk.py::test_items_that_failed_while_layers_was_down": 17,
+    "tests/browser/test_queue.py::test_a_bulk_approval_that_failed": 17,
+    "tests/test_soak.py::test_four_reviewers": 16,
+    "tests/test_malformed_input.py::test_every_query_parameter_survives": 8,
+    "tests/test_access.py::test_an_embedded_person_gets_exactly": 10,
+    "tests/test_access.py::test_each_person_gets_exactly": 10,
+    "tests/test_access.py::test_a_share_link_holder_gets_nothing": 6,
+    "tests/sandbox/test_scale_and_proposer.py::test_one_key_spends": 14,
+    "tests/browser/test_queue.py::test_two_reviewers_deciding": 14,
+    "tests/browser/test_hostile_text.py::test_no_injected_script": 14,
+    "tests/browser/test_campaigns.py::test_a_new_admin_walks": 14,
+    "tests/test_bulk_recovery.py::test_a_bulk_whose_worker_was_killed": 13,
+    "tests/browser/test_queue_matrix.py::test_ticking_select_all": 13,
+}
+
+
+def long_test_seconds(nodeid: str) -> int:
+    return next((s for prefix, s in LONG_TESTS.items() if nodeid.startswith(prefix)), 0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """With `-n N --dist worksteal`, xdist hands worker i the i-th of N contiguous slices of
+    the collection and later moves tests from the end of a busy worker's slice to an idle
+    one. So each slice is made to start with its share of LONG_TESTS (longest first, each to
+    the slice with the least so far); every other test keeps its order after them. Every
+    worker collects the same order, as xdist requires."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 0)
+    if workers < 2:
+        return
+    long = sorted(
+        (i for i in items if long_test_seconds(i.nodeid)),
+        key=lambda i: -long_test_seconds(i.nodeid),
+    )
+    rest = [i for i in items if not long_test_seconds(i.nodeid)]
+    sizes, left = [], len(items)
+    for n in range(workers):  # xdist's own split: len(pending) // nodes_remaining
+        sizes.append(left // (workers - n))
+        left -= sizes[-1]
+    slices, loads = [[] for _ in sizes], [0] * workers
+    for item in long:
+        room = [n for n in range(workers) if len(slices[n]) < sizes[n]]
+        n = min(room, key=lambda n: loads[n])
+        slices[n].append(item)
+        loads[n] += long_test_seconds(item.nodeid)
+    for n in range(workers):
+        need = sizes[n] - len(slices[n])
+        slices[n] += rest[:need]
+        rest = rest[need:]
+    items[:] = [item for part in slices for item in part]
+
+
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "test-artifacts")
+
+
+def stateless_session() -> requests.Session:
+    session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
 
 
 @dataclass
@@ -67,10 +144,13 @@ class Sandbox:
     base_url: str  # e.g. http://localhost:PORT/sandbox (the client appends /v1/...)
     key: str
     control_token: str
+    # Kept-alive sockets for the test's calls (closed when the test ends); no cookies kept,
+    # so each call is as stateless as a bare requests.request.
+    http: requests.Session = field(default_factory=lambda: stateless_session())
 
     def control(self, action: str, **payload):
         """POST /sandbox/_control/<action> with a JSON body; returns the decoded JSON."""
-        response = requests.post(
+        response = self.http.post(
             f"{self.base_url}/_control/{action}",
             json=payload,
             headers={"X-Sandbox-Control-Token": self.control_token},
@@ -84,7 +164,7 @@ class Sandbox:
         headers = kwargs.pop("headers", {})
         headers.setdefault("Authorization", f"Bearer {key or self.key}")
         kwargs.setdefault("timeout", 30)
-        return requests.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
+        return self.http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -129,6 +209,49 @@ def _delete_every_row(connection, atomic):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def live_server_keeps_a_connection_per_socket(django_db_setup):
+    """The live server answers each socket in a thread of its own, and the dashboard's client
+    (and the `sandbox` fixture) call it over kept-alive sockets. Django's default
+    (CONN_MAX_AGE 0) opens and closes a database connection for every request, which costs
+    more than many of the sandbox's answers; here a request thread keeps its connection for
+    the requests of its socket and closes it with the socket, as Django's threaded server
+    does for every thread. The app's settings are unchanged: only the test server's threads
+    do this. The ones still open at the end are closed before the test database is dropped
+    (this fixture needs it, so it ends first)."""
+    from django.core.servers.basehttp import ThreadedWSGIServer
+    from django.db import connections
+    from django.test.testcases import LiveServerThread
+
+    kept, lock = set(), threading.Lock()
+
+    class Server(ThreadedWSGIServer):
+        def process_request_thread(self, request, client_address):
+            # Answers go out at once: without this, an answer's second write on a kept-alive
+            # socket waits for the client's delayed ACK (Nagle), tens of ms per request.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            mine = [
+                connections[a] for a in connections if a not in (self.connections_override or {})
+            ]
+            for conn in mine:
+                conn.settings_dict = {**conn.settings_dict, "CONN_MAX_AGE": None}
+            with lock:
+                kept.update(mine)
+            try:
+                super().process_request_thread(request, client_address)  # closes them at the end
+            finally:
+                with lock:
+                    kept.difference_update(mine)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LiveServerThread, "server_class", Server)
+        yield
+    with lock:
+        for conn in kept:  # threads of sockets a client still holds open, idle by now
+            conn.inc_thread_sharing()
+            conn.close()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing costs half a second a login; tests log in a lot."""
@@ -155,7 +278,8 @@ def sandbox(live_server, settings):
     from django.core.cache import cache
 
     cache.clear()
-    return box
+    yield box
+    box.http.close()
 
 
 @pytest.fixture

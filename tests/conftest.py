@@ -267,6 +267,18 @@ def live_server_keeps_a_connection_per_socket(django_db_setup):
             conn.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_task_left_from_migrate(django_db_setup, django_db_blocker):
+    """Migrate queues housekeeping, a worker heartbeat and a mail check, due minutes later;
+    the first transactional test's flush removes them, so only a worker's first tests could
+    meet them, and a test's one-task worker (max_tasks=1) started after they fall due takes
+    one of them instead of its own task. Every test starts without them."""
+    from django_tasks_db.models import DBTaskResult
+
+    with django_db_blocker.unblock():
+        DBTaskResult.objects.all().delete()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing costs half a second a login; tests log in a lot."""

@@ -1,20 +1,18 @@
 """How fresh the mirrored pages are, and what to say when Layers is not answering: from the
-sync engine's state per (project, platform) list (SyncState), never from Layers. Also the
-Projects page's counts (pending, expiring within 24 h) and its most-urgent-first order,
-and "refresh now" (one targeted refresh, which the engine serves inside its budget)."""
+sync engine's state per (project, platform) list (SyncState), never from Layers, and
+"refresh now" (one targeted refresh, which the engine serves inside its budget). The
+Projects page's counts and order are in services/projects_page.py."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from dashboard.models.mirror import MirrorAction, MirrorProject, SyncState
+from dashboard.models.mirror import MirrorProject, SyncState
 from dashboard.services import access
 from dashboard.services.mirror import sync_refresh_request, synced_words
 from dashboard.services.mirror_stamp import SYNC, mirror_stamps, stamp_cached, stamp_key
-
-SOON = timedelta(hours=24)
 
 
 def ago(when, now=None) -> str:
@@ -149,81 +147,3 @@ def refresh_now(*, user, customer: str = "") -> str:
     if stalest:
         sync_refresh_request(stalest)
     return stalest or ""
-
-
-@dataclass(frozen=True)
-class CustomerLine:
-    """One customer on the Projects page."""
-
-    project_id: str
-    name: str
-    platforms: tuple
-    pending: int
-    expiring: int  # within 24 h
-    soonest: datetime | None
-    freshness: Freshness
-
-
-def projects_urgency(*, user) -> list[CustomerLine]:
-    """The customers this person may see, most urgent first: the most actions expiring
-    within 24 h, then the soonest expiry, then the most pending."""
-    visible = access.project_ids_visible(user=user)
-    projects = MirrorProject.objects.all()
-    if visible is not None:
-        projects = projects.filter(project_id__in=list(visible))
-    soon = timezone.now() + SOON
-    counts = {
-        c["project_id"]: c
-        for c in MirrorAction.objects.pending()
-        .filter(project_id__in=projects.values("project_id"))
-        .values("project_id")
-        .annotate(
-            pending=Count("pk"),
-            expiring=Count("pk", filter=Q(expires_at__lte=soon)),
-            soonest=Min("expires_at"),
-        )
-        .order_by()
-    }
-    states = {
-        s["project_id"]: s
-        for s in SyncState.objects.filter(project_id__in=projects.values("project_id"))
-        .values("project_id")
-        .annotate(
-            lists=Count("pk"),
-            never=Count("pk", filter=Q(last_full_refresh_at__isnull=True)),
-            oldest=Min("last_full_refresh_at"),
-            newest=Max("last_full_refresh_at"),
-            failing=Count("pk", filter=Q(consecutive_errors__gt=0)),
-            last_error=Max("last_error"),
-            last_error_at=Max("last_error_at"),
-        )
-        .order_by()
-    }
-    lines = []
-    for project_id, name, platforms in projects.values_list("project_id", "name", "platforms"):
-        count = counts.get(project_id, {})
-        state = states.get(project_id, {})
-        lines.append(
-            CustomerLine(
-                project_id=project_id,
-                name=name or project_id,
-                platforms=tuple(platforms or ()),
-                pending=count.get("pending", 0),
-                expiring=count.get("expiring", 0),
-                soonest=count.get("soonest"),
-                freshness=Freshness(
-                    lists=state.get("lists", 0),
-                    never=state.get("never", 0),
-                    oldest=state.get("oldest"),
-                    newest=state.get("newest"),
-                    failing=state.get("failing", 0),
-                    last_error=(state.get("last_error") or "")[:300],
-                    last_error_at=state.get("last_error_at"),
-                ),
-            )
-        )
-    far = timezone.now() + timedelta(days=3650)
-    return sorted(
-        lines,
-        key=lambda line: (-line.expiring, line.soonest or far, -line.pending, line.name.lower()),
-    )

@@ -9,23 +9,58 @@ customers". So the first view makes that ONE discovery itself, through the sync 
 path (its client, its read ledger and budget, its back-off), and shows the customers with
 "Pending counts: not synced yet" until the engine's first pass reads their lists. While
 the engine backs off, is out of budget or has just tried, the page says the first sync is
-under way instead of reading; when the read fails, the page says why."""
+under way instead of reading; when the read fails, the page says why.
 
-from dataclasses import dataclass
-from datetime import timedelta
+At 200 customers most of a view was drawing the cards. What every viewer shares (each
+customer's counts, freshness and the card's drawn name, counts and platforms, most urgent
+first) is computed and drawn once for every discovered customer and kept in the cache
+under the mirror's two stamps (services/mirror_stamp.py): a decision or a sync makes a new
+key, so the next view shows it. Each view then keeps the customers this person may see and
+adds what is theirs: the owner and cover (never cached: an assignment shows at once) and
+whether they may assign them."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Max, Min, Q
+from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from dashboard.layers import LayersError
 from dashboard.models import MirrorProject, SyncFeed
+from dashboard.models.mirror import MirrorAction, SyncState
 from dashboard.services import access
-from dashboard.services.inbox_sync import projects_urgency
+from dashboard.services.inbox_sync import Freshness
 from dashboard.services.mirror import mirror_projects_refresh
+from dashboard.services.mirror_stamp import ROWS, SYNC, mirror_stamps, stamp_cached, stamp_key
 from dashboard.services.ownership import project_cards
 from dashboard.services.sync import budget
 from dashboard.services.sync.tick import DISCOVERY
+
+SOON = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CustomerLine:
+    """One customer on the Projects page, as every viewer sees it."""
+
+    project_id: str
+    name: str
+    platforms: tuple
+    pending: int
+    expiring: int  # within 24 h
+    soonest: datetime | None
+    freshness: Freshness
+    external_id: str = ""
+    timezone: str = ""
+    details_read: bool = False  # its platforms were read (else "not read yet")
+    html: str = ""  # the card's shared part, drawn (projects/_line.html)
+
+    @property
+    def id(self) -> str:
+        return self.project_id
 
 
 @dataclass(frozen=True)
@@ -81,14 +116,95 @@ def projects_page_get(*, user) -> ProjectsPage:
     """Every customer this person may see, from the mirror, the most urgent first."""
     first_sync = "" if projects_discovered() else projects_first_discovery()
     visible = access.project_ids_visible(user=user)
-    projects = MirrorProject.objects.filter(seen_at__isnull=False)
-    if visible is not None:
-        projects = projects.filter(project_id__in=list(visible))
-    by_id = {p.project_id: p for p in projects}
-    lines = [line for line in projects_urgency(user=user) if line.project_id in by_id]
-    cards = project_cards(user=user, projects=[by_id[line.project_id] for line in lines])
+    lines = [line for line in projects_lines() if visible is None or line.project_id in visible]
+    cards = project_cards(user=user, projects=lines)
     return ProjectsPage(
         cards=tuple(zip(cards, lines, strict=True)),
         unowned=sum(1 for card in cards if card.owners.owner is None),
         first_sync=first_sync,
+    )
+
+
+def projects_lines() -> tuple[CustomerLine, ...]:
+    """Every discovered customer, drawn, the most urgent first: one computation for every
+    viewer until the mirror's next write (or INBOX_CACHE_SECONDS: counts within 24 h and
+    "synced 40 s ago" follow the clock)."""
+    stamps = mirror_stamps()  # first: a write after it makes a new key
+    both = f"{stamps[ROWS]}.{stamps[SYNC]}" if stamps.get(ROWS) and stamps.get(SYNC) else None
+    return stamp_cached(stamp_key(both, "projects-lines"), _lines_drawn)
+
+
+def _lines_drawn() -> tuple[CustomerLine, ...]:
+    template = get_template("projects/_line.html")
+    return tuple(
+        replace(line, html=mark_safe(template.render({"line": line}).strip()))
+        for line in projects_urgency()
+    )
+
+
+def projects_urgency() -> list[CustomerLine]:
+    """Every discovered customer, most urgent first: the most actions expiring within 24 h,
+    then the soonest expiry, then the most pending (three queries for them all)."""
+    projects = MirrorProject.objects.filter(seen_at__isnull=False)
+    soon = timezone.now() + SOON
+    counts = {
+        c["project_id"]: c
+        for c in MirrorAction.objects.pending()
+        .filter(project_id__in=projects.values("project_id"))
+        .values("project_id")
+        .annotate(
+            pending=Count("pk"),
+            expiring=Count("pk", filter=Q(expires_at__lte=soon)),
+            soonest=Min("expires_at"),
+        )
+        .order_by()
+    }
+    states = {
+        s["project_id"]: s
+        for s in SyncState.objects.filter(project_id__in=projects.values("project_id"))
+        .values("project_id")
+        .annotate(
+            lists=Count("pk"),
+            never=Count("pk", filter=Q(last_full_refresh_at__isnull=True)),
+            oldest=Min("last_full_refresh_at"),
+            newest=Max("last_full_refresh_at"),
+            failing=Count("pk", filter=Q(consecutive_errors__gt=0)),
+            last_error=Max("last_error"),
+            last_error_at=Max("last_error_at"),
+        )
+        .order_by()
+    }
+    fields = ("project_id", "name", "platforms", "customer_external_id", "timezone")
+    lines = []
+    for project_id, name, platforms, external_id, zone, details_read_at in projects.values_list(
+        *fields, "details_read_at"
+    ):
+        count = counts.get(project_id, {})
+        state = states.get(project_id, {})
+        lines.append(
+            CustomerLine(
+                project_id=project_id,
+                name=name or project_id,
+                platforms=tuple(platforms or ()),
+                pending=count.get("pending", 0),
+                expiring=count.get("expiring", 0),
+                soonest=count.get("soonest"),
+                freshness=Freshness(
+                    lists=state.get("lists", 0),
+                    never=state.get("never", 0),
+                    oldest=state.get("oldest"),
+                    newest=state.get("newest"),
+                    failing=state.get("failing", 0),
+                    last_error=(state.get("last_error") or "")[:300],
+                    last_error_at=state.get("last_error_at"),
+                ),
+                external_id=external_id,
+                timezone=zone,
+                details_read=details_read_at is not None,
+            )
+        )
+    far = timezone.now() + timedelta(days=3650)
+    return sorted(
+        lines,
+        key=lambda line: (-line.expiring, line.soonest or far, -line.pending, line.name.lower()),
     )

@@ -95,3 +95,18 @@ def test_the_first_run_page_says_in_a_sentence_when_layers_refuses_the_key(
     assert 'role="alert"' in customers and "Traceback" not in html
     assert settings.LAYERS_API_KEY not in html
     assert "Give people roles." in html  # the next steps still show
+
+
+def test_once_the_mirror_has_discovered_the_customers_the_first_run_page_lists_them_from_it(
+    sandbox, client, root
+):
+    from dashboard.models import MirrorProject
+    from dashboard.services.mirror import mirror_projects_refresh
+
+    mirror_projects_refresh(details=False)
+    customers = MirrorProject.objects.count()
+    MirrorProject.objects.filter(project_id=ACME).update(name="Acme (as the mirror has it)")
+    assert client.login(username="root", password=PASSWORD)
+    html = client.get("/first-run/").content.decode()
+    assert "Acme (as the mirror has it)" in html
+    assert f'<span class="stat-value">{customers}</span>' in html

@@ -409,6 +409,20 @@ def test_the_outsider_sees_no_notices_of_a_project_they_cannot_see(
     assert "Acme only" in client.get(reverse("notices")).content.decode()
 
 
+def test_once_the_mirror_has_discovered_the_customers_notices_name_them_from_it(
+    sandbox, people, client
+):
+    from dashboard.models import MirrorProject
+    from dashboard.services.mirror import mirror_projects_refresh
+
+    mirror_projects_refresh(details=False)
+    MirrorProject.objects.filter(project_id=ACME).update(name="Acme (as the mirror has it)")
+    Notice.objects.create(project_id=ACME, kind="denied", sentence="Acme only", link="/")
+    assert client.login(username="viewer", password=PASSWORD)
+    html = client.get(reverse("notices")).content.decode()
+    assert "Acme only" in html and "Acme (as the mirror has it)" in html
+
+
 # --- replay (issue 14, finding 6) and malformed signatures (finding 7) ---------------------------
 
 

@@ -12,6 +12,7 @@ from dashboard.layers import LayersError
 from dashboard.models import ProjectGrant, Role, WebhookSecret
 from dashboard.services import projects
 from dashboard.services.health import Part, health_check, sync_lag_by_platform
+from dashboard.services.projects_page import projects_visible
 
 MAX_GIVERS = 10
 MAX_PROJECT_ROWS = 50
@@ -45,7 +46,7 @@ def first_run_get(*, user) -> FirstRun:
         raise PermissionDenied("Only a superuser can see the first-run page.")
     organization, error, found = None, None, None
     try:
-        found = projects.project_list(user=user)
+        found = projects_visible(user=user)  # the mirror's; Layers' only on a fresh install
         organization = projects.whoami_get().organization_name
     except LayersError as failure:
         error = failure

@@ -15,10 +15,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.layers import LayersError
-from dashboard.models import Notice, NoticeMarker
+from dashboard.layers import PLATFORMS, LayersError
+from dashboard.models import MirrorProject, Notice, NoticeMarker
 from dashboard.services import access
-from dashboard.services.projects import project_list, project_platforms
+from dashboard.services.projects import project_platforms
+from dashboard.services.projects_page import projects_visible
 from dashboard.services.upstream import cached_read, fan_out, layers
 from dashboard.wording import platform_name
 
@@ -86,7 +87,7 @@ def notices_page(*, user) -> NoticesPage:
     names = {}
     errors = []
     try:
-        projects = project_list(user=user)
+        projects = projects_visible(user=user)  # the mirror's; Layers' only on a fresh install
         names = {p.id: p.name for p in projects}
     except LayersError as error:
         projects = []
@@ -136,7 +137,7 @@ def _expiring_reader(project):
         client = layers()
         horizon = timezone.now() + EXPIRING_WITHIN
         value = []
-        for platform in project_platforms(project):
+        for platform in _platforms(project):
             for action in client.iter_pages(
                 client.pending_list,
                 project_id=project.id,
@@ -178,6 +179,13 @@ def _expiring_reader(project):
         return value
 
     return read
+
+
+def _platforms(project) -> list[str]:
+    """The project's ad platforms: as the mirror read them, or from Layers' project record."""
+    if isinstance(project, MirrorProject):
+        return list(project.platforms) or list(PLATFORMS)
+    return project_platforms(project)
 
 
 def _expiring_cached_count(user) -> int:

@@ -36,6 +36,7 @@ from dashboard.services.inbox_sync import Freshness
 from dashboard.services.mirror import mirror_projects_refresh
 from dashboard.services.mirror_stamp import ROWS, SYNC, mirror_stamps, stamp_cached, stamp_key
 from dashboard.services.ownership import project_cards
+from dashboard.services.projects import project_list
 from dashboard.services.sync import budget
 from dashboard.services.sync.tick import DISCOVERY
 
@@ -74,6 +75,22 @@ def projects_discovered() -> bool:
     """Whether the mirror has ever listed the key's projects (a webhook's stub does not
     count: it has no name and was never seen in GET /v1/projects)."""
     return MirrorProject.objects.filter(seen_at__isnull=False).exists()
+
+
+def projects_visible(*, user) -> list:
+    """The projects this person may see, in name order, each with an id and a name: from the
+    mirror once it has discovered them (no read of Layers), else, on a fresh install, the
+    cached upstream list (which may raise LayersError)."""
+    if not projects_discovered():
+        return project_list(user=user)
+    visible = access.project_ids_visible(user=user)
+    found = MirrorProject.objects.filter(seen_at__isnull=False)
+    if visible is not None:
+        found = found.filter(project_id__in=list(visible))
+    projects = list(found)
+    for project in projects:
+        project.name = project.name or project.project_id
+    return sorted(projects, key=lambda p: p.name.lower())
 
 
 def projects_first_discovery(*, now=None) -> str:

@@ -39,21 +39,49 @@ def _with_access(project_id: str) -> set[int]:
     return set(ProjectGrant.objects.filter(project_id=project_id).values_list("user_id", flat=True))
 
 
+@dataclass(frozen=True)
+class Person:
+    """Someone a card names, as the pages show them (no full user row per card)."""
+
+    id: int
+    username: str
+
+    def __str__(self) -> str:
+        return self.username
+
+    def get_username(self) -> str:
+        return self.username
+
+
 def ownership_map(project_ids) -> dict[str, Owners]:
     """project_id -> Owners, for every given project (two queries for the whole page)."""
     project_ids = list(project_ids)
     rows = {
-        o.project_id: o
-        for o in ProjectOwnership.objects.filter(project_id__in=project_ids).select_related(
-            "owner", "cover"
+        row[0]: row
+        for row in ProjectOwnership.objects.filter(project_id__in=project_ids).values_list(
+            "project_id",
+            "owner_id",
+            "owner__username",
+            "owner__is_superuser",
+            "cover_id",
+            "cover__username",
+            "cover__is_superuser",
+            "cover_from",
+            "cover_until",
         )
     }
-    grants = set(
-        ProjectGrant.objects.filter(project_id__in=project_ids).values_list("project_id", "user_id")
+    named = {row[1] for row in rows.values()} | {row[4] for row in rows.values()}
+    grants = set(  # only the grants of the people named: not everyone's on every project
+        ProjectGrant.objects.filter(
+            project_id__in=list(rows), user_id__in=named - {None}
+        ).values_list("project_id", "user_id")
     )
 
-    def allowed(user, project_id):
-        return user is not None and (user.is_superuser or (project_id, user.id) in grants)
+    def person(project_id, user_id, username, superuser):
+        """The person, or None when nobody is named or they lost access to the project."""
+        if user_id is not None and (superuser or (project_id, user_id) in grants):
+            return Person(user_id, username)
+        return None
 
     found = {}
     for project_id in project_ids:
@@ -61,14 +89,15 @@ def ownership_map(project_ids) -> dict[str, Owners]:
         if row is None:
             found[project_id] = Owners()
             continue
-        owner_ok = allowed(row.owner, project_id)
-        cover_ok = allowed(row.cover, project_id) and row.cover_from and row.cover_until
+        _, owner_id, owner_name, owner_super, cover_id, cover_name, cover_super, start, end = row
+        owner = person(project_id, owner_id, owner_name, owner_super)
+        cover = person(project_id, cover_id, cover_name, cover_super) if start and end else None
         found[project_id] = Owners(
-            owner=row.owner if owner_ok else None,
-            cover=row.cover if cover_ok else None,
-            cover_from=row.cover_from if cover_ok else None,
-            cover_until=row.cover_until if cover_ok else None,
-            lost=row.owner.get_username() if row.owner and not owner_ok else "",
+            owner=owner,
+            cover=cover,
+            cover_from=start if cover else None,
+            cover_until=end if cover else None,
+            lost=owner_name if owner_id is not None and owner is None else "",
         )
     return found
 

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -58,6 +59,7 @@ class CustomerLine:
     timezone: str = ""
     details_read: bool = False  # its platforms were read (else "not read yet")
     html: str = ""  # the card's shared part, drawn (projects/_line.html)
+    owner_url: str = ""  # where an admin assigns its owner
 
     @property
     def id(self) -> str:
@@ -154,7 +156,11 @@ def projects_lines() -> tuple[CustomerLine, ...]:
 def _lines_drawn() -> tuple[CustomerLine, ...]:
     template = get_template("projects/_line.html")
     return tuple(
-        replace(line, html=mark_safe(template.render({"line": line}).strip()))
+        replace(
+            line,
+            html=mark_safe(template.render({"line": line}).strip()),
+            owner_url=reverse("project-owner", args=[line.project_id]),
+        )
         for line in projects_urgency()
     )
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 __all__ = [
     "MirrorAction",
+    "MirrorCampaign",
     "MirrorProject",
     "MirrorStamp",
     "SyncBudget",
@@ -34,6 +35,12 @@ class MirrorProject(models.Model):
     # ad accounts (their currencies); None = not read yet.
     details_read_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(null=True, blank=True)  # last seen in GET /v1/projects
+    # The last read of its campaigns (names, budgets, statuses for the queue's rows and its
+    # campaign filter); None = not read yet, or asked to be read again.
+    campaigns_read_at = models.DateTimeField(null=True, blank=True)
+    # platform -> {"values": {axis: mode}, "read_at": ISO time}: the layer's default authority,
+    # read only for platforms with a pending campaign creation (its row's matrix).
+    layer_defaults = models.JSONField(default=dict)
 
     def __str__(self):
         return f"{self.name or self.project_id}"
@@ -42,6 +49,35 @@ class MirrorProject(models.Model):
     def id(self) -> str:
         """The project id, under the name Layers' project record gives it (pages use both)."""
         return self.project_id
+
+
+class MirrorCampaign(models.Model):
+    """A campaign of a mirrored project as its campaign list last said, and its authority on
+    the three axes as last read (or as a change made here left it)."""
+
+    project = models.ForeignKey(MirrorProject, on_delete=models.CASCADE, related_name="campaigns")
+    campaign_id = models.CharField(max_length=80)
+    platform = models.CharField(max_length=16, blank=True)  # meta | tiktok | apple
+    name = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=24, blank=True)
+    ad_account_id = models.CharField(max_length=80, blank=True)
+    daily_budget_cents = models.BigIntegerField(null=True, blank=True)
+    record = models.JSONField(default=dict)  # the raw list item: Campaign.from_wire(record)
+    listed = models.BooleanField(default=True)  # False: known only from an authority read
+    synced_at = models.DateTimeField(null=True, blank=True)
+    authority = models.JSONField(default=dict)  # {axis: mode}; {} = not read
+    authority_source = models.CharField(max_length=24, blank=True)  # per_campaign | layer_defaults
+    authority_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "campaign_id"], name="one_mirror_campaign_per_project"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name or self.campaign_id}"
 
 
 class MirrorActionQuerySet(models.QuerySet):

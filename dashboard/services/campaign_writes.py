@@ -16,6 +16,8 @@ from dashboard.services.campaigns import (
     campaign_row,
 )
 from dashboard.services.jobs import job_remember_campaign
+from dashboard.services.mirror import mirror_mark_dirty
+from dashboard.services.mirror_campaigns import mirror_authority_written, mirror_campaign_written
 from dashboard.services.projects import accounts_get, campaigns_get, project_locale
 from dashboard.services.upstream import layers, project_cache_bump
 from dashboard.services.writes import (
@@ -95,6 +97,7 @@ def campaign_authority_set(
         keep = key if outcome.kind == "error" else new_key()  # a retry after a timeout reuses it
         return dataclasses.replace(fresh, outcome=outcome, key=keep)
     consent_note(project_id, platform, None)
+    mirror_authority_written(project_id, platform, campaign_id, result)  # the queue's matrix
     done = ", ".join(
         f"{axis} is now {result.authority.axis(axis) or mode}" for axis, mode in changes.items()
     )
@@ -224,7 +227,26 @@ def campaign_write(
     job_remember_campaign(
         project_id=project_id, job_id=outcome.job_id, campaign_id=campaign_id, platform=platform
     )
+    _mirror_note(project_id, platform, campaign_id, action, outcome, cents, lifetime)
     return outcome_record(record, outcome), {}
+
+
+MIRRORED_STATUS = {"pause": "paused", "resume": "active", "delete": "deleted"}
+
+
+def _mirror_note(project_id, platform, campaign_id, action, outcome, cents, lifetime) -> None:
+    """The mirror learns a write at once: an applied one changes the mirrored campaign (the
+    queue's "moved since" hint reads it); a queued one is a new pending action, so the
+    platform's list is read again. The campaign list is read again soon either way."""
+    fields = {}
+    if outcome.kind == "applied":
+        if action == "budget" and not lifetime:
+            fields["daily_budget_cents"] = cents
+        elif action in MIRRORED_STATUS:
+            fields["status"] = MIRRORED_STATUS[action]
+    mirror_campaign_written(project_id, campaign_id, **fields)
+    if outcome.kind == "queued":
+        mirror_mark_dirty(project_id, platform)
 
 
 def _currency_of(project_id, platform, campaign_id) -> str:

@@ -8,7 +8,9 @@ A tick, when this worker holds the lease (lease.py) and the engine is not backin
 3. the audit feed (every SYNC_FEED_SECONDS), which marks lists dirty for the next tick;
 4. lists never read (a new project's: every platform is assumed until its layers are
    read; a list it does not have answers 404 and goes), then projects whose layers and
-   currencies are unknown or a day old (two reads each);
+   currencies are unknown or a day old (two reads each), then the campaigns the queue's
+   rows need (services/mirror_campaigns.py: a project's campaign list, one read a page;
+   each named campaign's authority, one read each), at the sweep's pace;
 5. the reconciler: the lists read longest ago, paced by a token bucket at the sweep's
    rate (the share less the feed, a reserve, and the change-driven reads of the last
    minute) and never into the reserve, so every list is read at least every T minutes.
@@ -32,6 +34,13 @@ from dashboard.services.mirror import (
     mirror_project_detail,
     mirror_projects_refresh,
     mirror_refresh,
+)
+from dashboard.services.mirror_campaigns import (
+    mirror_authority_due,
+    mirror_authority_refresh,
+    mirror_campaigns_due,
+    mirror_campaigns_refresh,
+    mirror_whoami,
 )
 from dashboard.services.sync import budget
 from dashboard.services.sync.feed import feed_due, feed_read
@@ -84,6 +93,7 @@ def sync_tick(*, now=None, owner: str | None = None, client=None) -> Tick:
             _changed(tick, now, client)  # what the feed named, at once
         _reconcile(tick, now, client, new=True)  # lists never read: the rows come first
         _details(tick, now, client)  # then layers and currencies
+        _campaigns(tick, now, client)  # then the queue rows' campaigns and authority
         _reconcile(tick, now, client)
     except _Stop:
         pass
@@ -129,6 +139,8 @@ def _discover(tick, now, client) -> None:
         return
     SyncFeed.objects.update_or_create(name=DISCOVERY, defaults={"read_at": now})
     _guarded(tick, now, lambda: mirror_projects_refresh(now=now, client=client, details=False))
+    if _room(now, 1):  # the key's scopes (the queue's "may not decide" banner)
+        _guarded(tick, now, lambda: mirror_whoami(now=now, client=client))
 
 
 def _pages(state) -> int:
@@ -170,6 +182,22 @@ def _details(tick, now, client) -> None:
         if not budget.sweep_take(now, 2):  # the sweep's pace: details are part of it
             return
         _guarded(tick, now, lambda p=project_id: mirror_project_detail(p, now=now, client=client))
+
+
+def _campaigns(tick, now, client) -> None:
+    """Campaign lists, then the authority the pending rows need, at the sweep's pace and
+    never into the reserve (a few a tick; the rest wait for the next)."""
+    reserve = budget.reserve_per_minute()
+    for project_id in mirror_campaigns_due(now)[:5]:
+        if not _room(now, 1, reserve=reserve) or not budget.sweep_take(now, 1):
+            return
+        _guarded(
+            tick, now, lambda p=project_id: mirror_campaigns_refresh(p, now=now, client=client)
+        )
+    for item in mirror_authority_due(now)[:20]:
+        if not _room(now, 1, reserve=reserve) or not budget.sweep_take(now, 1):
+            return
+        _guarded(tick, now, lambda i=item: mirror_authority_refresh(i, now=now, client=client))
 
 
 def _reconcile(tick, now, client, *, new: bool = False) -> None:

@@ -31,6 +31,7 @@ class MirrorProject(models.Model):
     platforms = models.JSONField(default=list)  # ["meta", "tiktok", "apple"], our order
     # platform -> ISO currency, when every ad account of that platform shares one
     currency_by_platform = models.JSONField(default=dict)
+    currency_by_account = models.JSONField(default=dict)  # ad account id -> ISO currency
     # The last read of the project itself (its layers: which platforms it has) and of its
     # ad accounts (their currencies); None = not read yet.
     details_read_at = models.DateTimeField(null=True, blank=True)

@@ -71,12 +71,10 @@ def bulk_select_all_preview(*, user, project_id: str, filters) -> SelectAllPrevi
     bulk_decision_start would: the matching pending actions across every page, without
     duplicates, cut at the cap (bulk_cap)."""
     access.access_require(user=user, project_id=project_id, action="decide")
-    locale, cap = project_locale(project_id), bulk_cap()
+    locale, cap = _locale(project_id), bulk_cap()
     try:
         actions = pending_matching(project_id=project_id, filters=filters, limit=cap + 1)
-        context = RowContext(
-            accounts=accounts_get(project_id), campaigns=campaigns_get(project_id), locale=locale
-        )
+        context = _currencies(project_id, filters, locale)
     except LayersError as error:
         return SelectAllPreview(error=error, locale=locale, cap=cap)
     unique = list({(a.platform, a.pending_id): a for a in actions}.values())
@@ -92,6 +90,29 @@ def bulk_select_all_preview(*, user, project_id: str, filters) -> SelectAllPrevi
         totals=tuple(sorted(sums.items())),
         locale=locale,
         cap=cap,
+    )
+
+
+def _locale(project_id: str) -> str:
+    """The project's money locale, from the mirror when it knows the project (no read)."""
+    from dashboard.models import MirrorProject
+    from dashboard.money import money_locale
+
+    mirrored = MirrorProject.objects.filter(pk=project_id).values_list(
+        "primary_language", flat=True
+    )
+    language = mirrored.first()
+    return money_locale(language) if language else project_locale(project_id)
+
+
+def _currencies(project_id: str, filters, locale: str) -> RowContext:
+    """The rows' currencies: the mirror's for pending actions (no read), else Layers'."""
+    if filters.status == "pending":
+        from dashboard.services.pending_mirror import MirrorQueueContext
+
+        return MirrorQueueContext(project_id)
+    return RowContext(
+        accounts=accounts_get(project_id), campaigns=campaigns_get(project_id), locale=locale
     )
 
 

@@ -227,7 +227,7 @@ def inbox_matching(*, user, filters: InboxFilters, roles=None, mine=()):
     return actions
 
 
-def _sorted(actions, sort: str):
+def actions_sorted(actions, sort: str):
     """Plain column orders (no NULLS LAST wrapper), so the database walks its index on
     expiry or creation time and stops after a page; ties broken by id."""
     if sort == "spend":  # major units, face value (SPEND_SORT_NOTE)
@@ -279,7 +279,7 @@ def _page_body(user, filters: InboxFilters, roles, mine) -> dict:
     start = (filters.page - 1) * PAGE_SIZE
     # Two steps: the page's ids in order (a narrow sort), then those 50 rows' fields.
     ids = list(
-        _sorted(matching, filters.sort).values_list("pending_id", flat=True)[
+        actions_sorted(matching, filters.sort).values_list("pending_id", flat=True)[
             start : start + PAGE_SIZE
         ]
     )
@@ -374,7 +374,9 @@ def inbox_targets(*, user, filters: InboxFilters | None, selected: list[str]) ->
     if filters is not None and filters.customer and not _may_decide(roles, filters.customer):
         raise PermissionDenied(access.DENIED_SENTENCE[Role.APPROVER])
     if filters is not None:
-        actions = _sorted(inbox_matching(user=user, filters=filters, roles=roles), "expiring")
+        actions = actions_sorted(
+            inbox_matching(user=user, filters=filters, roles=roles), "expiring"
+        )
         if roles is not None:
             actions = actions.filter(project_id__in=[p for p in roles if _may_decide(roles, p)])
         found = actions.values_list("project_id", "platform", "pending_id")[:cap]

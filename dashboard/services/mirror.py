@@ -288,7 +288,7 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
         raise
     read_note(**note, at=now)
     platforms = project_platforms(project)
-    currencies = None
+    currencies = by_account = None
     try:
         accounts = client.ad_accounts_list(project_id=project_id)
     except RateLimited:
@@ -302,6 +302,7 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
         for account in accounts:
             found.setdefault(account.platform, set()).add(account.currency)
         currencies = {p: c.pop() for p, c in found.items() if len(c) == 1 and None not in c}
+        by_account = {a.ad_account_id: a.currency for a in accounts if a.currency}
     with transaction.atomic():
         mirrored, _ = MirrorProject.objects.get_or_create(project_id=project_id)
         mirrored.name = project.name[:300] or mirrored.name
@@ -310,6 +311,7 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
         mirrored.details_read_at = now
         if currencies is not None:
             mirrored.currency_by_platform = currencies
+            mirrored.currency_by_account = by_account
         mirrored.save()
         for platform in platforms:
             SyncState.objects.get_or_create(

@@ -2,7 +2,10 @@
 "new since" poll, every action matching a filter, and the copy of each action this
 dashboard remembers (to re-render one row after a decision or a webhook).
 
-Reads are shared through the cache (many reviewers, one upstream call per window).
+What is pending comes from the mirror (pending_mirror.py): a page view, its poll, its
+counts and "select all" ask nothing of Layers. The other statuses (approved, rejected,
+dispatched, dispatch failed) are history the mirror does not keep: they are read from
+Layers, shared through the cache (many reviewers, one upstream call per window).
 Deciding is in pending_decisions.py, drawing a row in pending_rows.py."""
 
 import base64
@@ -30,7 +33,6 @@ from dashboard.services.pending_rows import (
 from dashboard.services.projects import (
     accounts_get,
     campaigns_get,
-    pending_count_reader,
     project_get,
     project_platforms,
     whoami_get,
@@ -103,6 +105,12 @@ class Queue:
     bulk_key: str = field(default_factory=lambda: str(uuid.uuid4()))  # the bulk form's own key
     key_may_decide: bool = True  # the Layers key holds ads:write:pending
     locale: str = DEFAULT_LOCALE  # the project's, for money (dashboard.money)
+    freshness: object = None  # inbox_sync.Freshness of the mirrored lists (pending only)
+
+    @property
+    def mirrored(self) -> bool:
+        """Drawn from the mirror (pending), not read from Layers (the history)."""
+        return self.freshness is not None
 
     @property
     def browser_locale(self) -> str:
@@ -153,6 +161,8 @@ class Queue:
 
 def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     role = access.access_require(user=user, project_id=project_id)
+    if filters.status == "pending":
+        return _mirror_queue(project_id, filters, role)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
     cursors = _cursor_decode(cursor_read(filters.cursor, scope=f"queue:{project_id}"))
@@ -161,8 +171,6 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         "campaigns": lambda: campaigns_get(project_id),
         "whoami": whoami_get,
     }
-    for platform in project_platforms(project):
-        calls[f"count:{platform}"] = pending_count_reader(project_id, platform)
     for platform in platforms:
         if filters.cursor and platform not in cursors:
             continue  # this platform's list is exhausted
@@ -193,7 +201,9 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
         project_id=project_id,
     )
     rows = [context.row(action) for action in actions]
-    counts = {p: _ok(results[f"count:{p}"], None) for p in project_platforms(project)}
+    from dashboard.services.pending_mirror import queue_counts  # pending: the mirror's
+
+    counts = queue_counts(project_id, project_platforms(project))
     whoami = results["whoami"]
     return Queue(
         rows=tuple(rows_sorted(rows, filters.sort)),
@@ -209,6 +219,41 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     )
 
 
+def _mirror_queue(project_id: str, filters: QueueFilters, role) -> Queue:
+    """The pending view, from the mirror (a project never synced is filled once first)."""
+    from dashboard.services import pending_mirror as mirror
+
+    error = mirror.queue_warm(project_id)
+    platforms = mirror.queue_platforms(project_id)
+    page, more = mirror.queue_page(project_id, filters)
+    context = mirror.MirrorQueueContext(
+        project_id, campaign_ids={a.campaign_id for a in page if a.campaign_id}
+    )
+    return Queue(
+        rows=tuple(context.row_of(action) for action in page),
+        filters=filters,
+        platforms=tuple(platforms),
+        counts=mirror.queue_counts(project_id, platforms),
+        next_cursor=more,
+        campaigns=tuple(mirror.queue_campaigns(project_id)),
+        errors=(error,) if error else (),
+        role=role,
+        key_may_decide=mirror.queue_key_may_decide(),
+        locale=context.locale,
+        freshness=mirror.queue_freshness(project_id),
+    )
+
+
+def pending_project(*, user, project_id: str, filters: QueueFilters):
+    """The project as the queue's page names it: from the mirror for the pending view."""
+    if filters.status == "pending":
+        from dashboard.services.pending_mirror import queue_project
+
+        access.access_require(user=user, project_id=project_id)
+        return queue_project(project_id)
+    return project_get(user=user, project_id=project_id)
+
+
 def pending_stamp(*, user, project_id: str) -> str:
     """The queue's change stamp (see upstream.project_stamp): read it before the queue."""
     access.access_require(user=user, project_id=project_id)
@@ -219,6 +264,10 @@ def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) ->
     """How many actions matching the filters were proposed after `since`. Reads the same
     shared cached first pages as the queue, so polling costs no extra upstream calls."""
     access.access_require(user=user, project_id=project_id)
+    if filters.status == "pending":
+        from dashboard.services.pending_mirror import queue_new_count
+
+        return queue_new_count(project_id, filters, since)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
     results = fan_out({p: _list_reader(project_id, p, filters, None) for p in platforms})
@@ -234,15 +283,23 @@ def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) ->
 
 
 def pending_counts(*, user, project_id: str) -> dict:
+    """platform -> pending actions, from the mirror (None for a list never synced)."""
+    from dashboard.services.pending_mirror import queue_counts, queue_platforms
+
     access.access_require(user=user, project_id=project_id)
-    project = project_get(user=user, project_id=project_id)
-    platforms = project_platforms(project)
-    results = fan_out({p: pending_count_reader(project_id, p) for p in platforms})
-    return {p: _ok(results[p], None) for p in platforms}
+    return queue_counts(project_id, queue_platforms(project_id))
 
 
 def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> list:
-    """Every action matching the filters, across pages (for "select all N matching")."""
+    """Every action matching the filters, across pages (for "select all N matching"):
+    pending ones from the mirror (remembered, so each bulk item is named and decided
+    without a list read), others from Layers."""
+    if filters.status == "pending":
+        from dashboard.services.pending_mirror import queue_matching_actions
+
+        found = queue_matching_actions(project_id, filters, limit)
+        _remember_many(project_id, found)
+        return found
     project = layers().project_get(project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
     client = layers()

@@ -31,7 +31,10 @@ def queue(request, project_id):
     context = {
         "queue": queue,
         "stamp": stamp,
-        "project": pending.project_get(user=request.user, project_id=project_id),
+        "project": pending.pending_project(
+            user=request.user, project_id=project_id, filters=filters
+        ),
+        "freshness": queue.freshness,
         "sorts": pending.SORTS,
         "statuses": pending.STATUSES,
         "action_types": pending.ACTION_TYPES,
@@ -49,13 +52,15 @@ def queue(request, project_id):
 @require_GET
 def fresh(request, project_id):
     """Polled by the queue page every few seconds: a notice when new actions arrived since
-    it was opened. While the queue's stamp is the one the page holds (no write, no webhook
-    since), the answer is an empty 204 from the cache alone; every sixth poll ("full")
-    looks upstream anyway, for proposals no webhook announced."""
+    it was opened. Pending ones are counted in the mirror (like the inbox's poll: no
+    upstream read). For the history (other statuses, read from Layers), while the queue's
+    stamp is the one the page holds the answer is an empty 204 from the cache alone; every
+    sixth poll ("full") looks upstream anyway."""
     stamp = pending.pending_stamp(user=request.user, project_id=project_id)
-    if request.GET.get("stamp") == stamp and not request.GET.get("full"):
-        return HttpResponse(status=204)
     filters = pending.QueueFilters.from_query(request.GET)
+    unchanged = request.GET.get("stamp") == stamp and not request.GET.get("full")
+    if filters.status != "pending" and unchanged:
+        return HttpResponse(status=204)
     since = query_instant(request.GET, "since") or timezone.now()
     count = pending.pending_new_count(
         user=request.user, project_id=project_id, filters=filters, since=since

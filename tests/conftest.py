@@ -404,3 +404,33 @@ def browser_login(page, live_server, username):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
+
+
+def mirror_sync(project_id: str = ACME, platform: str | None = None, *, later: float = 0):
+    """Layers changed behind the dashboard's back (a control action, a direct API call):
+    the sync engine learns it as from a webhook (the list marked dirty) and its next tick
+    reads it, exactly as the worker's tick would. `later` runs that tick so many seconds
+    from now (the sweep coming round). The pages read only the mirror, so a test that
+    changes the sandbox and expects a page to show it syncs first."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.services.mirror import mirror_mark_dirty
+    from dashboard.services.sync.tick import sync_tick
+
+    now = timezone.now() + timedelta(seconds=later)
+    mirror_mark_dirty(project_id, platform, at=now)
+    return sync_tick(now=now)
+
+
+def sync_next_tick(*, later: float = 0):
+    """The sync engine's next tick, as the worker runs it (`later` seconds from now): the
+    lists a webhook, the audit feed or "refresh now" marked are read, then the sweep."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.services.sync.tick import sync_tick
+
+    return sync_tick(now=timezone.now() + timedelta(seconds=later))

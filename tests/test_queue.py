@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import DecisionRecord
-from tests.conftest import ACME, PASSWORD, login
+from tests.conftest import ACME, PASSWORD, login, sync_next_tick
 
 REVIEWER_KEY = "lp_test_REVIEWER00000003_sandbox-reviewer-secret-not-a-real-key-0000"
 
@@ -271,18 +271,36 @@ def test_a_webhook_saying_a_run_finished_makes_the_next_poll_announce_the_new_ac
         changes=[],
     )
     assert deliver(client, run, SECRET).status_code == 200
-    run_worker()  # the worker acts on the stored event
+    run_worker()  # the worker acts on the stored event: the list is marked dirty
+    # The page reads the mirror: the sync engine's next tick reads the marked list.
+    assert "meta" in {p for _, p, _ in sync_next_tick().refreshed}
     answer = client.get(url)
     assert answer.status_code == 200
     assert "2 new actions" in answer.content.decode() and "Show them" in answer.content.decode()
 
 
-def test_every_sixth_poll_looks_upstream_even_when_no_webhook_came(sandbox, people, client):
+def test_proposals_no_webhook_announced_reach_the_poll_once_the_sweep_reads_their_list(
+    sandbox, people, client, settings
+):
+    # The poll reads the mirror only ("full" polls too). Proposals no webhook and no feed
+    # announced come in through the sync engine's reconciler, which reads every list again
+    # within its period; the next poll then announces them.
+    from django.conf import settings as live
+
+    settings.SYNC_FEED = False
     assert client.login(username="approver", password=PASSWORD)
     url = fresh_url(client)
     sandbox.control("clock", advanceSeconds=10)
     sandbox.control("pending-bulk", projectId=ACME, platform="meta", count=3)
-    cache.clear()  # past the shared read's window
+    before = upstream_gets(sandbox)
+    assert client.get(url + "&full=1").status_code == 204  # nothing synced yet
+    assert upstream_gets(sandbox) == before
+    for tick in range(20):  # the sweep comes round (every list within T)
+        later = live.SYNC_RECONCILE_MIN_SECONDS + 30 * tick
+        if (ACME, "meta", "sweep") in sync_next_tick(later=later).refreshed:
+            break
+    else:
+        raise AssertionError("the sweep never read Acme's meta list")
     answer = client.get(url + "&full=1")
     assert answer.status_code == 200 and "3 new actions" in answer.content.decode()
 

@@ -159,10 +159,27 @@ class Queue:
         return urlencode(self.filters.query(cursor=self.next_cursor or ""))
 
 
-def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
+def pending_warm(*, user, project_id: str, filters: QueueFilters):
+    """A project never synced gets its one targeted refresh (pending_mirror.queue_warm)
+    before the page reads its stamp; answers Layers' error, if a read failed."""
+    access.access_require(user=user, project_id=project_id)
+    if filters.status != "pending":
+        return None
+    from dashboard.services.pending_mirror import queue_warm
+
+    return queue_warm(project_id)
+
+
+_WARM = object()  # pending_queue warms the project itself
+
+
+def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM) -> Queue:
+    """The queue's page. `warmed`: what pending_warm answered, when the caller called it."""
     role = access.access_require(user=user, project_id=project_id)
     if filters.status == "pending":
-        return _mirror_queue(project_id, filters, role)
+        if warmed is _WARM:
+            warmed = pending_warm(user=user, project_id=project_id, filters=filters)
+        return _mirror_queue(project_id, filters, role, warmed)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
     cursors = _cursor_decode(cursor_read(filters.cursor, scope=f"queue:{project_id}"))
@@ -219,11 +236,10 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
     )
 
 
-def _mirror_queue(project_id: str, filters: QueueFilters, role) -> Queue:
-    """The pending view, from the mirror (a project never synced is filled once first)."""
+def _mirror_queue(project_id: str, filters: QueueFilters, role, error) -> Queue:
+    """The pending view, from the mirror."""
     from dashboard.services import pending_mirror as mirror
 
-    error = mirror.queue_warm(project_id)
     platforms = mirror.queue_platforms(project_id)
     page, more = mirror.queue_page(project_id, filters)
     context = mirror.MirrorQueueContext(
@@ -255,9 +271,12 @@ def pending_project(*, user, project_id: str, filters: QueueFilters):
 
 
 def pending_stamp(*, user, project_id: str) -> str:
-    """The queue's change stamp (see upstream.project_stamp): read it before the queue."""
+    """The queue's change stamp: our writes and webhooks (upstream.project_stamp) and the
+    mirror's last refresh or change of the project's lists. Read it before the queue."""
+    from dashboard.services.pending_mirror import queue_mirror_mark
+
     access.access_require(user=user, project_id=project_id)
-    return project_stamp(project_id)
+    return f"{project_stamp(project_id)}.{queue_mirror_mark(project_id)}"
 
 
 def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) -> int:

@@ -16,7 +16,7 @@ import json
 from datetime import UTC, datetime
 
 from django.core.cache import cache
-from django.db.models import Count, Q, Value
+from django.db.models import Count, Max, Q, Value
 from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -275,6 +275,17 @@ def queue_campaigns(project_id: str) -> list:
     return sorted(
         MirrorCampaign.objects.filter(project_id=project_id, listed=True).exclude(status="deleted"),
         key=lambda c: (c.name or c.campaign_id).lower(),
+    )
+
+
+def queue_mirror_mark(project_id: str) -> str:
+    """Changes whenever the mirror refreshed or changed one of the project's lists."""
+    marks = SyncState.objects.filter(project_id=project_id).aggregate(
+        refreshed=Max("last_full_refresh_at"), changed=Max("last_change_seen_at")
+    )
+    return "".join(
+        f"{int(m.timestamp() * 1000):x}" if m else "0"
+        for m in (marks["refreshed"], marks["changed"])
     )
 
 

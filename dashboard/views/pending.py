@@ -26,8 +26,11 @@ from dashboard.views.params import query_instant
 @vary_on_headers("HX-Request")
 def queue(request, project_id):
     filters = pending.QueueFilters.from_query(request.GET)
+    warmed = pending.pending_warm(user=request.user, project_id=project_id, filters=filters)
     stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # before the reads
-    queue = pending.pending_queue(user=request.user, project_id=project_id, filters=filters)
+    queue = pending.pending_queue(
+        user=request.user, project_id=project_id, filters=filters, warmed=warmed
+    )
     context = {
         "queue": queue,
         "stamp": stamp,
@@ -52,14 +55,14 @@ def queue(request, project_id):
 @require_GET
 def fresh(request, project_id):
     """Polled by the queue page every few seconds: a notice when new actions arrived since
-    it was opened. Pending ones are counted in the mirror (like the inbox's poll: no
-    upstream read). For the history (other statuses, read from Layers), while the queue's
-    stamp is the one the page holds the answer is an empty 204 from the cache alone; every
-    sixth poll ("full") looks upstream anyway."""
+    it was opened. While the queue's stamp is the one the page holds (no write, webhook or
+    sync since) the answer is an empty 204 without a query. Pending ones are counted in
+    the mirror (like the inbox's poll: no upstream read, "full" or not); for the history
+    (other statuses, read from Layers) every sixth poll ("full") looks upstream anyway."""
     stamp = pending.pending_stamp(user=request.user, project_id=project_id)
     filters = pending.QueueFilters.from_query(request.GET)
-    unchanged = request.GET.get("stamp") == stamp and not request.GET.get("full")
-    if filters.status != "pending" and unchanged:
+    full = request.GET.get("full") and filters.status != "pending"
+    if request.GET.get("stamp") == stamp and not full:
         return HttpResponse(status=204)
     since = query_instant(request.GET, "since") or timezone.now()
     count = pending.pending_new_count(

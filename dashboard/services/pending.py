@@ -314,8 +314,9 @@ def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> l
     pending ones from the mirror (remembered, so each bulk item is named and decided
     without a list read), others from Layers."""
     if filters.status == "pending":
-        from dashboard.services.pending_mirror import queue_matching_actions
+        from dashboard.services.pending_mirror import queue_matching_actions, queue_warm
 
+        queue_warm(project_id)  # a project never synced: its one targeted refresh first
         found = queue_matching_actions(project_id, filters, limit)
         _remember_many(project_id, found)
         return found

@@ -34,12 +34,17 @@ def sandbox_gets(sandbox) -> int:
     return sandbox.control("stats")["calls"]["GET"]
 
 
-def synced(now, owner="w1", *, step=2, ticks=10):
-    """Ticks until every list has been read once; answers the time it got to."""
+def synced(now, owner="w1", *, step=2, ticks=10, campaigns=False):
+    """Ticks until every list has been read once (with `campaigns`, the campaigns and the
+    authority the queue's rows need too: mirror_campaigns.py); answers the time it got to."""
+    from dashboard.services.mirror_campaigns import mirror_authority_due, mirror_campaigns_due
+
     for _ in range(ticks):
         sync_tick(now=now, owner=owner)
-        if SyncState.objects.exists() and not SyncState.objects.filter(
-            last_full_refresh_at__isnull=True
+        if (
+            SyncState.objects.exists()
+            and not SyncState.objects.filter(last_full_refresh_at__isnull=True)
+            and not (campaigns and (mirror_campaigns_due(now) or mirror_authority_due(now)))
         ):
             return now
         now += timedelta(seconds=step)
@@ -72,7 +77,7 @@ def test_a_webhook_marks_its_list_dirty_and_the_next_tick_reads_only_that_list(e
     from tests.test_webhooks import SECRET, deliver, envelope
 
     settings.LAYERS_WEBHOOK_SECRET = SECRET
-    now = synced(timezone.now())
+    now = synced(timezone.now(), campaigns=True, ticks=40)
     engine.control("clock", advanceSeconds=10)
     engine.control("pending-bulk", projectId=ACME, platform="meta", count=2)  # no webhook
     run = envelope("ads.optimizer.run.completed", runId="run_01TEST", platform="meta", changes=[])
@@ -81,7 +86,13 @@ def test_a_webhook_marks_its_list_dirty_and_the_next_tick_reads_only_that_list(e
 
     tick = sync_tick(now=now + timedelta(seconds=2), owner="w1")
     assert tick.refreshed == [(ACME, "meta", "changed")]
-    assert tick.reads == 1
+    # One list read; beside it only the authority of a campaign the new actions name that
+    # the mirror had not read yet (their rows' matrices).
+    kinds = list(
+        SyncRead.objects.filter(at=now + timedelta(seconds=2)).values_list("kind", flat=True)
+    )
+    assert kinds.count("change") == 1 and set(kinds) <= {"change", "authority"}
+    assert tick.reads == len(kinds)
     mirrored = set(
         MirrorAction.objects.pending()
         .filter(project_id=ACME, platform="meta")

@@ -179,7 +179,9 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
     if filters.status == "pending":
         if warmed is _WARM:
             warmed = pending_warm(user=user, project_id=project_id, filters=filters)
-        return _mirror_queue(project_id, filters, role, warmed)
+        from dashboard.services.pending_mirror import queue_mirrored
+
+        return queue_mirrored(project_id, filters, role, warmed)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
     cursors = _cursor_decode(cursor_read(filters.cursor, scope=f"queue:{project_id}"))
@@ -233,30 +235,6 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
         role=role,
         key_may_decide=isinstance(whoami, LayersError) or whoami.has_scope("ads:write:pending"),
         locale=locale,
-    )
-
-
-def _mirror_queue(project_id: str, filters: QueueFilters, role, error) -> Queue:
-    """The pending view, from the mirror."""
-    from dashboard.services import pending_mirror as mirror
-
-    platforms = mirror.queue_platforms(project_id)
-    page, more = mirror.queue_page(project_id, filters)
-    context = mirror.MirrorQueueContext(
-        project_id, campaign_ids={a.campaign_id for a in page if a.campaign_id}
-    )
-    return Queue(
-        rows=tuple(context.row_of(action) for action in page),
-        filters=filters,
-        platforms=tuple(platforms),
-        counts=mirror.queue_counts(project_id, platforms),
-        next_cursor=more,
-        campaigns=tuple(mirror.queue_campaigns(project_id)),
-        errors=(error,) if error else (),
-        role=role,
-        key_may_decide=mirror.queue_key_may_decide(),
-        locale=context.locale,
-        freshness=mirror.queue_freshness(project_id),
     )
 
 

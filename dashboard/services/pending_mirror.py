@@ -10,9 +10,6 @@ A project never synced (a brand-new customer, or one the engine has not reached 
 one targeted refresh on its first view, through the sync engine's own path and ledger
 (`queue_warm`); afterwards its pages read the mirror only."""
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
 
 from django.core.cache import cache
@@ -36,6 +33,7 @@ from dashboard.services.mirror_campaigns import (
     mirror_key_scopes,
     mirror_whoami,
 )
+from dashboard.services.pending import Queue, _cursor_decode, _cursor_encode
 from dashboard.services.pending_rows import RowContext
 from dashboard.services.sync import budget
 
@@ -314,15 +312,23 @@ def queue_freshness(project_id: str):
     return freshness_get(project_ids=[project_id])
 
 
-def _cursor_encode(value: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value, sort_keys=True).encode()).decode()
-
-
-def _cursor_decode(text: str) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text.encode()))
-    except (ValueError, binascii.Error):
-        return {}
-    return value if isinstance(value, dict) else {}
+def queue_mirrored(project_id: str, filters, role, error) -> Queue:
+    """The queue's pending view, from the mirror (`error`: what queue_warm answered)."""
+    platforms = queue_platforms(project_id)
+    page, more = queue_page(project_id, filters)
+    context = MirrorQueueContext(
+        project_id, campaign_ids={a.campaign_id for a in page if a.campaign_id}
+    )
+    return Queue(
+        rows=tuple(context.row_of(action) for action in page),
+        filters=filters,
+        platforms=tuple(platforms),
+        counts=queue_counts(project_id, platforms),
+        next_cursor=more,
+        campaigns=tuple(queue_campaigns(project_id)),
+        errors=(error,) if error else (),
+        role=role,
+        key_may_decide=queue_key_may_decide(),
+        locale=context.locale,
+        freshness=queue_freshness(project_id),
+    )

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import ACME, browser_login, screenshot
+from tests.conftest import ACME, browser_login, screenshot, sync_next_tick
 
 pytestmark = pytest.mark.browser
 
@@ -250,7 +250,8 @@ def test_the_open_queue_announces_new_actions_within_seconds_of_a_webhook_and_ke
         changes=[],
     )
     assert deliver(Client(), run, SECRET).status_code == 200
-    run_worker()  # the worker acts on the stored event
+    run_worker()  # the worker acts on the stored event: the list is marked dirty
+    sync_next_tick()  # the sync worker's next tick reads it into the mirror the page reads
 
     notice = page.locator("#queue-fresh .banner")
     notice.wait_for(timeout=15_000)  # the page polls every 5 s

@@ -10,6 +10,7 @@ A project never synced (a brand-new customer, or one the engine has not reached 
 one targeted refresh on its first view, through the sync engine's own path and ledger
 (`queue_warm`); afterwards its pages read the mirror only."""
 
+import time
 from datetime import UTC, datetime
 
 from django.core.cache import cache
@@ -39,6 +40,7 @@ from dashboard.services.sync import budget
 
 PAGE_SIZE = 50
 COLD_LOCK_SECONDS = 60
+COLD_WAIT_SECONDS = 15
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -102,7 +104,8 @@ def queue_warm(project_id: str) -> LayersError | None:
         return None
     lock = f"queue:warm:{project_id}"
     if not cache.add(lock, 1, timeout=COLD_LOCK_SECONDS):
-        return None  # someone else's first view is filling it
+        _wait_for(lock)  # someone else's first view is filling it: its rows, not an empty page
+        return None
     client = budget.sync_client()
     try:
         project = MirrorProject.objects.filter(pk=project_id).first()
@@ -125,6 +128,13 @@ def queue_warm(project_id: str) -> LayersError | None:
     finally:
         cache.delete(lock)
     return None
+
+
+def _wait_for(lock: str) -> None:
+    """Until the first view filling the project is done (at most COLD_WAIT_SECONDS)."""
+    deadline = time.monotonic() + COLD_WAIT_SECONDS
+    while cache.get(lock) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # --- reading the mirror -------------------------------------------------------------------------

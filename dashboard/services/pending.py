@@ -50,7 +50,12 @@ ACTION_TYPES = (
     "update_targeting",
     "update_schedule",
 )
-SORTS = {"newest": "Newest first", "expiring": "Expiring soonest", "money": "Largest money change"}
+SORTS = {
+    "newest": "Newest first",
+    "expiring": "Expiring soonest",
+    "money": "Largest money change",
+    "arrived": "Latest to arrive first",  # in the synced copy (pending); else as newest
+}
 REJECT_REASONS = (
     "Not aligned with the customer's goals",
     "Budget change too large",

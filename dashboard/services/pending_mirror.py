@@ -24,7 +24,8 @@ from dashboard.layers import PLATFORMS, LayersError
 from dashboard.layers.records import Authority, Campaign, CampaignAuthority, LayerDefaults
 from dashboard.models import MirrorAction, MirrorCampaign, MirrorProject, SyncState
 from dashboard.money import DEFAULT_LOCALE, money_locale
-from dashboard.services.inbox import InboxFilters, inbox_matching, mirror_pending_action
+from dashboard.services.inbox import InboxFilters, inbox_matching
+from dashboard.services.inbox_actions import mirror_pending_action
 from dashboard.services.inbox_sync import freshness_get
 from dashboard.services.mirror import mirror_project_detail, mirror_refresh, sync_refresh_request
 from dashboard.services.mirror_campaigns import (
@@ -168,7 +169,9 @@ class MirrorQueueContext(RowContext):
         """The row of a mirrored action (its mirrored currency when no account says one)."""
         self._fallback = mirrored.currency or ""
         try:
-            return self.row(mirror_pending_action(mirrored), **extra)
+            return self.row(
+                mirror_pending_action(mirrored), arrived_at=mirrored.first_seen_at, **extra
+            )
         finally:
             self._fallback = ""
 
@@ -219,6 +222,7 @@ SORT_KEYS = {  # the queue's sort -> (the key, descending)
     "newest": (Coalesce("created_at", Value(EPOCH)), True),
     "expiring": (Coalesce("expires_at", Value(FAR)), False),
     "money": (Coalesce(Abs("spend_change_minor"), Value(0)), True),
+    "arrived": (Coalesce("first_seen_at", Value(EPOCH)), True),  # the poll's "Show them"
 }
 
 
@@ -298,10 +302,11 @@ def queue_mirror_mark(project_id: str) -> str:
 
 
 def queue_new_count(project_id: str, filters, since) -> int:
-    """The live poll: matching actions that reached the mirror proposed after `since`."""
+    """The live poll: matching actions that reached the mirror after `since` (by arrival,
+    like the inbox's poll: one proposed earlier but synced since counts too)."""
     if since is None:
         return 0
-    return queue_matching(project_id, filters).filter(created_at__gt=since).count()
+    return queue_matching(project_id, filters).filter(first_seen_at__gt=since).count()
 
 
 def queue_matching_actions(project_id: str, filters, limit: int) -> list:

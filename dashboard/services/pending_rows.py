@@ -81,6 +81,7 @@ class QueueRow:
     reject_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     locale: str = DEFAULT_LOCALE  # the project's, for money (dashboard.money)
     authority: AuthorityMatrix | None = None  # None when it could not be read
+    arrived_at: object = None  # when the mirror first stored it (None: read from Layers)
 
     @property
     def expires_soon(self) -> bool:

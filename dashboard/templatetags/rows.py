@@ -118,7 +118,8 @@ def _row(row, context, outcome, can_decide) -> str:
         )
     out.append(f' <span class="pill">{escape(platform_name(a.platform))}</span>')
     new_since = context.get("new_since")
-    if new_since and a.created_at and a.created_at > new_since:
+    arrived = getattr(row, "arrived_at", None) or a.created_at  # in the mirror, or proposed
+    if new_since and arrived and arrived > new_since:
         out.append(' <span class="pill pill-ok new-pill">New</span>')
     out.append(
         f'</div><span class="pill status-pill{STATUS_PILL.get(a.status, "")}">'

@@ -71,6 +71,7 @@ def fresh(request, project_id):
     context = {
         "count": count,
         "since": since,
+        "arrived": filters.status == "pending",  # "Show them": latest to arrive first
         "query": urlencode(filters.query()),
         "project_id": project_id,
         "stamp": stamp,

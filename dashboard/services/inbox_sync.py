@@ -13,6 +13,7 @@ from dashboard.models.mirror import MirrorProject, SyncState
 from dashboard.services import access
 from dashboard.services.mirror import sync_refresh_request, synced_words
 from dashboard.services.mirror_stamp import SYNC, mirror_stamps, stamp_cached, stamp_key
+from dashboard.services.mirror_campaigns import mirror_campaigns_stale
 
 
 def ago(when, now=None) -> str:
@@ -124,11 +125,14 @@ def freshness_for(*, user, customer: str = "") -> Freshness:
 
 
 def refresh_now(*, user, customer: str = "") -> str:
-    """One targeted refresh: the customer's lists, or else the stalest project this person
-    may see. Returns the project asked for ("" when there is nothing to refresh)."""
+    """One targeted refresh: the customer's lists (and its campaigns and their authority,
+    which the queue's rows show: read after the lists at the sweep's pace), or else the
+    stalest project this person may see. Returns the project asked for ("" when there is
+    nothing to refresh)."""
     if customer:
         access.access_require(user=user, project_id=customer)
         sync_refresh_request(customer)
+        mirror_campaigns_stale(customer, authority=True)
         return customer
     visible = access.project_ids_visible(user=user)
     states = SyncState.objects.all()

@@ -232,9 +232,12 @@ def mirror_campaign_written(project_id: str, campaign_id: str, **fields) -> None
     mirror_campaigns_stale(project_id)
 
 
-def mirror_campaigns_stale(project_id: str) -> None:
-    """The project's campaign list is read again by the next tick that has room."""
+def mirror_campaigns_stale(project_id: str, *, authority: bool = False) -> None:
+    """The project's campaign list (with `authority`, its campaigns' authority too) is read
+    again by the next ticks that have room in the sweep's pace."""
     MirrorProject.objects.filter(project_id=project_id).update(campaigns_read_at=None)
+    if authority:
+        MirrorCampaign.objects.filter(project_id=project_id).update(authority_read_at=None)
 
 
 def mirror_whoami(*, now=None, client=None):

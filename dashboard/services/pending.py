@@ -164,17 +164,6 @@ class Queue:
         return urlencode(self.filters.query(cursor=self.next_cursor or ""))
 
 
-def pending_warm(*, user, project_id: str, filters: QueueFilters):
-    """A project never synced gets its one targeted refresh (pending_mirror.queue_warm)
-    before the page reads its stamp; answers Layers' error, if a read failed."""
-    access.access_require(user=user, project_id=project_id)
-    if filters.status != "pending":
-        return None
-    from dashboard.services.pending_mirror import queue_warm
-
-    return queue_warm(project_id)
-
-
 _WARM = object()  # pending_queue warms the project itself
 
 
@@ -182,9 +171,10 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
     """The queue's page. `warmed`: what pending_warm answered, when the caller called it."""
     role = access.access_require(user=user, project_id=project_id)
     if filters.status == "pending":
+        from dashboard.services.pending_mirror import pending_warm, queue_mirrored
+
         if warmed is _WARM:
             warmed = pending_warm(user=user, project_id=project_id, filters=filters)
-        from dashboard.services.pending_mirror import queue_mirrored
 
         return queue_mirrored(project_id, filters, role, warmed)
     project = project_get(user=user, project_id=project_id)
@@ -241,16 +231,6 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
         key_may_decide=isinstance(whoami, LayersError) or whoami.has_scope("ads:write:pending"),
         locale=locale,
     )
-
-
-def pending_project(*, user, project_id: str, filters: QueueFilters):
-    """The project as the queue's page names it: from the mirror for the pending view."""
-    if filters.status == "pending":
-        from dashboard.services.pending_mirror import queue_project
-
-        access.access_require(user=user, project_id=project_id)
-        return queue_project(project_id)
-    return project_get(user=user, project_id=project_id)
 
 
 def pending_stamp(*, user, project_id: str) -> str:

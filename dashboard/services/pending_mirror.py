@@ -24,6 +24,7 @@ from dashboard.layers import PLATFORMS, LayersError
 from dashboard.layers.records import Authority, Campaign, CampaignAuthority, LayerDefaults
 from dashboard.models import MirrorAction, MirrorCampaign, MirrorProject, SyncState
 from dashboard.money import DEFAULT_LOCALE, money_locale
+from dashboard.services import access
 from dashboard.services.inbox import InboxFilters, inbox_matching
 from dashboard.services.inbox_actions import mirror_pending_action
 from dashboard.services.inbox_sync import freshness_get
@@ -37,6 +38,7 @@ from dashboard.services.mirror_campaigns import (
 )
 from dashboard.services.pending import Queue, _cursor_decode, _cursor_encode
 from dashboard.services.pending_rows import RowContext
+from dashboard.services.projects import project_get
 from dashboard.services.sync import budget
 
 PAGE_SIZE = 50
@@ -71,6 +73,23 @@ def queue_platforms(project_id: str) -> list[str]:
 
 
 # --- the first view of a project never synced --------------------------------------------------
+
+
+def pending_warm(*, user, project_id: str, filters):
+    """A project never synced gets its one targeted refresh (pending_mirror.queue_warm)
+    before the page reads its stamp; answers Layers' error, if a read failed."""
+    access.access_require(user=user, project_id=project_id)
+    if filters.status != "pending":
+        return None
+    return queue_warm(project_id)
+
+
+def pending_project(*, user, project_id: str, filters):
+    """The project as the queue's page names it: from the mirror for the pending view."""
+    if filters.status == "pending":
+        access.access_require(user=user, project_id=project_id)
+        return queue_project(project_id)
+    return project_get(user=user, project_id=project_id)
 
 
 def queue_cold(project_id: str) -> bool:
@@ -190,7 +209,7 @@ def _authorities(project, campaigns) -> dict:
     """The shapes RowContext.matrix reads, from the mirror."""
     found = {}
     for c in campaigns:
-        if c.authority_read_at and c.authority:
+        if c.authority:  # kept while it is read again ("refresh now")
             found[("campaign", c.campaign_id)] = CampaignAuthority(
                 campaign_id=c.campaign_id,
                 platform=c.platform or None,

@@ -11,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from dashboard.services import bulk as bulk_service
-from dashboard.services import hold_rows, holds, pending, pending_decisions
+from dashboard.services import hold_rows, holds, pending, pending_decisions, pending_mirror
 from dashboard.services.bulk_start import (
     bulk_decision_resume,
     bulk_decision_retry,
@@ -26,7 +26,7 @@ from dashboard.views.params import query_instant
 @vary_on_headers("HX-Request")
 def queue(request, project_id):
     filters = pending.QueueFilters.from_query(request.GET)
-    warmed = pending.pending_warm(user=request.user, project_id=project_id, filters=filters)
+    warmed = pending_mirror.pending_warm(user=request.user, project_id=project_id, filters=filters)
     stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # before the reads
     queue = pending.pending_queue(
         user=request.user, project_id=project_id, filters=filters, warmed=warmed
@@ -34,7 +34,7 @@ def queue(request, project_id):
     context = {
         "queue": queue,
         "stamp": stamp,
-        "project": pending.pending_project(
+        "project": pending_mirror.pending_project(
             user=request.user, project_id=project_id, filters=filters
         ),
         "freshness": queue.freshness,

@@ -191,3 +191,22 @@ def test_the_history_is_read_from_layers_and_the_page_says_so(sandbox, people, c
     assert 'id="freshness-line"' not in html
     # The decision left the pending view at once (the mirror learnt it).
     assert item_id not in row_ids(client.get(queue_url(platform="meta")).content.decode())
+
+
+def test_a_project_never_synced_without_room_in_the_engines_share_is_asked_for_not_read(
+    sandbox, people, client
+):
+    from django.utils import timezone
+
+    from dashboard.services.sync import budget
+
+    now = timezone.now()
+    SyncRead.objects.bulk_create(  # the engine spent its share this minute
+        [SyncRead(at=now, kind="sweep") for _ in range(budget.share_per_minute())]
+    )
+    login(client, "approver")
+    before = upstream_calls(sandbox)
+    html = client.get(queue_url()).content.decode()
+    assert upstream_calls(sandbox) == before
+    assert "Not synced yet" in html and 'id="queue-empty"' in html
+    assert SyncState.objects.filter(project_id=ACME, requested_at__isnull=False).exists()

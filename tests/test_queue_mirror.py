@@ -210,3 +210,29 @@ def test_a_project_never_synced_without_room_in_the_engines_share_is_asked_for_n
     assert upstream_calls(sandbox) == before
     assert "Not synced yet" in html and 'id="queue-empty"' in html
     assert SyncState.objects.filter(project_id=ACME, requested_at__isnull=False).exists()
+
+
+def test_a_decided_row_of_the_mirrored_queue_is_redrawn_without_a_list_read_to_find_it(
+    sandbox, people, client
+):
+    from django.core.cache import cache
+
+    warm(client)
+    pending_id = row_ids(client.get(queue_url(platform="meta")).content.decode())[0]
+    cache.clear()  # nothing remembered but the mirror
+    before = sandbox.control("stats")["byRoute"]
+    answer = client.post(
+        reverse("queue-decide", args=[ACME, "meta", pending_id]),
+        {
+            "decision": "reject",
+            "reason": "Needs more data first",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+        headers=HTMX,
+    )
+    html = answer.content.decode()
+    assert answer.status_code == 200 and f'id="pa-{pending_id}"' in html  # the row, redrawn
+    assert "status-rejected" in html or ">rejected<" in html
+    after = sandbox.control("stats")["byRoute"]
+    assert after.get("GET pending.list", 0) == before.get("GET pending.list", 0)
+    assert MirrorAction.objects.get(pk=pending_id).status == "rejected"

@@ -341,8 +341,19 @@ def _record_key(project_id: str, pending_id) -> str:
 
 
 def pending_recall(project_id: str, pending_id: str):
-    """The last version of an action this dashboard saw, if it still remembers it."""
-    return cache.get(_record_key(project_id, pending_id))
+    """The last version of an action this dashboard saw, if it still remembers it: the
+    copy remembered in the cache, else the mirror's (the queue's pending rows come from
+    it, so deciding one never needs a list read to find it)."""
+    found = cache.get(_record_key(project_id, pending_id))
+    if found is None and pending_id:
+        from dashboard.models import MirrorAction
+        from dashboard.services.inbox_actions import mirror_pending_action
+
+        mirrored = MirrorAction.objects.filter(project_id=project_id, pk=pending_id).first()
+        if mirrored is not None:
+            found = mirror_pending_action(mirrored)
+            pending_remember(project_id, found)
+    return found
 
 
 def pending_remember(project_id: str, action) -> None:

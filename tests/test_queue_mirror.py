@@ -236,3 +236,27 @@ def test_a_decided_row_of_the_mirrored_queue_is_redrawn_without_a_list_read_to_f
     after = sandbox.control("stats")["byRoute"]
     assert after.get("GET pending.list", 0) == before.get("GET pending.list", 0)
     assert MirrorAction.objects.get(pk=pending_id).status == "rejected"
+
+
+def test_with_layers_down_a_decision_fails_with_its_sentence_and_the_row_keeps_the_typing(
+    sandbox, people, client, settings
+):
+    from django.core.cache import cache
+
+    warm(client)
+    pending_id = row_ids(client.get(queue_url(platform="meta")).content.decode())[0]
+    cache.clear()
+    settings.LAYERS_API_BASE_URL = "http://127.0.0.1:9/nowhere"  # nothing listens there
+    settings.LAYERS_READ_TIMEOUT = 0.5
+    html = client.post(
+        reverse("queue-decide", args=[ACME, "meta", pending_id]),
+        {
+            "decision": "reject",
+            "reason": "Typed while Layers was away",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+        headers=HTMX,
+    ).content.decode()
+    assert f'id="pa-{pending_id}"' in html  # the row, from the mirror
+    assert 'value="Typed while Layers was away"' in html and "try again" in html
+    assert MirrorAction.objects.get(pk=pending_id).status == "pending"

@@ -349,7 +349,9 @@ def pending_recall(project_id: str, pending_id: str):
         from dashboard.models import MirrorAction
         from dashboard.services.inbox_actions import mirror_pending_action
 
-        mirrored = MirrorAction.objects.filter(project_id=project_id, pk=pending_id).first()
+        mirrored = MirrorAction.objects.filter(
+            project_id=project_id, pk=pending_id, status__in=STATUSES
+        ).first()  # a status this dashboard does not know: Layers is asked, as before
         if mirrored is not None:
             found = mirror_pending_action(mirrored)
             pending_remember(project_id, found)

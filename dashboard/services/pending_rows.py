@@ -200,10 +200,22 @@ class RowContext:
 
 
 def queue_row(project_id: str, action, **extra) -> QueueRow:
-    """One row on its own (after a decision), with the project's shared cached reads."""
-    campaigns = campaigns_get(project_id)
+    """One row on its own (after a decision), with the project's shared cached reads; when
+    Layers cannot be read, from the mirror if it knows the project (the row, and what the
+    person typed in it, are never lost to a failed read)."""
+    try:
+        campaigns = campaigns_get(project_id)
+        accounts = accounts_get(project_id)
+    except LayersError:
+        from dashboard.models import MirrorProject
+        from dashboard.services.pending_mirror import MirrorQueueContext
+
+        if not MirrorProject.objects.filter(pk=project_id, details_read_at__isnull=False).exists():
+            raise
+        mirrored = MirrorQueueContext(project_id, campaign_ids={campaign_of(action)})
+        return mirrored.row(action, **extra)
     context = RowContext(
-        accounts=accounts_get(project_id),
+        accounts=accounts,
         campaigns=campaigns,
         locale=project_locale(project_id),
         authorities=row_authorities(project_id, [action], campaigns),

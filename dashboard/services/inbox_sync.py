@@ -12,8 +12,8 @@ from django.utils import timezone
 from dashboard.models.mirror import MirrorProject, SyncState
 from dashboard.services import access
 from dashboard.services.mirror import sync_refresh_request, synced_words
-from dashboard.services.mirror_stamp import SYNC, mirror_stamps, stamp_cached, stamp_key
 from dashboard.services.mirror_campaigns import mirror_campaigns_stale
+from dashboard.services.mirror_stamp import SYNC, mirror_stamps, stamp_cached, stamp_key
 
 
 def ago(when, now=None) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dashboard", "0019_mirror_first_seen"),
+        ("dashboard", "0020_mirror_stamp"),
     ]
 
     operations = [

@@ -118,8 +118,11 @@ def _row(row, context, outcome, can_decide) -> str:
         )
     out.append(f' <span class="pill">{escape(platform_name(a.platform))}</span>')
     new_since = context.get("new_since")
-    arrived = getattr(row, "arrived_at", None) or a.created_at  # in the mirror, or proposed
-    if new_since and arrived and arrived > new_since:
+    # New: proposed after new_since; on the poll's "Show them" (sorted by arrival), reached
+    # the mirror after it (one proposed earlier but synced since is new to the reader too).
+    by_arrival = getattr(getattr(context.get("queue"), "filters", None), "sort", "") == "arrived"
+    when = (row.arrived_at if by_arrival else None) or a.created_at
+    if new_since and when and when > new_since:
         out.append(' <span class="pill pill-ok new-pill">New</span>')
     out.append(
         f'</div><span class="pill status-pill{STATUS_PILL.get(a.status, "")}">'

@@ -188,6 +188,8 @@ def _campaigns(tick, now, client) -> None:
     """Campaign lists, then the authority the pending rows need, at the sweep's pace and
     never into the reserve (a few a tick; the rest wait for the next)."""
     reserve = budget.reserve_per_minute()
+    if not _room(now, 1, reserve=reserve):
+        return  # no read to spare: not even the queries that say what is due
     for project_id in mirror_campaigns_due(now)[:5]:
         if not _room(now, 1, reserve=reserve) or not budget.sweep_take(now, 1):
             return

@@ -260,3 +260,23 @@ def test_with_layers_down_a_decision_fails_with_its_sentence_and_the_row_keeps_t
     assert f'id="pa-{pending_id}"' in html  # the row, from the mirror
     assert 'value="Typed while Layers was away"' in html and "try again" in html
     assert MirrorAction.objects.get(pk=pending_id).status == "pending"
+
+
+def test_a_project_whose_lists_were_synced_but_not_its_campaigns_reads_them_once_on_first_view(
+    sandbox, people, client
+):
+    from dashboard.services.mirror import mirror_project_detail, mirror_refresh
+
+    for platform in mirror_project_detail(ACME):  # what the engine did before the campaigns
+        mirror_refresh(ACME, platform)
+    assert not MirrorCampaign.objects.filter(project_id=ACME).exists()
+    login(client, "approver")
+    before = sandbox.control("stats")["byRoute"]
+    html = client.get(queue_url(platform="meta")).content.decode()
+    after = sandbox.control("stats")["byRoute"]
+    assert after.get("GET pending.list", 0) == before.get("GET pending.list", 0)  # lists kept
+    assert after["GET campaigns.list"] - before.get("GET campaigns.list", 0) == 1
+    assert 'class="authority-matrix"' in html
+    calls = upstream_calls(sandbox)
+    client.get(queue_url(platform="meta"))
+    assert upstream_calls(sandbox) == calls

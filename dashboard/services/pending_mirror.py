@@ -93,9 +93,12 @@ def pending_project(*, user, project_id: str, filters):
 
 
 def queue_cold(project_id: str) -> bool:
-    """Nothing of this project was ever read: no details, or a list never refreshed."""
+    """Part of this project was never read: its details, a list, or its campaigns (asked
+    to be read again is not "never": those wait for the engine)."""
     project = MirrorProject.objects.filter(pk=project_id).first()
     if project is None or project.details_read_at is None:
+        return True
+    if project.campaigns_read_at is None and not project.campaigns.exists():
         return True
     return (
         not SyncState.objects.filter(project_id=project_id).exists()
@@ -107,8 +110,8 @@ def queue_cold(project_id: str) -> bool:
 
 def queue_warm(project_id: str) -> LayersError | None:
     """A project never synced gets ONE targeted refresh now, through the sync engine's own
-    reads (each in its ledger, counted in its share): the project's layers and currencies
-    (2 reads), each list never read (1 read per 200 actions), its campaigns (1) and the
+    reads (each in its ledger, counted in its share), of what was never read: the project's
+    layers and currencies (2 reads), each list (1 read per 200 actions), its campaigns (1) and the
     authority of the campaigns its actions name (1 each, while the share has room), and the
     key's scopes if never read (1). Without room in the share, or while the engine backs
     off, the lists are only asked for ("refresh now") and the page says "not synced yet".
@@ -135,7 +138,10 @@ def queue_warm(project_id: str) -> LayersError | None:
             project_id=project_id, last_full_refresh_at__isnull=True
         ).values_list("platform", flat=True):
             mirror_refresh(project_id, platform, now=now, client=client, kind="first")
-        mirror_campaigns_refresh(project_id, now=now, client=client)
+        if not MirrorProject.objects.filter(
+            pk=project_id, campaigns_read_at__isnull=False
+        ).exists():
+            mirror_campaigns_refresh(project_id, now=now, client=client)
         for item in mirror_authority_due(now, project_id):
             if budget.reads_left(now) < 2:
                 break  # the rest follow at the sweep's pace

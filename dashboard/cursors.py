@@ -29,3 +29,24 @@ def cursor_read(text: str | None, *, scope: str) -> str:
         return signing.Signer(salt=f"dashboard.cursor:{scope}").unsign(text)
     except signing.BadSignature:
         raise QueryRefused(REFUSED) from None
+
+
+def cursors_sign(values: dict | None, *, scope: str) -> str | None:
+    """Several cursors (or a position: {"k": sort key, "id": last id}) as one signed link
+    value; None when there is none."""
+    if not values:
+        return None
+    return signing.Signer(salt=f"dashboard.cursor:{scope}").sign_object(values)
+
+
+def cursors_read(text: str | None, *, scope: str) -> dict:
+    """What cursors_sign signed, checked as cursor_read checks; only its text values kept."""
+    if not text:
+        return {}
+    try:
+        values = signing.Signer(salt=f"dashboard.cursor:{scope}").unsign_object(text)
+    except (signing.BadSignature, ValueError):
+        raise QueryRefused(REFUSED) from None
+    if not isinstance(values, dict):
+        return {}
+    return {k: v for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}

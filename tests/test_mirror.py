@@ -7,13 +7,12 @@ import pytest
 
 from dashboard.layers import LayersError, PendingAction
 from dashboard.models import MirrorAction, MirrorProject, SyncRead, SyncState
+from dashboard.services.inbox_sync import freshness_get, synced_words
 from dashboard.services.mirror import (
     mirror_action,
-    mirror_freshness,
     mirror_mark_dirty,
     mirror_projects_refresh,
     mirror_refresh,
-    synced_words,
 )
 from dashboard.services.pending_decisions import pending_decision_send
 from tests.conftest import ACME, NORDLICHT
@@ -122,7 +121,7 @@ def test_a_failed_refresh_is_recorded_on_the_list_and_keeps_the_rows(sandbox):
     state = SyncState.objects.get(project_id=ACME, platform="meta")
     assert state.consecutive_errors == 1 and state.last_error
     assert MirrorAction.objects.filter(project_id=ACME, platform="meta").count() == before
-    assert mirror_freshness(ACME).errors
+    assert freshness_get(project_ids={ACME}).failing
 
 
 def test_marking_dirty_names_the_list_and_a_project_not_discovered_yet_gets_a_stub(db):
@@ -136,11 +135,11 @@ def test_marking_dirty_names_the_list_and_a_project_not_discovered_yet_gets_a_st
 
 
 def test_freshness_is_said_in_words(sandbox):
-    assert mirror_freshness().words == "not synced yet"
+    assert freshness_get().sentence == "Not synced yet."
     mirror_projects_refresh()
     for platform in MirrorProject.objects.get(pk=NORDLICHT).platforms:
         mirror_refresh(NORDLICHT, platform)
-    assert mirror_freshness(NORDLICHT).words == "synced just now"
+    assert freshness_get(project_ids={NORDLICHT}).sentence == "Synced just now."
     assert synced_words(40) == "synced 40 s ago"
     assert synced_words(600) == "synced 10 min ago"
 
@@ -150,7 +149,7 @@ def test_a_new_projects_lists_are_assumed_on_every_platform_until_a_404_says_oth
     assert SyncState.objects.filter(project_id=NORDLICHT, platform="apple").exists()
     assert mirror_refresh(NORDLICHT, "apple") == 0  # Nordlicht has no Apple layer
     assert not SyncState.objects.filter(project_id=NORDLICHT, platform="apple").exists()
-    assert mirror_freshness(NORDLICHT).errors == ()
+    assert freshness_get(project_ids={NORDLICHT}).failing == 0
 
 
 def test_a_refresh_keeps_when_the_mirror_first_saw_an_action(sandbox):

@@ -25,6 +25,7 @@ from .errors import (
     ValidationFailed,
 )
 from .records import (
+    AXES,
     AdAccount,
     AuditEvent,
     Authority,
@@ -92,6 +93,7 @@ def client_from_settings(purpose: str = "pages", **options) -> LayersClient:
 
 
 __all__ = [
+    "AXES",
     "PLATFORMS",
     "AdAccount",
     "ApprovalDispatched",

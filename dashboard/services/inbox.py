@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from dashboard.layers import AXES, PLATFORMS
 from dashboard.models import ProjectGrant, Role
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
@@ -30,8 +31,6 @@ SORTS = {
     "arrived": "Latest to arrive first",  # when the mirror first stored it (the live poll's)
 }
 SCOPES = ("mine", "everyone")
-AXES = ("creative", "tactical", "structural")
-PLATFORMS = ("meta", "tiktok", "apple")
 PAGE_SIZE = 50
 KEPT_PAGES = 20  # the pages whose computation is shared through the cache
 SOON = timedelta(hours=24)

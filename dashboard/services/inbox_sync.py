@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dashboard.models.mirror import MirrorProject, SyncState
 from dashboard.services import access
-from dashboard.services.mirror import sync_refresh_request, synced_words
+from dashboard.services.mirror import sync_refresh_request
 from dashboard.services.mirror_campaigns import mirror_campaigns_stale
 from dashboard.services.mirror_stamp import SYNC, mirror_stamps, stamp_cached, stamp_key
 
@@ -27,6 +27,20 @@ def ago(when, now=None) -> str:
         return f"{seconds // 3600}\xa0h"
     days = seconds // 86400
     return f"{days}\xa0day{'s' if days != 1 else ''}"
+
+
+def synced_words(seconds: float | None) -> str:
+    if seconds is None:
+        return "not synced yet"
+    if seconds < 5:
+        return "synced just now"
+    if seconds < 90:
+        return f"synced {int(seconds)} s ago"
+    if seconds < 90 * 60:
+        return f"synced {round(seconds / 60)} min ago"
+    if seconds < 36 * 3600:
+        return f"synced {round(seconds / 3600)} h ago"
+    return f"synced {round(seconds / 86400)} days ago"
 
 
 @dataclass(frozen=True)

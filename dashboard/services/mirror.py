@@ -6,7 +6,7 @@ made here, read by the pages without ever waiting for Layers.
 and makes the mirror match it; `mirror_projects_refresh` discovers the projects the key
 sees; `mirror_action_decided` applies a decision made here at once; `mirror_mark_dirty`
 says a list changed upstream (a webhook, the audit feed); `sync_refresh_request` is a
-person's "refresh now"; `mirror_freshness` says how fresh the copy is."""
+person's "refresh now" (how fresh the copy is: inbox_sync.freshness_get)."""
 
 from dataclasses import replace
 from datetime import timedelta
@@ -19,11 +19,6 @@ from django.utils import timezone
 from dashboard.layers import PLATFORMS, LayersError, NotFound, PendingAction, RateLimited
 from dashboard.models import MirrorAction, MirrorProject, SyncState
 from dashboard.money import stake_major
-from dashboard.services.mirror_freshness import (  # noqa: F401 (part of this module's API)
-    Freshness,
-    mirror_freshness,
-    synced_words,
-)
 from dashboard.services.mirror_stamp import ROWS, SYNC, mirror_stamp_bump
 from dashboard.services.pending_rows import campaign_of
 from dashboard.services.projects import project_platforms
@@ -57,7 +52,7 @@ UPDATED = (
 )
 
 
-def _pages(fetch, *, note: dict, now, max_pages=MAX_PAGES, **kwargs):
+def mirror_pages(fetch, *, note: dict, now, max_pages=MAX_PAGES, **kwargs):
     """Every item of every page (and whether the chain ended); each page is one read in the
     engine's ledger, described by `note` (kind, project_id, platform)."""
     cursor, seen, items, complete = None, set(), [], False
@@ -90,7 +85,7 @@ def mirror_refresh(
     project, _ = MirrorProject.objects.get_or_create(project_id=project_id)
     state, _ = SyncState.objects.get_or_create(project=project, platform=platform)
     try:
-        actions, complete = _pages(
+        actions, complete = mirror_pages(
             client.pending_list,
             note={"kind": kind, "project_id": project_id, "platform": platform},
             now=now,
@@ -224,7 +219,7 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
     the sync engine leaves that to its budgeted ticks. Answers how many projects there are."""
     now = now or timezone.now()
     client = client or sync_client()
-    projects, complete = _pages(
+    projects, complete = mirror_pages(
         client.projects_list,
         note={"kind": "projects"},
         now=now,

@@ -30,13 +30,13 @@ WHOAMI = "whoami"  # the SyncFeed row that keeps the key's scopes (read with dis
 def mirror_campaigns_refresh(project_id: str, *, now=None, client=None) -> int:
     """Reads the project's campaign list (every page; one read each) and makes the mirror
     match it, keeping each campaign's authority. Answers how many campaigns there are."""
-    from dashboard.services.mirror import _pages
+    from dashboard.services.mirror import mirror_pages
 
     now = now or timezone.now()
     client = client or sync_client()
     project, _ = MirrorProject.objects.get_or_create(project_id=project_id)
     try:
-        campaigns, complete = _pages(
+        campaigns, complete = mirror_pages(
             client.campaigns_list,
             note={"kind": "campaigns", "project_id": project_id},
             now=now,

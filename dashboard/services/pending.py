@@ -8,17 +8,14 @@ dispatched, dispatch failed) are history the mirror does not keep: they are read
 Layers, shared through the cache (many reviewers, one upstream call per window).
 Deciding is in pending_decisions.py, drawing a row in pending_rows.py."""
 
-import base64
-import binascii
 import dataclasses
-import json
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.cache import cache
 
-from dashboard.cursors import cursor_read, cursor_sign
+from dashboard.cursors import cursors_read, cursors_sign
 from dashboard.layers import LayersError
 from dashboard.models import Role
 from dashboard.money import DEFAULT_LOCALE, browser_locale, money_locale
@@ -179,7 +176,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
         return queue_mirrored(project_id, filters, role, warmed)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
-    cursors = _cursor_decode(cursor_read(filters.cursor, scope=f"queue:{project_id}"))
+    cursors = cursors_read(filters.cursor, scope=f"queue:{project_id}")
     calls = {
         "accounts": lambda: accounts_get(project_id),
         "campaigns": lambda: campaigns_get(project_id),
@@ -224,7 +221,7 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
         filters=filters,
         platforms=tuple(project_platforms(project)),
         counts=counts,
-        next_cursor=cursor_sign(_cursor_encode(next_cursors), scope=f"queue:{project_id}"),
+        next_cursor=cursors_sign(next_cursors, scope=f"queue:{project_id}"),
         campaigns=tuple(sorted(campaigns, key=lambda c: c.name.lower())),
         errors=tuple(errors),
         role=role,
@@ -373,25 +370,6 @@ def _remember_many(project_id, actions):
     )
 
 
-def pending_dispatch_note(
-    *, project_id: str, pending_id: str, status: str, dispatched_at, failure_reason: str
-) -> None:
-    """A dispatch reported by a webhook: the remembered copy of the action (if any) gets
-    its new status, dispatch time or failure reason too."""
-    action = pending_recall(project_id, pending_id) if pending_id else None
-    if action is None:
-        return
-    pending_remember(
-        project_id,
-        dataclasses.replace(
-            action,
-            status=status or action.status,
-            dispatched_at=dispatched_at,
-            dispatch_failure_reason=failure_reason or None,
-        ),
-    )
-
-
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -415,23 +393,3 @@ def _list_reader(project_id, platform, filters, cursor):
         return page
 
     return lambda: cached_read(project_id, name, fetch)
-
-
-def _cursor_encode(cursors: dict) -> str | None:
-    if not cursors:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(cursors, sort_keys=True).encode()).decode()
-
-
-def _cursor_decode(text: str) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text.encode()))
-    except (ValueError, binascii.Error):
-        return {}
-    return (
-        {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-        if isinstance(value, dict)
-        else {}
-    )

@@ -19,7 +19,7 @@ from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from dashboard.cursors import cursor_read, cursor_sign
+from dashboard.cursors import cursors_read, cursors_sign
 from dashboard.layers import PLATFORMS, LayersError
 from dashboard.layers.records import Authority, Campaign, CampaignAuthority, LayerDefaults
 from dashboard.models import MirrorAction, MirrorCampaign, MirrorProject, SyncState
@@ -36,7 +36,7 @@ from dashboard.services.mirror_campaigns import (
     mirror_key_scopes,
     mirror_whoami,
 )
-from dashboard.services.pending import Queue, _cursor_decode, _cursor_encode
+from dashboard.services.pending import Queue
 from dashboard.services.pending_rows import RowContext
 from dashboard.services.projects import project_get
 from dashboard.services.sync import budget
@@ -276,7 +276,7 @@ def queue_page(project_id: str, filters) -> tuple[list, str | None]:
     """One page of pending actions (MirrorAction rows) and the signed cursor of the next."""
     scope = f"queue:{project_id}"
     actions, descending = _keyed(queue_matching(project_id, filters), filters.sort)
-    cursor = _cursor_decode(cursor_read(filters.cursor, scope=scope))
+    cursor = cursors_read(filters.cursor, scope=scope)
     if filters.cursor:
         actions = _after(actions, cursor, descending)
     page = list(actions.select_related("project")[: PAGE_SIZE + 1])
@@ -286,7 +286,7 @@ def queue_page(project_id: str, filters) -> tuple[list, str | None]:
         last = page[-1]
         key = last.sort_key
         key = key.isoformat() if isinstance(key, datetime) else str(key)
-        more = cursor_sign(_cursor_encode({"k": key, "id": last.pending_id}), scope=scope)
+        more = cursors_sign({"k": key, "id": last.pending_id}, scope=scope)
     return page, more
 
 

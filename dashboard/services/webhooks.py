@@ -7,6 +7,7 @@ unprocessed. Processing is idempotent: an event is processed once (row lock +
 processed_at), and its notice is unique per event. Reading the payload is the client's job
 (dashboard.layers.WebhookEnvelope): here every event arrives as a typed record."""
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from dashboard.layers import (
     WriteDenied,
 )
 from dashboard.models import Notice, WebhookEvent, WebhookSecret
-from dashboard.services.pending import pending_dispatch_note
+from dashboard.services.pending import pending_recall, pending_remember
 from dashboard.services.upstream import layers, project_cache_bump
 from dashboard.wording import platform_name, reason_sentence, status_words
 
@@ -126,6 +127,25 @@ def _notice(event, kind, sentence, link, second_link="", second_label=""):
     )
 
 
+def _dispatch_note(
+    *, project_id: str, pending_id: str, status: str, dispatched_at, failure_reason: str
+) -> None:
+    """A dispatch reported by a webhook: the remembered copy of the action (if any) gets
+    its new status, dispatch time or failure reason too."""
+    action = pending_recall(project_id, pending_id) if pending_id else None
+    if action is None:
+        return
+    pending_remember(
+        project_id,
+        dataclasses.replace(
+            action,
+            status=status or action.status,
+            dispatched_at=dispatched_at,
+            dispatch_failure_reason=failure_reason or None,
+        ),
+    )
+
+
 def _approval_dispatched(event: WebhookEvent, data: ApprovalDispatched) -> None:
     """The approved change reached the platform, or failed to: every cached read of the
     project is stale (the queue shows the new status), and a failure raises a notice."""
@@ -133,7 +153,7 @@ def _approval_dispatched(event: WebhookEvent, data: ApprovalDispatched) -> None:
     if not project_id:
         return
     project_cache_bump(project_id)
-    pending_dispatch_note(
+    _dispatch_note(
         project_id=project_id,
         pending_id=data.pending_id,
         status=data.status,

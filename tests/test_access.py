@@ -76,12 +76,12 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
-    "queue-decide": {
+    "queue-decide": {  # GET: a decision's address opened leads to the action's page
         "anonymous": (LOGIN, LOGIN),
-        "viewer": (405, DENIED),
-        "approver": (405, OK),
-        "admin": (405, OK),
-        "outsider": (405, DENIED),
+        "viewer": (OK, DENIED),
+        "approver": (OK, OK),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
     },
     "queue-fresh": {
         "anonymous": (LOGIN, LOGIN),
@@ -174,12 +174,12 @@ MATRIX = {
         "admin": (OK, 405),
         "outsider": (DENIED, 405),
     },
-    "inbox-decide": {
+    "inbox-decide": {  # GET: a decision's address opened leads to the action's page
         "anonymous": (LOGIN, LOGIN),
-        "viewer": (405, DENIED),
-        "approver": (405, OK),
-        "admin": (405, OK),
-        "outsider": (405, DENIED),
+        "viewer": (OK, DENIED),
+        "approver": (OK, OK),
+        "admin": (OK, OK),
+        "outsider": (DENIED, DENIED),
     },
     "project-share": {
         "anonymous": (LOGIN, LOGIN),

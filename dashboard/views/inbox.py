@@ -6,8 +6,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
@@ -21,14 +21,8 @@ from dashboard.services.inbox_actions import (
     inbox_detail_row,
 )
 from dashboard.services.inbox_sync import freshness_for, refresh_now
+from dashboard.views.decisions import DecisionForm, decision_back, decision_opened
 from dashboard.views.params import query_instant
-
-
-def _back(request, default: str) -> str:
-    back = request.POST.get("next") or request.headers.get("Referer", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return default
-    return back
 
 
 @login_required
@@ -95,28 +89,22 @@ def detail(request, project_id, platform, pending_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def decide(request, project_id, platform, pending_id):
-    decision = request.POST.get("decision", "")
-    text = (
-        request.POST.get("comment")
-        if decision == "approve"
-        else (request.POST.get("quick_reason") or request.POST.get("reason"))
-    )
+    if request.method == "GET":
+        to = reverse("inbox-detail", args=[project_id, platform, pending_id])
+        return decision_opened(request, project_id, to)
     try:
         outcome = inbox_decide(
             user=request.user,
             project_id=project_id,
             platform=platform,
             pending_id=pending_id,
-            decision=decision,
-            text=text or "",
-            idempotency_key=request.POST.get("idempotency_key", ""),
-            seen=request.POST.get("seen", ""),
+            **DecisionForm.from_post(request.POST).fields(),
         )
     except MirrorAction.DoesNotExist:
         raise Http404("No such pending action in the inbox.") from None
-    back = _back(request, reverse("inbox"))
+    back = decision_back(request, reverse("inbox"))
     context = _detail_context(request, outcome.row, project_id, outcome=outcome, back=back)
     if request.htmx:
         response = render(request, "pending/_row.html", context)
@@ -179,4 +167,4 @@ def refresh(request):
         messages.success(request, "Refresh asked for: the list is read again within a few seconds.")
     else:
         messages.error(request, "There is nothing to refresh yet.")
-    return redirect(_back(request, reverse("inbox")))
+    return redirect(decision_back(request, reverse("inbox")))

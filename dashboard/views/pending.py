@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
@@ -18,6 +18,7 @@ from dashboard.services.bulk_start import (
     bulk_decision_start,
     bulk_select_all_preview,
 )
+from dashboard.views.decisions import DecisionForm, decision_back, decision_opened
 from dashboard.views.params import query_instant
 
 
@@ -90,28 +91,19 @@ def counts(request, project_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def decide(request, project_id, platform, pending_id):
-    decision = request.POST.get("decision", "")
-    text = (
-        request.POST.get("comment")
-        if decision == "approve"
-        else (request.POST.get("quick_reason") or request.POST.get("reason"))
-    )
+    if request.method == "GET":
+        return decision_opened(request, project_id, reverse("queue", args=[project_id]))
     outcome = pending_decisions.pending_decide(
         user=request.user,
         project_id=project_id,
         platform=platform,
         pending_id=pending_id,
-        decision=decision,
-        text=text or "",
-        idempotency_key=request.POST.get("idempotency_key", ""),
-        seen=request.POST.get("seen", ""),
+        **DecisionForm.from_post(request.POST).fields(),
     )
     # Without JavaScript, go back to the queue the form was on (its filters included).
-    back = request.POST.get("next") or request.headers.get("Referer", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("queue", args=[project_id])
+    back = decision_back(request, reverse("queue", args=[project_id]))
     return _decided(request, project_id, outcome, back)
 
 

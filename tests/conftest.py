@@ -268,13 +268,18 @@ def live_server_keeps_a_connection_per_socket(django_db_setup):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_task_left_from_migrate(django_db_setup, django_db_blocker):
+def no_task_left_from_migrate(request, django_db_setup, django_db_blocker):
     """Migrate queues housekeeping, a worker heartbeat and a mail check, due minutes later;
     the first transactional test's flush removes them, so only a worker's first tests could
     meet them, and a test's one-task worker (max_tasks=1) started after they fall due takes
-    one of them instead of its own task. Every test starts without them."""
+    one of them instead of its own task. Every test starts without them. A run of tests that
+    use no database (the benches alone) has no test database: nothing to empty, and the
+    developer's own database is left alone."""
     from django_tasks_db.models import DBTaskResult
+    from pytest_django.fixtures import _get_databases_for_setup
 
+    if "default" not in _get_databases_for_setup(request.session.items)[0]:
+        return
     with django_db_blocker.unblock():
         DBTaskResult.objects.all().delete()
 

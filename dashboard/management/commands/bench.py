@@ -54,7 +54,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, tiny=False, keep=False, **options):
         workdir = Path(tempfile.mkdtemp(prefix="layers-bench-"))
-        stack = Stack(workdir, tiny, self.stdout)
+        stack = Stack(workdir, tiny, self.stdout, together=tiny)
         rows = []
         started = time.monotonic()
         try:
@@ -124,7 +124,7 @@ class Command(BaseCommand):
                     start = time.perf_counter()
                     s.get(f"{s.base}/projects/{ACME}/queue/", timeout=60)
                     times.append(time.perf_counter() - start)
-                    time.sleep(1.0)
+                    time.sleep(0.3 if tiny else 1.0)
 
             run_each(poll, sessions)
             reads = stack.control("stats")["calls"]["GET"] - before

@@ -8,6 +8,9 @@ is stopped at the end. It asserts nothing: machines here are noisy, so it report
     manage.py bench            # the full run (about seven minutes)
     manage.py bench --tiny     # seconds; proves the harness still works (the suite runs it)
 
+The tiny run starts the sandbox inside the one dashboard process (as `make run` does), and
+its cold dashboard is the warm one: it proves the harness, not the figures.
+
 The processes are _bench_stack.py (shared with the other benches and the soak); the
 measuring tools (percentiles, ratios, timing) are _bench_figures.py.
 """

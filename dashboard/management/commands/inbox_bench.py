@@ -21,7 +21,8 @@ it; then, with 150 ms of upstream latency:
 It asserts nothing (machines here are noisy): it prints figures and ratios.
 
     manage.py inbox_bench            # the full run (about two minutes)
-    manage.py inbox_bench --tiny     # seconds; proves the harness still works
+    manage.py inbox_bench --tiny     # seconds; proves the harness still works (the sandbox
+                                     # in the dashboard's one process)
 """
 
 import json

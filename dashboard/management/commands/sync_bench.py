@@ -13,7 +13,8 @@ the dashboard's database, and prints figures and ratios:
   and proposal → row, from the action's creation (which adds the sandbox's delivery).
 
     manage.py sync_bench                  # 200 customers, about five minutes
-    manage.py sync_bench --tiny           # 3 customers, under a minute (the suite runs it)
+    manage.py sync_bench --tiny           # 3 customers, seconds; the sandbox in the
+                                          # dashboard's process (the suite runs it)
 
 `manage.py bench` can run it too: `call_command("sync_bench", tiny=tiny, stdout=...)`."""
 

@@ -251,9 +251,12 @@ class Stack:
         raise RuntimeError(f"{url} did not come up; see the logs in {self.dir}")
 
     def stop(self):
+        # Together (a tiny run) nothing is measured any more: gunicorn's quick shutdown
+        # (SIGINT) rather than its graceful one, which waits out kept-alive connections.
+        stop = signal.SIGINT if self.together else signal.SIGTERM
         for proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, stop)
         for proc in self.procs:
             try:
                 proc.wait(timeout=15)

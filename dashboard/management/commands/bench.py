@@ -114,7 +114,7 @@ class Command(BaseCommand):
 
     def shared_reads(self, stack, tiny):
         stack.control("latency", ms=150)
-        seconds = 2 if tiny else 60
+        seconds = 1 if tiny else 60
         many = 3 if tiny else 50
 
         def run(viewers):

@@ -339,9 +339,9 @@ class Command(BaseCommand):
         every gunicorn process (new connections, in parallel), so each run starts from warm
         processes and the same cache, and no cache entry runs out (INBOX_CACHE_SECONDS, 30 s)
         within a run."""
-        seconds = 2 if tiny else 28
+        seconds = 1 if tiny else 28
         people = 5 if tiny else 50
-        think = 0.5 if tiny else 2.5
+        think = 0.25 if tiny else 2.5
         template = stack.session(stack.warm_port)
         errors = []
         pages = [{"sort": sort, "page": n} for sort in ("", "spend", "newest") for n in (1, 2, 3)]

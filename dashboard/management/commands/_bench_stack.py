@@ -39,15 +39,21 @@ def redis_available() -> bool:
 
 class Stack:
     """The processes of one bench run: the sandbox, two dashboards (cold: no read cache;
-    warm: the default cache window) and a task worker. All on 127.0.0.1."""
+    warm: the default cache window) and a task worker. All on 127.0.0.1.
 
-    def __init__(self, workdir: Path, tiny: bool, out):
-        self.dir, self.tiny, self.out = workdir, tiny, out
+    together=True (the tiny runs of the suite): one gunicorn process serves the dashboard with
+    the sandbox mounted at /sandbox/, as `make run` does, on one database; the cold
+    dashboard is the warm one. It proves the harness with two Django processes, not five."""
+
+    def __init__(self, workdir: Path, tiny: bool, out, together: bool = False):
+        self.dir, self.tiny, self.out, self.together = workdir, tiny, out, together
         self.procs: list[subprocess.Popen] = []
         self.shared_cache = redis_available()
         # The tiny run (the suite's) proves the harness with one worker per server.
         self.workers = "2" if self.shared_cache and not tiny else "1"
         self.sandbox_port, self.cold_port, self.warm_port = free_port(), free_port(), free_port()
+        if together:
+            self.sandbox_port = self.cold_port = self.warm_port
         self.sandbox = f"http://127.0.0.1:{self.sandbox_port}/sandbox"
         self.control_token = "bench-control"
 
@@ -142,6 +148,8 @@ class Stack:
         )
 
     def start(self):
+        if self.together:
+            return self.start_together()
         self.sandbox_env = self.env(
             "sandbox.db", 13, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="off"
         )
@@ -188,6 +196,49 @@ class Stack:
         for port in (self.sandbox_port, self.cold_port, self.warm_port):
             self.wait_up(f"http://127.0.0.1:{port}/health/live")
 
+    def start_together(self):
+        """The sandbox inside the one dashboard process; one `manage.py` run sets it all up."""
+        self.warm_env = self.env(
+            "dashboard.db",
+            15,
+            SANDBOX_ENABLED="true",
+            SANDBOX_RATE_TIER="off",
+            LAYERS_API_BASE_URL=self.sandbox,
+            LAYERS_API_KEY=settings.SANDBOX_DEMO_KEY,
+        )
+        self.sandbox_env = self.cold_env = self.warm_env
+        migrated_databases(ROOT, self.warm_env, self.dir / "dashboard.db")
+        self.manage(self.warm_env, "shell", "-c", self.setup_code())
+        if self.shared_cache:
+            import redis
+
+            redis.Redis(host="127.0.0.1", port=6379, db=15).flushdb()
+        # The page's own reads come back to the same process: threads enough for both.
+        proc = self.gunicorn(self.warm_env, self.warm_port, "dashboard", workers="1", threads="32")
+        self.sandbox_proc = self.cold_proc = self.warm_proc = proc
+        self.spawn(
+            self.warm_env,
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--interval",
+            "0.2",
+            name="worker",
+        )
+        self.wait_up(f"http://127.0.0.1:{self.warm_port}/health/live")
+
+    @staticmethod
+    def setup_code(*seed_args: str) -> str:
+        """The sandbox's seed, the static files and the bench's person, in one process."""
+        return (
+            "from django.core.management import call_command\n"
+            "from django.contrib.auth.models import User\n"
+            f"call_command('sandbox_seed', *{seed_args!r})\n"
+            "call_command('collectstatic', '--noinput', verbosity=0)\n"
+            f"User.objects.create_superuser('bench', 'bench@example.com', '{PASSWORD}')\n"
+        )
+
     def wait_up(self, url, seconds=60):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -200,9 +251,12 @@ class Stack:
         raise RuntimeError(f"{url} did not come up; see the logs in {self.dir}")
 
     def stop(self):
+        # Together (a tiny run) nothing is measured any more: gunicorn's quick shutdown
+        # (SIGINT) rather than its graceful one, which waits out kept-alive connections.
+        stop = signal.SIGINT if self.together else signal.SIGTERM
         for proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, stop)
         for proc in self.procs:
             try:
                 proc.wait(timeout=15)
@@ -228,9 +282,14 @@ class Stack:
         )
 
     def session(self, port) -> requests.Session:
-        """A person signed in through the login form."""
+        """A person signed in through the login form. Together (a tiny run), every person
+        after the first shares the first one's session: a sign-in is the slowest request."""
         s = requests.Session()
         base = f"http://127.0.0.1:{port}"
+        if self.together and getattr(self, "signed_in", None):
+            s.cookies.update(self.signed_in)
+            s.base = base
+            return s
         html = s.get(f"{base}/login/", timeout=30).text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
         r = s.post(
@@ -242,4 +301,5 @@ class Stack:
         )
         assert r.status_code == 302, "bench login failed"
         s.base = base
+        self.signed_in = s.cookies.copy()
         return s

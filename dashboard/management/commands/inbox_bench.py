@@ -21,7 +21,8 @@ it; then, with 150 ms of upstream latency:
 It asserts nothing (machines here are noisy): it prints figures and ratios.
 
     manage.py inbox_bench            # the full run (about two minutes)
-    manage.py inbox_bench --tiny     # seconds; proves the harness still works
+    manage.py inbox_bench --tiny     # seconds; proves the harness still works (the sandbox
+                                     # in the dashboard's one process)
 """
 
 import json
@@ -84,6 +85,8 @@ class LeanStack(Stack):
         return {"CACHE_URL": f"redis://127.0.0.1:6379/{REDIS_DB}?key_prefix={self.prefix}-{name}"}
 
     def start(self, customers: int):
+        if self.together:
+            return self.start_together(customers)
         self.sandbox_env = self.env(
             "sandbox.db",
             REDIS_DB,
@@ -117,20 +120,7 @@ class LeanStack(Stack):
         self.sandbox_proc = self.gunicorn(
             self.sandbox_env, self.sandbox_port, "sandbox", workers=self.workers, threads="16"
         )
-        self.warm_proc = self.spawn(
-            self.warm_env,
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "dashboard.wsgi",
-            "-b",
-            f"127.0.0.1:{self.warm_port}",
-            "--timeout",
-            "120",
-            name="dashboard",
-        )
+        self.warm_proc = self.dashboard_gunicorn()
         for port in (self.sandbox_port, self.warm_port):
             self.wait_up(f"http://127.0.0.1:{port}/health/live")
         self.control("customers", count=customers)
@@ -145,9 +135,78 @@ class LeanStack(Stack):
         )
         return int(filled.stdout.strip().splitlines()[-1])
 
+    def start_together(self, customers: int):
+        """The tiny run: the sandbox mounted in the one dashboard process (as `make run`
+        does), set up by one `manage.py` run, filled (and probed) by another."""
+        self.warm_env = self.env(
+            "dashboard.db",
+            REDIS_DB,
+            SANDBOX_ENABLED="true",
+            SANDBOX_RATE_TIER="off",
+            LAYERS_API_BASE_URL=self.sandbox,
+            LAYERS_API_KEY=self.demo_key,
+            SYNC_ENABLED="false",
+            WEB_CONCURRENCY="1",
+            # The fill's and the sync engine's reads come back to the same process.
+            GUNICORN_THREADS="8",
+            **self.cache("dashboard"),
+        )
+        self.sandbox_env = self.warm_env
+        migrated_databases(ROOT, self.warm_env, self.dir / "dashboard.db")
+        seed = (
+            "from django.core.management import call_command\n"
+            "call_command('sandbox_seed')\n"
+            "call_command('collectstatic', '--noinput', verbosity=0)\n"
+        )
+        self.manage(self.warm_env, "shell", "-c", seed)
+        self.sandbox_proc = self.warm_proc = self.dashboard_gunicorn()
+        self.wait_up(f"http://127.0.0.1:{self.warm_port}/health/live")
+        self.control("customers", count=customers)
+        probe = (
+            "import json\n"
+            "from dashboard.management.commands.inbox_bench import render_probe\n"
+            "print(json.dumps(render_probe(repeat=20)))\n"
+        )
+        filled = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", self.person() + FILL + probe],
+            cwd=ROOT,
+            env=self.warm_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        *_, pending, probed = filled.stdout.strip().splitlines()
+        self.probed = json.loads(probed)
+        return int(pending)
+
+    def dashboard_gunicorn(self):
+        return self.spawn(
+            self.warm_env,
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "dashboard.wsgi",
+            "-b",
+            f"127.0.0.1:{self.warm_port}",
+            "--timeout",
+            "120",
+            name="dashboard",
+        )
+
     def sync_worker_start(self):
         """The sync engine, as `make run` and production run it, from here on."""
         env = {**self.warm_env, "SYNC_ENABLED": "true"}
+        worker = ("db_worker", "--no-reload", "--interval", "0.5", "--queue-name", "sync")
+        if self.together:
+            # One Django start: the engine's first run queued, then the worker, in one process.
+            code = (
+                "from django.core.management import call_command\n"
+                f"call_command('sync_start')\ncall_command(*{worker!r})\n"
+            )
+            self.spawn(env, sys.executable, "manage.py", "shell", "-c", code, name="sync-worker")
+            return
         started = subprocess.run(
             [sys.executable, "manage.py", "sync_start"],
             cwd=ROOT,
@@ -157,7 +216,6 @@ class LeanStack(Stack):
             text=True,
         )
         self.out.write(f"  … {started.stdout.strip()}")
-        worker = ("db_worker", "--no-reload", "--interval", "0.5", "--queue-name", "sync")
         self.spawn(env, sys.executable, "manage.py", *worker, name="sync-worker")
 
     def gets(self) -> int:
@@ -199,6 +257,8 @@ class LeanStack(Stack):
         )
 
     def probe(self) -> dict:
+        if self.together:
+            return self.probed  # measured by the fill's process, in the same database
         tiny = ("--tiny",) if self.tiny else ()
         done = subprocess.run(
             [sys.executable, "manage.py", "inbox_bench", "--probe", *tiny],
@@ -228,7 +288,7 @@ class Command(BaseCommand):
 
         customers = 4 if tiny else customers
         workdir = Path(tempfile.mkdtemp(prefix="layers-inbox-bench-"))
-        stack = LeanStack(workdir, tiny, self.stdout)
+        stack = LeanStack(workdir, tiny, self.stdout, together=tiny)
         stack.demo_key, stack.password = settings.SANDBOX_DEMO_KEY, "bench-password"
         started = time.monotonic()
         try:
@@ -279,9 +339,9 @@ class Command(BaseCommand):
         every gunicorn process (new connections, in parallel), so each run starts from warm
         processes and the same cache, and no cache entry runs out (INBOX_CACHE_SECONDS, 30 s)
         within a run."""
-        seconds = 2 if tiny else 28
+        seconds = 1 if tiny else 28
         people = 5 if tiny else 50
-        think = 0.5 if tiny else 2.5
+        think = 0.25 if tiny else 2.5
         template = stack.session(stack.warm_port)
         errors = []
         pages = [{"sort": sort, "page": n} for sort in ("", "spend", "newest") for n in (1, 2, 3)]
@@ -311,7 +371,8 @@ class Command(BaseCommand):
                 )
 
             with ThreadPoolExecutor(10) as pool:
-                list(pool.map(one, range(len(pages) * 5)))
+                # One process in the tiny run: each page once warms it.
+                list(pool.map(one, range(len(pages) * (1 if tiny else 5))))
 
         def run(count) -> list:
             warm()

@@ -13,7 +13,8 @@ the dashboard's database, and prints figures and ratios:
   and proposal → row, from the action's creation (which adds the sandbox's delivery).
 
     manage.py sync_bench                  # 200 customers, about five minutes
-    manage.py sync_bench --tiny           # 3 customers, under a minute (the suite runs it)
+    manage.py sync_bench --tiny           # 3 customers, seconds; the sandbox in the
+                                          # dashboard's process (the suite runs it)
 
 `manage.py bench` can run it too: `call_command("sync_bench", tiny=tiny, stdout=...)`."""
 
@@ -40,6 +41,8 @@ class SyncStack(Stack):
     """The sandbox, a dashboard receiving its webhooks, and the dashboard's sync worker."""
 
     def start_sync(self, customers: int, tick: float, share: float):
+        if self.together:
+            return self.start_together(customers, tick, share)
         self.dashboard_port = free_port()
         self.sandbox_env = self.env(
             "sandbox.db", 12, SANDBOX_ENABLED="true", SANDBOX_RATE_TIER="standard"
@@ -73,6 +76,41 @@ class SyncStack(Stack):
         self.manage(self.dash_env, "sync_start")
         worker = ("db_worker", "--no-reload", "--interval", "0.2", "--queue-name", "sync")
         self.spawn(self.dash_env, sys.executable, "manage.py", *worker, name="sync-worker")
+
+    def start_together(self, customers: int, tick: float, share: float):
+        """The tiny run: the sandbox mounted in the one dashboard process (as `make run`
+        does) on one database; its seed, and then the sync engine's start and its worker,
+        each in one `manage.py` run."""
+        self.dashboard_port = self.sandbox_port
+        self.sandbox_env = self.dash_env = self.env(
+            "dashboard.db",
+            11,
+            SANDBOX_ENABLED="true",
+            SANDBOX_RATE_TIER="standard",
+            LAYERS_API_BASE_URL=self.sandbox,
+            LAYERS_API_KEY=self.demo_key,
+            LAYERS_WEBHOOK_SECRET=SECRET,
+            SYNC_TICK_SECONDS=str(tick),
+            SYNC_READ_SHARE=str(share),
+        )
+        migrated_databases(ROOT, self.dash_env, self.dir / "dashboard.db")
+        self.manage(self.dash_env, "sandbox_seed", "--customers", str(customers))
+        if self.shared_cache:
+            import redis
+
+            redis.Redis(host="127.0.0.1", port=6379, db=11).flushdb()
+        # The webhooks and the engine's reads come back to the same process.
+        self.gunicorn(self.dash_env, self.dashboard_port, "dashboard", workers="1", threads="16")
+        self.wait_up(f"http://127.0.0.1:{self.dashboard_port}/health/live")
+        self.control(
+            "webhooks", url=f"http://127.0.0.1:{self.dashboard_port}/webhooks/layers", secret=SECRET
+        )
+        worker = ("db_worker", "--no-reload", "--interval", "0.2", "--queue-name", "sync")
+        code = (
+            "from django.core.management import call_command\n"
+            f"call_command('sync_start')\ncall_command(*{worker!r})\n"
+        )
+        self.spawn(self.dash_env, sys.executable, "manage.py", "shell", "-c", code, name="sync")
 
     def db(self):
         return sqlite3.connect(self.dir / "dashboard.db", timeout=30)
@@ -110,7 +148,7 @@ def sync_bench_run(
     per_minute = 60 if tiny else proposals
     share = settings.SYNC_READ_SHARE
     workdir = Path(tempfile.mkdtemp(prefix="sync-bench-"))
-    stack = SyncStack(workdir, tiny, out)
+    stack = SyncStack(workdir, tiny, out, together=tiny)
     stack.demo_key = settings.SANDBOX_DEMO_KEY
     try:
         stack.start_sync(customers, tick=1.0 if tiny else 2.0, share=share)

@@ -396,6 +396,49 @@ def people(db):
     return made
 
 
+# --- the mirror, filled as the sync engine fills it (the inbox's, the queue's and the
+# Projects page's tests) -------------------------------------------------------------------
+
+CUSTOMERS = (ACME, NORDLICHT, BRIGHTSIDE)
+
+
+def mirror_fill():
+    """What the sync engine does on its first pass: discover, then read every list."""
+    from dashboard.models.mirror import SyncState
+    from dashboard.services.mirror import mirror_projects_refresh, mirror_refresh
+
+    mirror_projects_refresh()
+    for project_id, platform in SyncState.objects.values_list("project_id", "platform"):
+        mirror_refresh(project_id, platform)
+
+
+def upstream_calls(sandbox) -> int:
+    return sum(sandbox.control("stats")["calls"].values())
+
+
+def manager_make():
+    """An account manager: approver on three customers."""
+    from django.contrib.auth import get_user_model
+
+    from dashboard.models import ProjectGrant
+
+    user = get_user_model().objects.create_user(username="manager", password=PASSWORD)
+    for project_id in CUSTOMERS:
+        ProjectGrant.objects.create(user=user, project_id=project_id, role="approver")
+    return user
+
+
+@pytest.fixture
+def manager(db):
+    return manager_make()
+
+
+@pytest.fixture
+def mirrored(sandbox, people, manager):
+    mirror_fill()
+    return sandbox
+
+
 def login(client, username):
     """Signs one of `people` in on the test client without the sign-in form (tests of signing
     in itself use the form, in tests/test_signin.py and the browser tests)."""

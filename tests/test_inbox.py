@@ -10,49 +10,23 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import BulkDecision, ProjectGrant
+from dashboard.models import BulkDecision
 from dashboard.models.mirror import MirrorAction, SyncState
-from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, PASSWORD
+from tests.conftest import (
+    ACME,
+    BRIGHTSIDE,
+    CUSTOMERS,
+    NORDLICHT,
+    PASSWORD,
+    mirror_fill,
+    upstream_calls,
+)
 from tests.test_hostile_text import CORPUS, LONG, RAW_MARKERS
 
 HTMX = {"HX-Request": "true"}
-CUSTOMERS = (ACME, NORDLICHT, BRIGHTSIDE)
-
-
-def mirror_fill():
-    """What the sync engine does on its first pass: discover, then read every list."""
-    from dashboard.services.mirror import mirror_projects_refresh, mirror_refresh
-
-    mirror_projects_refresh()
-    for project_id, platform in SyncState.objects.values_list("project_id", "platform"):
-        mirror_refresh(project_id, platform)
-
-
-def upstream_calls(sandbox) -> int:
-    return sum(sandbox.control("stats")["calls"].values())
-
-
-def manager_make():
-    """An account manager: approver on three customers."""
-    user = get_user_model().objects.create_user(username="manager", password=PASSWORD)
-    for project_id in CUSTOMERS:
-        ProjectGrant.objects.create(user=user, project_id=project_id, role="approver")
-    return user
-
-
-@pytest.fixture
-def manager(db):
-    return manager_make()
-
-
-@pytest.fixture
-def mirrored(sandbox, people, manager):
-    mirror_fill()
-    return sandbox
 
 
 def signed_in(client, username="manager"):

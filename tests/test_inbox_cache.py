@@ -15,8 +15,16 @@ from django.urls import reverse
 from dashboard.models import ProjectGrant
 from dashboard.models.mirror import MirrorStamp
 from dashboard.services.mirror import mirror_refresh
-from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, PASSWORD
-from tests.test_inbox import CUSTOMERS, line_ids, manager_make, mirror_fill, pending, signed_in
+from tests.conftest import (
+    ACME,
+    BRIGHTSIDE,
+    CUSTOMERS,
+    NORDLICHT,
+    PASSWORD,
+    manager_make,
+    mirror_fill,
+)
+from tests.test_inbox import line_ids, pending, signed_in
 
 pytestmark = pytest.mark.usefixtures("people")
 

@@ -3,27 +3,15 @@
 
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import ProjectOwnership
 from dashboard.models.mirror import MirrorAction
 from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, login
-from tests.test_inbox import line_ids, manager_make, mirror_fill
+from tests.test_inbox import line_ids
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def manager(db):
-    return manager_make()
-
-
-@pytest.fixture
-def mirrored(sandbox, people, manager):
-    mirror_fill()
-    return sandbox
 
 
 def customers_listed(html: str) -> set[str]:

@@ -15,8 +15,15 @@ from django.urls import reverse
 from dashboard.layers import LayersError
 from dashboard.models import MirrorProject, ProjectGrant, SyncRead
 from dashboard.services.mirror import mirror_refresh, sync_refresh_request
-from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, PASSWORD
-from tests.test_inbox import manager_make, mirror_fill, pending, signed_in, upstream_calls
+from tests.conftest import (
+    ACME,
+    BRIGHTSIDE,
+    NORDLICHT,
+    PASSWORD,
+    mirror_fill,
+    upstream_calls,
+)
+from tests.test_inbox import pending, signed_in
 
 NOWHERE = "http://127.0.0.1:9/nowhere"  # nothing listens there
 
@@ -32,17 +39,6 @@ def card(html: str, project_id: str) -> str:
 
 def pending_shown(html: str, project_id: str) -> int:
     return int(re.search(r'class="pending-count"[^>]*>(\d+) pending<', card(html, project_id))[1])
-
-
-@pytest.fixture
-def manager(db):
-    return manager_make()
-
-
-@pytest.fixture
-def mirrored(sandbox, people, manager):
-    mirror_fill()
-    return sandbox
 
 
 def test_once_synced_a_projects_page_view_reads_nothing_from_layers(

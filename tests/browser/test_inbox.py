@@ -4,8 +4,16 @@ filter, open a detail, approve, reject, bulk; with Layers answering slowly, then
 import pytest
 
 from dashboard.models.mirror import MirrorAction
-from tests.conftest import ACME, BRIGHTSIDE, NORDLICHT, browser_login, screenshot
-from tests.test_inbox import CUSTOMERS, manager_make, mirror_fill
+from tests.conftest import (
+    ACME,
+    BRIGHTSIDE,
+    CUSTOMERS,
+    NORDLICHT,
+    browser_login,
+    manager_make,
+    mirror_fill,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 

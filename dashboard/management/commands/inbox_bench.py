@@ -44,7 +44,7 @@ import requests
 from django.core.management import BaseCommand
 
 from dashboard.management.bench_schema import migrated_databases
-from dashboard.management.commands._bench_figures import pct
+from dashboard.management.commands._bench_figures import pct, timed
 from dashboard.management.commands._bench_stack import ROOT, Stack
 
 TARGETS = {"page": 0.25, "bytes": 1536, "row_ratio": 3.0, "row_us": 150, "concurrency": 1.5}
@@ -310,14 +310,14 @@ class Command(BaseCommand):
         n = 3 if tiny else 20
         stack.control("latency", ms=150)
         project = stack.upstream_get("/v1/projects", limit=1).json()["items"][0]["id"]
-        direct = _timed(
+        direct = timed(
             lambda: stack.upstream_get(f"/v1/projects/{project}/ads/meta/pending", limit=50), n
         )
         viewer = stack.session(stack.warm_port)
         url = f"{viewer.base}/inbox/"
         html = viewer.get(url, timeout=60).text  # warm-up
         calls_before = sum(stack.control("stats")["calls"].values())
-        page = _timed(lambda: viewer.get(url, timeout=60).raise_for_status(), n)
+        page = timed(lambda: viewer.get(url, timeout=60).raise_for_status(), n)
         calls = sum(stack.control("stats")["calls"].values()) - calls_before
         body = re.search(r"<tbody[^>]*>(.*?)</tbody>", html, re.S)
         lines = len(re.findall(r'<tr id="ix-', html))
@@ -523,15 +523,6 @@ def argparse_hidden():
     import argparse
 
     return argparse.SUPPRESS
-
-
-def _timed(fn, n) -> list:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def render_probe(repeat: int) -> dict:

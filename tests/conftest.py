@@ -361,11 +361,12 @@ def page(browser):
     context.close()
 
 
-def screenshot(page, name: str) -> str:
-    """Saves a full-page PNG under test-artifacts/ for a person to look at."""
+def screenshot(page, name: str, full_page: bool = True) -> str:
+    """Saves a PNG under test-artifacts/ for a person to look at: the whole page, or with
+    full_page=False only the window (a fifth of the browser's work on a long page)."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.abspath(os.path.join(ARTIFACTS, f"{name}.png"))
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
     return path
 
 

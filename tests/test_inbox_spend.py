@@ -71,3 +71,27 @@ def test_the_selection_totals_spend_per_currency_never_across_them(currencies, c
     assert len(parts) == len([c for c, minor in totals.items() if minor]) >= 2
     assert any("¥" in part for part in parts) and any("$" in part for part in parts)
     assert not any("¥" in part and "$" in part for part in parts)
+
+
+def test_on_a_platform_whose_accounts_differ_in_currency_an_action_takes_its_campaigns_account_currency(  # noqa: E501 - the name is the test's sentence
+    sandbox, db
+):
+    """Brightside's Apple layer has a GBP, a JPY and a KRW account: until its campaigns are
+    read an action's currency is unknown; then each is in its own account's currency and
+    weighed in that currency's major unit."""
+    from dashboard.services.mirror_campaigns import mirror_campaigns_refresh
+    from tests.conftest import BRIGHTSIDE
+
+    mirror_projects_refresh()
+    mirror_refresh(BRIGHTSIDE, "apple")
+    budgets = MirrorAction.objects.filter(
+        project_id=BRIGHTSIDE, platform="apple", spend_change_minor__isnull=False
+    )
+    assert budgets.exists() and not budgets.filter(currency__isnull=False).exists()
+    mirror_campaigns_refresh(BRIGHTSIDE)
+    currencies = set(budgets.values_list("currency", flat=True))
+    assert None not in currencies and len(currencies) >= 2, currencies
+    for action in budgets:
+        assert action.spend_stake_major == major(action)
+    mirror_refresh(BRIGHTSIDE, "apple")  # a later read keeps them
+    assert set(budgets.values_list("currency", flat=True)) == currencies

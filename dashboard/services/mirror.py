@@ -19,6 +19,7 @@ from django.utils import timezone
 from dashboard.layers import PLATFORMS, LayersError, NotFound, PendingAction, RateLimited
 from dashboard.models import MirrorAction, MirrorProject, SyncState
 from dashboard.money import stake_major
+from dashboard.services.mirror_currency import currency_reader, mirror_currencies_apply
 from dashboard.services.mirror_stamp import ROWS, SYNC, mirror_stamp_bump
 from dashboard.services.pending_rows import campaign_of
 from dashboard.services.projects import project_platforms
@@ -108,7 +109,7 @@ def mirror_refresh(
         )
         mirror_stamp_bump(SYNC)
         raise
-    currency = (project.currency_by_platform or {}).get(platform)
+    currency_of = currency_reader(project, platform)
     with transaction.atomic():
         # A decision made here while the list was being read is newer than the list.
         decided_meanwhile = set(
@@ -122,7 +123,7 @@ def mirror_refresh(
         # (first_seen_at is not in UPDATED).
         seen = timezone.now()
         rows = [
-            _row(project, action, currency, now, seen)
+            _row(project, action, currency_of(campaign_of(action)), now, seen)
             for action in actions
             if action.pending_id not in decided_meanwhile
         ]
@@ -315,24 +316,9 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
         SyncState.objects.filter(project=mirrored).exclude(platform__in=platforms).delete()
         MirrorAction.objects.filter(project=mirrored).exclude(platform__in=platforms).delete()
         for platform in platforms:
-            _currency_set(mirrored, platform, mirrored.currency_by_platform.get(platform))
+            mirror_currencies_apply(mirrored, platform)
         mirror_stamp_bump(ROWS, SYNC)
     return platforms
-
-
-def _currency_set(project, platform: str, currency) -> None:
-    """The platform's currency on its mirrored rows, and each budget change's stake in that
-    currency's major unit (only rows whose currency changes are touched)."""
-    rows = MirrorAction.objects.filter(project=project, platform=platform)
-    stale = (
-        rows.filter(currency__isnull=False) if currency is None else rows.exclude(currency=currency)
-    )
-    changed = list(stale.filter(spend_change_minor__isnull=False).only("pk", "spend_change_minor"))
-    for row in changed:
-        row.currency = currency
-        row.spend_stake_major = stake_major(row.spend_change_minor, currency)
-    MirrorAction.objects.bulk_update(changed, ["currency", "spend_stake_major"], batch_size=500)
-    stale.update(currency=currency)
 
 
 def mirror_action_decided(pending_id: str, status: str | None) -> None:

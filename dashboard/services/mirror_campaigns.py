@@ -19,6 +19,8 @@ from django.utils.dateparse import parse_datetime
 
 from dashboard.layers import LayersError
 from dashboard.models import MirrorAction, MirrorCampaign, MirrorProject, SyncFeed
+from dashboard.services.mirror_currency import mirror_currencies_apply
+from dashboard.services.mirror_stamp import ROWS, mirror_stamp_bump
 from dashboard.services.sync.budget import read_note, sync_client
 
 CAMPAIGNS_MAX_AGE = timedelta(hours=6)
@@ -85,6 +87,15 @@ def mirror_campaigns_refresh(project_id: str, *, now=None, client=None) -> int:
                 campaign_id__in=[c.campaign_id for c in campaigns]
             ).update(listed=False)
         MirrorProject.objects.filter(pk=project.pk).update(campaigns_read_at=now)
+        # A platform whose accounts differ in currency: its actions are in their campaign's
+        # account's currency, known from now on (services/mirror_currency.py).
+        changed = sum(
+            mirror_currencies_apply(project, platform)
+            for platform in (project.platforms or [])
+            if not (project.currency_by_platform or {}).get(platform)
+        )
+    if changed:
+        mirror_stamp_bump(ROWS)
     return len(campaigns)
 
 

@@ -69,7 +69,6 @@ LONG_TESTS = {
     "tests/test_sync.py::test_the_reconciler_never_spends": 36,
     "tests/test_inbox_bench.py::test_the_inbox_bench_runs": 22,
     "tests/test_bulk.py::test_select_all_takes_every_matching_action": 33,
-    "tests/test_inbox.py::test_select_all_over_the_cap": 29,
     "tests/browser/test_accessibility.py::test_every_page_of_a_project": 14,
     "tests/test_read_bounds.py::test_select_all_reads_no_list": 25,
     "tests/test_bulk_pacing.py::": 24,

@@ -216,8 +216,11 @@ def test_select_all_shows_how_many_match_the_cap_and_the_daily_spend_before_send
         assert 'id="select-all-spend"' in html
 
 
-def test_select_all_over_the_cap_takes_the_two_thousand_expiring_soonest(mirrored, client):
-    mirrored.control("pending-bulk", projectId=NORDLICHT, platform="meta", count=2100)
+def test_select_all_over_the_cap_takes_as_many_as_the_cap_allows_the_expiring_soonest(
+    mirrored, client, settings
+):
+    settings.BULK_MAX_ITEMS = 40  # the cap (2,000 by default), small enough to seed past fast
+    mirrored.control("pending-bulk", projectId=NORDLICHT, platform="meta", count=60)
     from dashboard.services.mirror import mirror_refresh
 
     mirror_refresh(NORDLICHT, "meta")
@@ -231,7 +234,16 @@ def test_select_all_over_the_cap_takes_the_two_thousand_expiring_soonest(mirrore
     )
     bulk = BulkDecision.objects.get(project_id=NORDLICHT)
     assert response.headers["Location"] == reverse("queue-bulk", args=[NORDLICHT, bulk.id])
-    assert bulk.items.count() == 2000
+    assert bulk.items.count() == 40
+    taken = set(bulk.items.values_list("pending_id", flat=True))
+    left = pending(project_id=NORDLICHT).exclude(pending_id__in=taken)
+    assert left.count() >= 20
+    latest_taken = max(
+        pending(project_id=NORDLICHT)
+        .filter(pending_id__in=taken)
+        .values_list("expires_at", flat=True)
+    )
+    assert all(latest_taken <= e for e in left.values_list("expires_at", flat=True))
 
 
 def test_a_bulk_across_three_customers_starts_one_per_customer_and_once_per_form(mirrored, client):

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import clock, control_data, engine, extensions, proposer, seed, webhooks
+from . import clock, control_data, engine, extensions, proposer, seed, tables, webhooks
 from .control_data import BadControl, _layer
 from .http import TIERS, get_state
 from .models import (
@@ -60,29 +60,30 @@ def _modes(block) -> dict:
 
 def reset(body):
     with transaction.atomic():
-        for model in (
-            Delivery,
-            WebhookEndpoint,
-            IdempotencyRecord,
-            OAuthToken,
-            AuditEvent,
-            Verdict,
-            PendingAction,
-            OptimizerRun,
-            Job,
-            Campaign,
-            AdAccount,
-            Layer,
-            Project,
-            ApiKey,
-            Counter,
-            State,
-        ):
-            model.objects.all().delete()
+        tables.empty(
+            (
+                Delivery,
+                WebhookEndpoint,
+                IdempotencyRecord,
+                OAuthToken,
+                AuditEvent,
+                Verdict,
+                PendingAction,
+                OptimizerRun,
+                Job,
+                Campaign,
+                AdAccount,
+                Layer,
+                Project,
+                ApiKey,
+                Counter,
+                State,
+            )
+        )
         # A fresh epoch orphans every cache key (rate buckets) of the previous life.
-        State.objects.create(epoch=secrets.token_hex(8))
+        state = State.objects.create(epoch=secrets.token_hex(8))
         if body.get("seed", True):
-            seed.seed()
+            seed.seed(state)
     return {"reset": True, "seeded": bool(body.get("seed", True))}
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from . import clock
+from . import clock, tables
 from .changes import AXIS_OF, PENDING_TTL
 from .models import AdAccount, ApiKey, AuditEvent, Campaign, Layer, PendingAction, Project, Verdict
 from .proposals import propose
@@ -38,8 +38,8 @@ from .seed_data import (
 )
 
 
-def seed() -> None:
-    now = clock.now()
+def seed(state=None) -> None:
+    now = clock.now(state)
     _keys()
     projects = {
         uid: Project(
@@ -55,7 +55,7 @@ def seed() -> None:
         )
         for uid, name, ext, tz, lang, owner, age in PROJECTS
     }
-    Project.objects.bulk_create(projects.values())
+    tables.insert(list(projects.values()))
     layers = {}
     for n, (uid, platform, modes, killed, consented) in enumerate(LAYERS):
         defaults = dict(zip(("creative", "tactical", "structural"), modes, strict=True))
@@ -70,7 +70,7 @@ def seed() -> None:
             modified_at=now - timedelta(days=3 + n),
             modified_by=USER,
         )
-    Layer.objects.bulk_create(layers.values())
+    tables.insert(list(layers.values()))
     accounts = {}
     for n, (key, uid, platform, external, name, currency) in enumerate(ACCOUNTS):
         connected = projects[uid].created_at + timedelta(days=1, hours=n)
@@ -84,7 +84,7 @@ def seed() -> None:
             timezone=projects[uid].timezone,
             connected_at=connected,
         )
-    AdAccount.objects.bulk_create(accounts.values())
+    tables.insert(list(accounts.values()))
     campaigns = {}
     rng = random.Random(2481)
     for key, account_key, name, status, daily, lifetime, managed, age, pin, refuses in CAMPAIGNS:
@@ -113,12 +113,12 @@ def seed() -> None:
             created_at=created,
             updated_at=now - timedelta(hours=rng.randint(1, 96)),
         )
-    Campaign.objects.bulk_create(campaigns.values())
+    tables.insert(list(campaigns.values()))
     _pending_and_history(now, rng, projects, layers, campaigns)
 
 
 def _keys():
-    ApiKey.objects.bulk_create(
+    tables.insert(
         [
             ApiKey(
                 key_id=DEMO_KEY_ID,
@@ -318,9 +318,9 @@ def _pending_and_history(now, rng, projects, layers, campaigns):
         if row is not None:
             event.data.setdefault("platform", row.platform)
             event.data.setdefault("actionType", row.action_type)
-    PendingAction.objects.bulk_create(pending)
-    Verdict.objects.bulk_create(verdicts)
-    AuditEvent.objects.bulk_create(events)
+    tables.insert(pending)
+    tables.insert(verdicts)
+    tables.insert(events)
 
 
 def _event(event_type, at, project_id, actor, verdict, **data):

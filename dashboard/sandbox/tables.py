@@ -1,0 +1,39 @@
+"""Emptying and filling the sandbox's tables wholesale, as a reset does before every test.
+
+The ORM's way costs more than the rows: delete() looks up what each deletion cascades to
+(the reset empties every table anyway), and bulk_create() compiles each value through
+several layers per field. These write the same rows with one plain statement per table."""
+
+from django.db import connections, router
+
+
+def empty(models) -> None:
+    """Deletes every row of each model's table, in the order given (children first), with
+    no signals and no cascade look-ups: for tables whose rows all go together."""
+    for model in models:
+        connection = connections[router.db_for_write(model)]
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def insert(objs) -> None:
+    """Inserts unsaved instances of one model, every column as the instance holds it (the
+    primary key included): bulk_create's rows, without its per-value compiling."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    fields = model._meta.local_concrete_fields
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    rows = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias

@@ -374,7 +374,11 @@ def url_kwargs(name, sandbox):
         return campaign_kwargs(name, sandbox)
     if name in INBOX_URLS:
         return inbox_kwargs(name, sandbox)
-    pending_id = first_pending(sandbox)
+    if name in ("queue-decide", "queue-hold", "queue-hold-undo"):  # only these name an action
+        pending_id = first_pending(sandbox)
+        if name == "queue-decide":
+            return {"project_id": ACME, "platform": "meta", "pending_id": pending_id}
+        return {"project_id": ACME, "hold_id": a_hold(pending_id)}
     return {
         "project": {"project_id": ACME},
         "project-access": {"project_id": ACME},
@@ -391,13 +395,6 @@ def url_kwargs(name, sandbox):
         else {},
         "queue-bulk-resume": {"project_id": ACME, "bulk_id": a_bulk_decision()}
         if name == "queue-bulk-resume"
-        else {},
-        "queue-decide": {"project_id": ACME, "platform": "meta", "pending_id": pending_id},
-        "queue-hold": {"project_id": ACME, "hold_id": a_hold(pending_id)}
-        if name == "queue-hold"
-        else {},
-        "queue-hold-undo": {"project_id": ACME, "hold_id": a_hold(pending_id)}
-        if name == "queue-hold-undo"
         else {},
         "project-owner": {"project_id": ACME},
         "project-share": {"project_id": ACME},

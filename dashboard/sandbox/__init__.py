@@ -21,6 +21,7 @@ Modules
   control_data.py  control actions that write test data (pending-bulk, hostile, customers)
   seed.py      the demo story (also `manage.py sandbox_seed [--force]`)
   seed_data.py the demo story's tables: keys, customers, layers, accounts, campaigns, pending
+  tables.py    a reset's plain DELETE per table and INSERTs of the seed rows (no ORM compiling)
   scale.py     generated customers at partner scale (`sandbox_seed --customers N`)
   proposer.py  the optimizer proposing over time (control `proposer`, SANDBOX_PROPOSER_PER_MINUTE)
 

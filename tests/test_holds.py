@@ -5,6 +5,7 @@ The rest of the suite runs with the hold at 0 (pyproject.toml); these tests turn
 Writes are counted by the sandbox itself (its executedByRoute stats)."""
 
 import os
+import re
 import signal
 import threading
 import time
@@ -77,7 +78,10 @@ def test_an_approval_is_held_and_the_row_says_sending_in_so_many_seconds_with_un
     response = approve(client, pending_id)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Approved — " in html and "sending in 10 s" in html and ">Undo</button>" in html
+    assert "Approved — " in html and ">Undo</button>" in html
+    # The window is 10 s; a slow machine may draw the row a second into it.
+    seconds = re.search(r"sending in (\d+) s", html)
+    assert seconds and 0 < int(seconds.group(1)) <= 10, html
     hold = DecisionHold.objects.get()
     assert (hold.status, hold.decision, hold.pending_id) == ("held", "approve", pending_id)
     assert DecisionRecord.objects.get().outcome == "held"

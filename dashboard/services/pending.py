@@ -9,6 +9,7 @@ Layers, shared through the cache (many reviewers, one upstream call per window).
 Deciding is in pending_decisions.py, drawing a row in pending_rows.py."""
 
 import dataclasses
+import re
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -60,6 +61,7 @@ REJECT_REASONS = (
     "Needs more data first",
 )
 PAGE_SIZE = 50
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 RECORD_SECONDS = 3600  # how long a fetched action is remembered for re-rendering its row
 
 
@@ -82,7 +84,8 @@ class QueueFilters:
             platform=pick("platform", ("meta", "tiktok", "apple")),
             status=pick("status", STATUSES, "pending"),
             action_type=pick("action", ACTION_TYPES),
-            campaign=(query.get("campaign") or "").strip()[:80],
+            # No id holds a control character, and PostgreSQL refuses a NUL in a query.
+            campaign=CONTROL.sub("", query.get("campaign") or "").strip()[:80],
             sort=pick("sort", tuple(SORTS), "newest"),
             cursor=(query.get("cursor") or "").strip()[:4000],
         )

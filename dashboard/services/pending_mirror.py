@@ -12,10 +12,11 @@ one targeted refresh on its first view, through the sync engine's own path and l
 
 import time
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, Value
-from django.db.models.functions import Abs, Coalesce
+from django.db.models import Count, F, Max, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -246,7 +247,8 @@ def queue_matching(project_id: str, filters):
 SORT_KEYS = {  # the queue's sort -> (the key, descending)
     "newest": (Coalesce("created_at", Value(EPOCH)), True),
     "expiring": (Coalesce("expires_at", Value(FAR)), False),
-    "money": (Coalesce(Abs("spend_change_minor"), Value(0)), True),
+    # in each currency's major unit, like the inbox's (¥1,000 is not $10.00 x 100)
+    "money": (F("spend_stake_major"), True),
     "arrived": (Coalesce("first_seen_at", Value(EPOCH)), True),  # the poll's "Show them"
 }
 
@@ -260,12 +262,17 @@ def _keyed(actions, sort: str):
 def _after(actions, cursor: dict, descending: bool):
     """The rows after the cursor's (a keyset: the sort key, then the id)."""
     value = cursor.get("k")
-    if isinstance(value, str) and (when := parse_datetime(value)) is not None:
-        value = when
-    elif isinstance(value, str) and value.lstrip("-").isdigit():
-        value = int(value)
-    else:
+    if not isinstance(value, str):
         return actions.none()
+    if (when := parse_datetime(value)) is not None:
+        value = when
+    else:
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return actions.none()
+        if not value.is_finite():
+            return actions.none()
     beyond = "sort_key__lt" if descending else "sort_key__gt"
     return actions.filter(
         Q(**{beyond: value}) | Q(sort_key=value, pending_id__gt=cursor.get("id", ""))

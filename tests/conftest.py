@@ -17,7 +17,9 @@ import requests
 # around it are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Chromium's headless-only build (scripts/ensure-chromium installs it); CHROMIUM_PATH may name
+# another, e.g. the full /usr/bin/chromium.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium-headless-shell")
 REDIS_DATABASES = 16  # Redis' default `databases`
 GIVEN_CACHE_URL = ""  # CACHE_URL as the suite was started with (before the worker's own)
 
@@ -143,8 +145,8 @@ class Sandbox:
     base_url: str  # e.g. http://localhost:PORT/sandbox (the client appends /v1/...)
     key: str
     control_token: str
-    # Kept-alive sockets for the test's calls (closed when the test ends); no cookies kept,
-    # so each call is as stateless as a bare requests.request.
+    # Kept-alive sockets, no cookies kept: each call is as stateless as a bare
+    # requests.request. The `sandbox` fixture hands every test the same one.
     http: requests.Session = field(default_factory=lambda: stateless_session())
 
     def control(self, action: str, **payload):
@@ -173,38 +175,38 @@ def flush_without_post_migrate():
     housekeeping run: most of the cost of the flush, for rows no test reads (the dashboard
     uses roles, not Django permissions). The flush stays; the rewrite goes. The test of
     migrate's housekeeping run calls migrate itself."""
-    from django.core.management import call_command
     from django.db import connections, transaction
     from django.test import TransactionTestCase
 
     def flush(self):
         for alias in self._databases_names(include_mirrors=False):
-            connection = connections[alias]
-            if connection.vendor == "postgresql":
-                _delete_every_row(connection, transaction.atomic(using=alias))
-                continue
-            call_command(
-                "flush",
-                verbosity=0,
-                interactive=False,
-                database=alias,
-                reset_sequences=False,
-                inhibit_post_migrate=True,
-            )
+            _delete_every_row(connections[alias], transaction.atomic(using=alias))
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TransactionTestCase, "_fixture_teardown", flush)
+        # Django also closes every connection after each transactional test, so the next
+        # test opens a new one: for connections that were never inside a rolled-back
+        # transaction (autocommit; no test rolls back a session setting) that is pure cost.
+        patch.setattr(TransactionTestCase, "_should_reload_connections", lambda self: False)
         yield
 
 
+TABLES: dict[str, list[str]] = {}  # per database alias: every table the models own
+
+
 def _delete_every_row(connection, atomic):
-    """PostgreSQL's flush is one TRUNCATE of all 51 tables: about 270 ms however few rows
-    they hold, after every live-server test. A DELETE per table, the foreign keys checked at
-    commit (Django makes them deferrable), empties the same tables in about 15 ms."""
-    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    """What `flush` does, for less: a DELETE per table, the foreign keys checked at commit
+    (Django makes them deferrable on both databases). PostgreSQL's own flush is one TRUNCATE
+    of all 51 tables, about 270 ms however few rows they hold; the command's introspection
+    alone costs more than SQLite's DELETEs. The table list is read once per database."""
+    if connection.alias not in TABLES:
+        TABLES[connection.alias] = connection.introspection.django_table_names(
+            only_existing=True, include_views=False
+        )
     with atomic, connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        for table in tables:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table in TABLES[connection.alias]:
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
 
 
@@ -304,14 +306,22 @@ def sandbox(live_server, settings):
     settings.LAYERS_API_BASE_URL = base
     settings.LAYERS_API_KEY = settings.SANDBOX_DEMO_KEY
     box = Sandbox(
-        base_url=base, key=settings.SANDBOX_DEMO_KEY, control_token=settings.SANDBOX_CONTROL_TOKEN
+        base_url=base,
+        key=settings.SANDBOX_DEMO_KEY,
+        control_token=settings.SANDBOX_CONTROL_TOKEN,
+        http=SANDBOX_HTTP,
     )
     box.control("reset", seed=True)
     from django.core.cache import cache
 
     cache.clear()
-    yield box
-    box.http.close()
+    return box
+
+
+# One kept-alive session for every test's sandbox calls: the live server answers a socket in
+# a thread of its own, with a database connection of its own, so a socket per test would
+# open (and close) both for every test.
+SANDBOX_HTTP = stateless_session()
 
 
 @pytest.fixture
@@ -332,7 +342,7 @@ def browser():
 
     if not os.path.exists(CHROMIUM):
         pytest.fail(
-            f"Chromium is missing at {CHROMIUM}. Fix it with: sudo apt-get install -y chromium"
+            f"Chromium is missing at {CHROMIUM}. Fix it with: scripts/ensure-chromium (as root)"
         )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv lock check bench soak production
+.PHONY: run test screenshots venv lock check bench soak production
 
 $(STAMP): requirements.lock
 	@test -n "$(PYTHON)" || (echo "No Python >= 3.12 found." >&2; exit 1)
@@ -57,6 +57,12 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+# The browser tests again, each saving PNGs of the pages it walks under test-artifacts/ for a
+# person to look at (`make test` takes none: they cost Chromium time and no test reads them).
+screenshots: venv
+	@scripts/ensure-chromium
+	TEST_SCREENSHOTS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal tests/browser $(PYTEST_ARGS)
 
 # Speed and scale (loopback only; about twenty minutes): the pages and decisions, then the
 # inbox at 200 customers, then the sync engine's reads and freshness; each prints its ratios.

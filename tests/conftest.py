@@ -373,9 +373,18 @@ def page(browser):
     context.close()
 
 
-def screenshot(page, name: str, full_page: bool = True) -> str:
+# Screenshots are for a person to look at, not for the tests: `make screenshots` (or
+# TEST_SCREENSHOTS=1) takes them; a plain `make test` spares Chromium the work (a full-page
+# PNG costs ~0.15 s of CPU; the suite took about eighty).
+SCREENSHOTS = os.environ.get("TEST_SCREENSHOTS", "") not in ("", "0")
+
+
+def screenshot(page, name: str, full_page: bool = True, always: bool = False) -> str:
     """Saves a PNG under test-artifacts/ for a person to look at: the whole page, or with
-    full_page=False only the window (a fifth of the browser's work on a long page)."""
+    full_page=False only the window. Only when screenshots are asked for, or `always` (what
+    a failing check shows). Returns the file's path, or "" when none was taken."""
+    if not (SCREENSHOTS or always):
+        return ""
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.abspath(os.path.join(ARTIFACTS, f"{name}.png"))
     page.screenshot(path=path, full_page=full_page)

@@ -73,8 +73,8 @@ def test_every_page_of_a_project_passes_axe(sandbox, people, live_server, page):
     for number, path in enumerate(paths):
         page.goto(f"{live_server.url}{path}")  # loaded: no page of these fetches more on load
         violations = severe_violations(page)
-        # Each page as axe saw it: the window, or all of it when axe found something there.
-        screenshot(page, f"axe-{number:02d}", full_page=bool(violations))
+        # Each page as axe saw it: the window, or all of it (always) when axe found something.
+        screenshot(page, f"axe-{number:02d}", full_page=bool(violations), always=bool(violations))
         found += violations
     assert found == [], "\n".join(found)
 

@@ -43,7 +43,7 @@ def test_an_account_manager_filters_opens_approves_rejects_and_bulk_decides_acro
         " <= window.innerHeight).length"
     )
     screenshot_path = screenshot(page, "inbox")
-    assert visible >= 15, f"only {visible} lines fit 1280x800 ({screenshot_path})"
+    assert visible >= 15, f"only {visible} lines fit 1280x800 {screenshot_path}"
     customers = set(
         page.locator("tr.ix td.ix-cust").evaluate_all("els => els.map(e => e.textContent)")
     )

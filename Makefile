@@ -52,17 +52,20 @@ production: venv
 # with its own test database, live server + sandbox, and (with CACHE_URL=redis://) its own
 # Redis database. `make test TEST_WORKERS=0` runs it in one process.
 TEST_WORKERS ?= 4
+# Bytecode is kept even where the environment says not to (PYTHONDONTWRITEBYTECODE): each
+# worker would otherwise rewrite every test module's asserts again on every run.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 test: venv
 	@scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The browser tests again, each saving PNGs of the pages it walks under test-artifacts/ for a
 # person to look at (`make test` takes none: they cost Chromium time and no test reads them).
 screenshots: venv
 	@scripts/ensure-chromium
-	TEST_SCREENSHOTS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal tests/browser $(PYTEST_ARGS)
+	TEST_SCREENSHOTS=1 $(PYTEST) -n $(TEST_WORKERS) --dist worksteal tests/browser $(PYTEST_ARGS)
 
 # Speed and scale (loopback only; about twenty minutes): the pages and decisions, then the
 # inbox at 200 customers, then the sync engine's reads and freshness; each prints its ratios.

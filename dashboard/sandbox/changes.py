@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from . import clock, webhooks
+from . import clock, rows, webhooks
 from .models import Campaign, Layer, PendingAction
 from .records import audit
 
@@ -130,7 +130,11 @@ def apply_action(
 
 
 def expire_pending(now, **filters) -> int:
-    """Pending actions past `expiresAt` become rejected with reason "expired"."""
+    """Pending actions past `expiresAt` become rejected with reason "expired". `filters` are
+    plain field equalities by attname (`project_id=`, `platform=`). Most calls find nothing
+    due: an uncompiled, unlocked probe says so before any lock or savepoint is taken."""
+    if not rows.exists(PendingAction, status="pending", expires_at__lte=now, **filters):
+        return 0
     with transaction.atomic():
         due = list(
             PendingAction.objects.select_for_update().filter(

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import clock
+from . import clock, rows
 from .models import ApiKey, Counter, IdempotencyRecord, State
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def has_scope(scopes, required) -> bool:
 
 
 def get_state() -> State:
-    state = State.objects.first()
+    state = rows.first(State, order_by_pk=True)  # State.objects.first(), uncompiled
     return state or State.objects.create()
 
 
@@ -135,7 +135,7 @@ def authenticate(request) -> ApiKey:
     if not raw:
         auth = request.headers.get("Authorization", "")
         raw = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    key = ApiKey.objects.filter(secret=raw).first() if raw else None
+    key = rows.first(ApiKey, secret=raw) if raw else None  # secret is unique
     if key is None or key.state == "revoked":
         raise ApiError(401, "UNAUTHENTICATED", "The API key is missing, malformed or revoked.")
     if key.state == "killed":
@@ -197,9 +197,7 @@ def with_idempotency(ctx: Ctx, run, idem_key: str) -> tuple[Reply, bool]:
     route = f"{request.method} {request.path}"
     digest = hashlib.sha256(json.dumps(ctx.body, sort_keys=True).encode()).hexdigest()
     lookup = {"api_key_id": ctx.key.key_id, "route": route, "key": idem_key}
-    IdempotencyRecord.objects.filter(
-        **lookup, created_at__lt=ctx.now - timedelta(hours=24)
-    ).delete()
+    rows.delete(IdempotencyRecord, **lookup, created_at__lt=ctx.now - timedelta(hours=24))
     try:
         with transaction.atomic():  # committed at once, so a concurrent duplicate sees it
             record = IdempotencyRecord.objects.create(

@@ -2,6 +2,7 @@
 
 import io
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from django.core.management import call_command
@@ -138,6 +139,23 @@ def test_stats_count_calls_by_method_and_route(sandbox):
     assert stats["calls"] == {"GET": 2, "POST": 0, "PATCH": 0, "DELETE": 1}
     assert stats["byRoute"] == {"GET whoami": 2, "DELETE campaigns.delete": 1}
     assert stats["executed"] == 0
+
+
+def test_stats_miss_no_call_made_at_once_from_many_threads(sandbox):
+    def calls(n):
+        with requests.Session() as session:
+            for _ in range(n):
+                answer = session.get(
+                    f"{sandbox.base_url}/v1/whoami",
+                    headers={"Authorization": f"Bearer {sandbox.key}"},
+                    timeout=30,
+                )
+                assert answer.status_code == 200
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(calls, [10] * 6))
+    stats = sandbox.control("stats")
+    assert stats["calls"]["GET"] == 60 and stats["byRoute"] == {"GET whoami": 60}
 
 
 def test_pending_bulk_creates_rows_of_the_requested_type(sandbox):

@@ -23,7 +23,7 @@ ACTION_TYPES = OPTIMIZER_ACTIONS + [
 def _queue(ctx, project_id, platform):
     project = get_project(project_id)
     layer = get_layer(project, platform)
-    expire_pending(ctx.now, project=project, platform=layer.platform)
+    expire_pending(ctx.now, project_id=project.pk, platform=layer.platform)
     return project, PendingAction.objects.filter(project=project, platform=layer.platform)
 
 

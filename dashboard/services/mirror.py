@@ -51,6 +51,7 @@ UPDATED = (
     "record",
     "synced_at",
 )
+LISTED = ("name", "primary_language", "customer_external_id", "timezone", "seen_at")
 
 
 def mirror_pages(fetch, *, note: dict, now, max_pages=MAX_PAGES, **kwargs):
@@ -227,29 +228,32 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
         max_pages=MAX_PROJECT_PAGES,
         limit=PAGE_LIMIT,
     )
+    latest = {project.id: project for project in projects}  # a repeat: its last listing
     with transaction.atomic():
-        for project in projects:
-            mirrored, created = MirrorProject.objects.update_or_create(
-                project_id=project.id,
-                defaults={
-                    "name": project.name[:300],
-                    "primary_language": (project.primary_language or "")[:35],
-                    "customer_external_id": (project.customer_external_id or "")[:200],
-                    "timezone": (project.timezone or "")[:64],
-                    "seen_at": now,
-                },
+        read = dict(
+            MirrorProject.objects.select_for_update()
+            .filter(project_id__in=list(latest))
+            .values_list("project_id", "details_read_at")
+        )
+        undetailed = [pid for pid in latest if not read.get(pid)]  # new, or layers unread
+        # What the list says of the layers is kept, for the pages, until the project's own
+        # read (which decides the lists) replaces it.
+        listed = {pid for pid in undetailed if latest[pid].layers}
+        for group, fields in ((listed, (*LISTED, "platforms")), (set(latest) - listed, LISTED)):
+            MirrorProject.objects.bulk_create(
+                [_project_row(latest[pid], now, "platforms" in fields) for pid in sorted(group)],
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["project_id"],
+                update_fields=fields,
             )
-            if project.layers and not mirrored.details_read_at:
-                # What the list says, for the pages, until the project's own read (which
-                # decides the lists) replaces it.
-                MirrorProject.objects.filter(pk=mirrored.pk).update(
-                    platforms=project_platforms(project)
-                )
-            if created or not mirrored.details_read_at:
-                # Until its layers are read, every platform is assumed, so its lists can be
-                # read first (a list it does not have answers 404 and goes).
-                for platform in PLATFORMS:
-                    SyncState.objects.get_or_create(project=mirrored, platform=platform)
+        # Until its layers are read, every platform is assumed, so its lists can be read
+        # first (a list it does not have answers 404 and goes).
+        SyncState.objects.bulk_create(
+            [SyncState(project_id=pid, platform=p) for pid in undetailed for p in PLATFORMS],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
         if complete:
             MirrorProject.objects.exclude(project_id__in=[p.id for p in projects]).delete()
         mirror_stamp_bump(ROWS, SYNC)
@@ -257,6 +261,18 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
         for project_id in mirror_details_due(now):
             mirror_project_detail(project_id, now=now, client=client)
     return len(projects)
+
+
+def _project_row(project, now, with_platforms: bool) -> MirrorProject:
+    return MirrorProject(
+        project_id=project.id,
+        name=project.name[:300],
+        primary_language=(project.primary_language or "")[:35],
+        customer_external_id=(project.customer_external_id or "")[:200],
+        timezone=(project.timezone or "")[:64],
+        seen_at=now,
+        platforms=project_platforms(project) if with_platforms else [],
+    )
 
 
 def mirror_details_due(now):

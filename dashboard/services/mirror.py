@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -113,11 +113,14 @@ def mirror_refresh(
     currency_of = currency_reader(project, platform)
     with transaction.atomic():
         # A decision made here while the list was being read is newer than the list.
-        decided_meanwhile = set(
-            MirrorAction.objects.filter(project=project, platform=platform, synced_at__gte=started)
-            .exclude(status="pending")
-            .values_list("pending_id", flat=True)
-        )
+        mirrored = MirrorAction.objects.filter(project=project, platform=platform)
+        fields = ("status", "record", "currency", "synced_at")
+        before = {row[0]: row[1:] for row in mirrored.values_list("pending_id", *fields)}
+        decided_meanwhile = {
+            pid
+            for pid, (status, _, _, at) in before.items()
+            if status != "pending" and at is not None and at >= started
+        }
         # An action new to the mirror is "first seen" now, as it is stored (not when the
         # read began: the live poll counts arrivals after a page opened by it, and `now` may
         # be older than a page opened while the list was read). A refresh keeps the old time
@@ -129,13 +132,9 @@ def mirror_refresh(
             if action.pending_id not in decided_meanwhile
         ]
         # What a page shows changes only when an item, its status or its currency does.
-        before = {
-            pending_id: (status, record, currency)
-            for pending_id, status, record, currency in MirrorAction.objects.filter(
-                project=project, platform=platform
-            ).values_list("pending_id", "status", "record", "currency")
-        }
-        changed = any(before.get(r.pending_id) != (r.status, r.record, r.currency) for r in rows)
+        changed = any(
+            before.get(r.pending_id, ())[:3] != (r.status, r.record, r.currency) for r in rows
+        )
         MirrorAction.objects.bulk_create(
             rows,
             batch_size=500,
@@ -157,9 +156,9 @@ def mirror_refresh(
             consecutive_errors=0,
             pending_count=len(actions),
             requested_at=None,
+            # A change noted while the list was being read needs another read.
+            dirty_since=Case(When(dirty_since__lte=started, then=None), default="dirty_since"),
         )
-        # A change noted while the list was being read needs another read.
-        SyncState.objects.filter(pk=state.pk, dirty_since__lte=started).update(dirty_since=None)
         mirror_stamp_bump(*((ROWS, SYNC) if changed else (SYNC,)))
     return len(actions)
 

@@ -13,6 +13,7 @@ from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from dashboard.services import UpstreamError
+from dashboard.services.access import access_memo
 from dashboard.views.params import QueryRefused
 
 log = logging.getLogger("dashboard.upstream")
@@ -58,6 +59,19 @@ class HtmxLoginMiddleware:
             return response
         back = request.htmx.current_url_abs_path or "/"
         return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
+
+
+class AccessMemoMiddleware:
+    """One request reads the signed-in person's grants once, however many access checks its
+    view, templates and context processors make (dashboard/services/access.py); the next
+    request reads them afresh."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with access_memo():
+            return self.get_response(request)
 
 
 class UpstreamErrorMiddleware:

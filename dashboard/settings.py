@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Each request reads the person's project grants once (dashboard/services/access.py).
+    "dashboard.middleware.AccessMemoMiddleware",
     # Signed-in and share-link pages: never stored by a cache; sessions renewed while used.
     "dashboard.security.PrivatePagesMiddleware",
     "dashboard.security.SessionIdleMiddleware",

@@ -110,6 +110,24 @@ def test_an_action_someone_else_decided_first_leaves_the_pending_list_of_the_mir
     assert row.status == "rejected"
 
 
+def test_a_refresh_clears_a_change_noted_before_it_began_and_keeps_one_noted_while_it_read(
+    sandbox,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    mirror_projects_refresh()
+    lists = SyncState.objects.filter(project_id=ACME, platform="meta")
+    lists.update(dirty_since=timezone.now() - timedelta(minutes=1))
+    mirror_refresh(ACME, "meta")
+    assert lists.get().dirty_since is None
+    noted = timezone.now() + timedelta(minutes=1)  # as if a webhook came mid-read
+    lists.update(dirty_since=noted)
+    mirror_refresh(ACME, "meta")
+    assert lists.get().dirty_since == noted and lists.get().last_full_refresh_at
+
+
 def test_a_failed_refresh_is_recorded_on_the_list_and_keeps_the_rows(sandbox):
     mirror_projects_refresh()
     mirror_refresh(ACME, "meta")

@@ -1,9 +1,18 @@
 """Who may see and do what, per Layers project. Enforced here, on every read and write,
-not only by hiding buttons."""
+not only by hiding buttons.
+
+Within one request (`access_memo`, opened by dashboard.middleware.AccessMemoMiddleware) a
+person's grants are read once, however many checks the page makes; any grant saved or
+deleted in this process meanwhile makes the next check read them again. Outside a request
+(tasks, the worker) every check reads the database."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from dashboard.models import ROLE_RANK, ProjectGrant, Role
 
@@ -20,12 +29,57 @@ DENIED_SENTENCE = {
 }
 
 
+_memo: ContextVar[dict | None] = ContextVar("access_memo", default=None)
+_grants_changed = [0]  # bumped on every grant saved or deleted in this process
+
+
+@contextmanager
+def access_memo():
+    """Grants read once per request: see the module's docstring."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _grant_changed(**kwargs) -> None:
+    _grants_changed[0] += 1
+
+
+post_save.connect(_grant_changed, sender=ProjectGrant, dispatch_uid="access_grant_saved")
+post_delete.connect(_grant_changed, sender=ProjectGrant, dispatch_uid="access_grant_deleted")
+
+
+def _grants_remembered(user) -> dict[str, str] | None:
+    """project id -> role for the person, from this request's memo (None outside one)."""
+    memo = _memo.get()
+    if memo is None:
+        return None
+    key = (user.pk, _grants_changed[0])
+    if key not in memo:
+        memo[key] = dict(ProjectGrant.objects.filter(user=user).values_list("project_id", "role"))
+    return memo[key]
+
+
+def grants_held(*, user) -> dict[str, str]:
+    """project id -> role (its value) for everything the person was granted."""
+    remembered = _grants_remembered(user)
+    if remembered is not None:
+        return dict(remembered)
+    return dict(ProjectGrant.objects.filter(user=user).values_list("project_id", "role"))
+
+
 def role_get(*, user, project_id: str) -> Role | None:
     """The person's role on the project; Django superusers administer every project."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return Role.ADMIN
+    remembered = _grants_remembered(user)
+    if remembered is not None:
+        role = remembered.get(project_id)
+        return Role(role) if role else None
     grant = ProjectGrant.objects.filter(user=user, project_id=project_id).only("role").first()
     return Role(grant.role) if grant else None
 
@@ -49,6 +103,9 @@ def project_ids_visible(*, user) -> set[str] | None:
     """The project ids this person may see; None means every project (superuser)."""
     if user.is_superuser:
         return None
+    remembered = _grants_remembered(user)
+    if remembered is not None:
+        return set(remembered)
     return set(ProjectGrant.objects.filter(user=user).values_list("project_id", flat=True))
 
 

@@ -15,7 +15,7 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from dashboard.layers import AXES, PLATFORMS
-from dashboard.models import ProjectGrant, Role
+from dashboard.models import Role
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
@@ -193,7 +193,7 @@ def roles_by_project(*, user) -> dict | None:
     """project id -> role for this person; None: every project as admin (superuser)."""
     if user.is_superuser:
         return None
-    return dict(ProjectGrant.objects.filter(user=user).values_list("project_id", "role"))
+    return access.grants_held(user=user)
 
 
 def _may_decide(roles: dict | None, project_id: str) -> bool:

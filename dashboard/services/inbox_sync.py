@@ -106,7 +106,7 @@ def freshness_get(*, project_ids=None) -> Freshness:
         failing=Count("pk", filter=Q(consecutive_errors__gt=0)),
         requested=Count("pk", filter=Q(requested_at__isnull=False)),
     )
-    error = (
+    error = totals["failing"] and (  # no list failing (the usual case): no second query
         states.filter(consecutive_errors__gt=0)
         .order_by("-last_error_at")
         .values_list("last_error", "last_error_at")

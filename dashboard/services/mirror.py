@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,6 +51,7 @@ UPDATED = (
     "record",
     "synced_at",
 )
+LISTED = ("name", "primary_language", "customer_external_id", "timezone", "seen_at")
 
 
 def mirror_pages(fetch, *, note: dict, now, max_pages=MAX_PAGES, **kwargs):
@@ -112,11 +113,14 @@ def mirror_refresh(
     currency_of = currency_reader(project, platform)
     with transaction.atomic():
         # A decision made here while the list was being read is newer than the list.
-        decided_meanwhile = set(
-            MirrorAction.objects.filter(project=project, platform=platform, synced_at__gte=started)
-            .exclude(status="pending")
-            .values_list("pending_id", flat=True)
-        )
+        mirrored = MirrorAction.objects.filter(project=project, platform=platform)
+        fields = ("status", "record", "currency", "synced_at")
+        before = {row[0]: row[1:] for row in mirrored.values_list("pending_id", *fields)}
+        decided_meanwhile = {
+            pid
+            for pid, (status, _, _, at) in before.items()
+            if status != "pending" and at is not None and at >= started
+        }
         # An action new to the mirror is "first seen" now, as it is stored (not when the
         # read began: the live poll counts arrivals after a page opened by it, and `now` may
         # be older than a page opened while the list was read). A refresh keeps the old time
@@ -128,13 +132,9 @@ def mirror_refresh(
             if action.pending_id not in decided_meanwhile
         ]
         # What a page shows changes only when an item, its status or its currency does.
-        before = {
-            pending_id: (status, record, currency)
-            for pending_id, status, record, currency in MirrorAction.objects.filter(
-                project=project, platform=platform
-            ).values_list("pending_id", "status", "record", "currency")
-        }
-        changed = any(before.get(r.pending_id) != (r.status, r.record, r.currency) for r in rows)
+        changed = any(
+            before.get(r.pending_id, ())[:3] != (r.status, r.record, r.currency) for r in rows
+        )
         MirrorAction.objects.bulk_create(
             rows,
             batch_size=500,
@@ -156,9 +156,9 @@ def mirror_refresh(
             consecutive_errors=0,
             pending_count=len(actions),
             requested_at=None,
+            # A change noted while the list was being read needs another read.
+            dirty_since=Case(When(dirty_since__lte=started, then=None), default="dirty_since"),
         )
-        # A change noted while the list was being read needs another read.
-        SyncState.objects.filter(pk=state.pk, dirty_since__lte=started).update(dirty_since=None)
         mirror_stamp_bump(*((ROWS, SYNC) if changed else (SYNC,)))
     return len(actions)
 
@@ -227,29 +227,32 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
         max_pages=MAX_PROJECT_PAGES,
         limit=PAGE_LIMIT,
     )
+    latest = {project.id: project for project in projects}  # a repeat: its last listing
     with transaction.atomic():
-        for project in projects:
-            mirrored, created = MirrorProject.objects.update_or_create(
-                project_id=project.id,
-                defaults={
-                    "name": project.name[:300],
-                    "primary_language": (project.primary_language or "")[:35],
-                    "customer_external_id": (project.customer_external_id or "")[:200],
-                    "timezone": (project.timezone or "")[:64],
-                    "seen_at": now,
-                },
+        read = dict(
+            MirrorProject.objects.select_for_update()
+            .filter(project_id__in=list(latest))
+            .values_list("project_id", "details_read_at")
+        )
+        undetailed = [pid for pid in latest if not read.get(pid)]  # new, or layers unread
+        # What the list says of the layers is kept, for the pages, until the project's own
+        # read (which decides the lists) replaces it.
+        listed = {pid for pid in undetailed if latest[pid].layers}
+        for group, fields in ((listed, (*LISTED, "platforms")), (set(latest) - listed, LISTED)):
+            MirrorProject.objects.bulk_create(
+                [_project_row(latest[pid], now, "platforms" in fields) for pid in sorted(group)],
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["project_id"],
+                update_fields=fields,
             )
-            if project.layers and not mirrored.details_read_at:
-                # What the list says, for the pages, until the project's own read (which
-                # decides the lists) replaces it.
-                MirrorProject.objects.filter(pk=mirrored.pk).update(
-                    platforms=project_platforms(project)
-                )
-            if created or not mirrored.details_read_at:
-                # Until its layers are read, every platform is assumed, so its lists can be
-                # read first (a list it does not have answers 404 and goes).
-                for platform in PLATFORMS:
-                    SyncState.objects.get_or_create(project=mirrored, platform=platform)
+        # Until its layers are read, every platform is assumed, so its lists can be read
+        # first (a list it does not have answers 404 and goes).
+        SyncState.objects.bulk_create(
+            [SyncState(project_id=pid, platform=p) for pid in undetailed for p in PLATFORMS],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
         if complete:
             MirrorProject.objects.exclude(project_id__in=[p.id for p in projects]).delete()
         mirror_stamp_bump(ROWS, SYNC)
@@ -257,6 +260,18 @@ def mirror_projects_refresh(*, now=None, client=None, details: bool = True) -> i
         for project_id in mirror_details_due(now):
             mirror_project_detail(project_id, now=now, client=client)
     return len(projects)
+
+
+def _project_row(project, now, with_platforms: bool) -> MirrorProject:
+    return MirrorProject(
+        project_id=project.id,
+        name=project.name[:300],
+        primary_language=(project.primary_language or "")[:35],
+        customer_external_id=(project.customer_external_id or "")[:200],
+        timezone=(project.timezone or "")[:64],
+        seen_at=now,
+        platforms=project_platforms(project) if with_platforms else [],
+    )
 
 
 def mirror_details_due(now):

@@ -201,6 +201,10 @@ def _refused(error: LayersError) -> bool:
 
 
 def _authority_keep(kind, project_id, platform, campaign_id, values, source, now) -> None:
+    fields = {"authority": values, "authority_source": source[:24], "authority_read_at": now}
+    mirrored = MirrorCampaign.objects.filter(project_id=project_id, campaign_id=campaign_id)
+    if kind != "layer" and mirrored.update(**fields):
+        return  # a campaign the mirror has: one UPDATE
     project, _ = MirrorProject.objects.get_or_create(project_id=project_id)
     if kind == "layer":
         defaults = dict(project.layer_defaults or {})
@@ -212,9 +216,7 @@ def _authority_keep(kind, project_id, platform, campaign_id, values, source, now
         campaign_id=campaign_id,
         defaults={"platform": platform or "", "listed": False},
     )
-    MirrorCampaign.objects.filter(pk=campaign.pk).update(
-        authority=values, authority_source=source[:24], authority_read_at=now
-    )
+    MirrorCampaign.objects.filter(pk=campaign.pk).update(**fields)
 
 
 def mirror_authority_written(project_id, platform, campaign_id, authority, *, now=None) -> None:

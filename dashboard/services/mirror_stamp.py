@@ -18,6 +18,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone, translation
 
 from dashboard.models.mirror import MirrorStamp
@@ -30,9 +31,13 @@ MISSING = object()
 def mirror_stamp_bump(*names: str) -> None:
     """The mirror changed: these stamps get new values (default: both)."""
     now = timezone.now()
-    for name in names or (ROWS, SYNC):
-        fresh = uuid.uuid4().hex
-        if MirrorStamp.objects.filter(name=name).update(stamp=fresh, changed_at=now):
+    values = {name: uuid.uuid4().hex for name in names or (ROWS, SYNC)}
+    stamps = Case(*(When(name=name, then=Value(value)) for name, value in values.items()))
+    updated = MirrorStamp.objects.filter(name__in=values).update(stamp=stamps, changed_at=now)
+    if updated == len(values):
+        return  # every stamp in one UPDATE; a missing one is made below
+    for name, fresh in values.items():
+        if MirrorStamp.objects.filter(name=name).exists():
             continue
         try:
             with transaction.atomic():

@@ -7,11 +7,12 @@ expiring list reads each project's pending actions through the shared cache, ref
 most once per EXPIRING_SECONDS for everyone together, never per page view."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import DateTimeField, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from dashboard.wording import platform_name
 EXPIRING_WITHIN = timedelta(hours=24)
 EXPIRING_SECONDS = 300
 LIST_SIZE = 100
+EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _visible(user) -> Q:
@@ -41,10 +43,10 @@ def _read_until(user):
 def notices_unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
-    query = Notice.objects.filter(_visible(user))
-    read_until = _read_until(user)
-    if read_until:
-        query = query.filter(created_at__gt=read_until)
+    # One query: the person's marker (none yet: since ever) inside the count.
+    read_until = NoticeMarker.objects.filter(user=user).values("read_until")[:1]
+    since = Coalesce(Subquery(read_until), Value(EVER), output_field=DateTimeField())
+    query = Notice.objects.filter(_visible(user), created_at__gt=since)
     return query.count() + _expiring_cached_count(user)
 
 

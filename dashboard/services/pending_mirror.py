@@ -66,7 +66,8 @@ def queue_project(project_id: str) -> MirrorProjectView:
 def queue_platforms(project_id: str) -> list[str]:
     """The project's platforms: its layers as last read, else the lists it has."""
     mirrored = MirrorProject.objects.filter(pk=project_id).values_list("platforms", flat=True)
-    found = [p for p in PLATFORMS if p in set(mirrored.first() or ())]
+    layers = set(mirrored.first() or ())  # one query, not one per platform
+    found = [p for p in PLATFORMS if p in layers]
     if found:
         return found
     lists = set(SyncState.objects.filter(project_id=project_id).values_list("platform", flat=True))
@@ -101,12 +102,10 @@ def queue_cold(project_id: str) -> bool:
         return True
     if project.campaigns_read_at is None and not project.campaigns.exists():
         return True
-    return (
-        not SyncState.objects.filter(project_id=project_id).exists()
-        or SyncState.objects.filter(
-            project_id=project_id, last_full_refresh_at__isnull=True
-        ).exists()
+    lists = SyncState.objects.filter(project_id=project_id).aggregate(
+        lists=Count("pk"), never=Count("pk", filter=Q(last_full_refresh_at__isnull=True))
     )
+    return not lists["lists"] or lists["never"] > 0
 
 
 def queue_warm(project_id: str) -> LayersError | None:

@@ -35,10 +35,18 @@ def sync_client() -> LayersClient:
 def _on_response(rate) -> None:
     budget_record(rate)
     if rate and rate.endpoint_class == READ_CLASS and rate.limit:
-        SyncBudget.objects.get_or_create(name=READ_CLASS)
+        row = _row()
+        if row is not None and row.limit_per_minute == rate.limit:
+            return  # the tier as already learnt: one read, no write
+        if row is None:
+            SyncBudget.objects.get_or_create(name=READ_CLASS)
         SyncBudget.objects.filter(name=READ_CLASS).exclude(limit_per_minute=rate.limit).update(
             limit_per_minute=rate.limit, learnt_at=timezone.now()
         )
+
+
+def _row() -> SyncBudget | None:
+    return SyncBudget.objects.filter(name=READ_CLASS).first()
 
 
 def read_note(*, kind: str, at, project_id: str = "", platform: str = "", status=None) -> None:
@@ -48,17 +56,18 @@ def read_note(*, kind: str, at, project_id: str = "", platform: str = "", status
     )
 
 
-def reads_per_minute() -> int:
-    """The key's reads per minute: learnt from Layers, else the configured fallback."""
-    row = SyncBudget.objects.filter(name=READ_CLASS).first()
+def reads_per_minute(row: SyncBudget | None = None) -> int:
+    """The key's reads per minute: learnt from Layers, else the configured fallback (`row`:
+    the budget's row, when the caller has just read it)."""
+    row = row or _row()
     if row is not None and row.limit_per_minute:
         return row.limit_per_minute
     return settings.SYNC_DEFAULT_READS_PER_MINUTE
 
 
-def share_per_minute() -> int:
+def share_per_minute(row: SyncBudget | None = None) -> int:
     """How many reads a minute the engine may make."""
-    return max(1, math.floor(reads_per_minute() * settings.SYNC_READ_SHARE))
+    return max(1, math.floor(reads_per_minute(row) * settings.SYNC_READ_SHARE))
 
 
 def reads_last_minute(now) -> int:
@@ -68,9 +77,10 @@ def reads_last_minute(now) -> int:
 def reads_left(now) -> int:
     """Reads the engine may still make in the minute ending at `now` (0 while it backs off
     or while the key's bucket is nearly empty)."""
-    if backoff_until(now) is not None or _key_nearly_empty():
+    row = _row()  # the back-off and the tier from one read
+    if _backoff_of(row, now) is not None or _key_nearly_empty():
         return 0
-    return max(0, share_per_minute() - reads_last_minute(now))
+    return max(0, share_per_minute(row) - reads_last_minute(now))
 
 
 def _key_nearly_empty() -> bool:
@@ -85,7 +95,10 @@ def _key_nearly_empty() -> bool:
 
 def backoff_until(now):
     """When the engine may read again, or None when it is not backing off."""
-    row = SyncBudget.objects.filter(name=READ_CLASS).first()
+    return _backoff_of(_row(), now)
+
+
+def _backoff_of(row: SyncBudget | None, now):
     if row is None or row.backoff_until is None or row.backoff_until <= now:
         return None
     return row.backoff_until
@@ -96,7 +109,7 @@ def backoff_note(error: LayersError, now) -> bool:
     if isinstance(error, RateLimited):
         wait = error.retry_after or 60
     elif error.status is None or error.status >= 500:
-        row = SyncBudget.objects.filter(name=READ_CLASS).first()
+        row = _row()
         count = row.backoff_count if row else 0
         wait = min(BACKOFF_CAP, BACKOFF_START * 2**count)
     else:
@@ -121,32 +134,33 @@ def feed_per_minute() -> float:
     return 60 / settings.SYNC_FEED_SECONDS if settings.SYNC_FEED else 0.0
 
 
-def reserve_per_minute() -> int:
+def reserve_per_minute(row: SyncBudget | None = None) -> int:
     """Reads a minute the reconciler leaves for change-driven reads (webhooks, the feed's
     hints, "refresh now"), so a change is read within seconds even mid-sweep."""
-    return max(1, math.ceil(share_per_minute() * settings.SYNC_CHANGE_RESERVE))
+    return max(1, math.ceil(share_per_minute(row) * settings.SYNC_CHANGE_RESERVE))
 
 
-def sweep_per_minute() -> float:
+def sweep_per_minute(row: SyncBudget | None = None) -> float:
     """Reads a minute the reconciler's sweep gets at rest: the share less the feed and the
     reserve."""
-    return max(1.0, share_per_minute() - reserve_per_minute() - feed_per_minute())
+    row = row or _row()  # read once for the share and the reserve
+    return max(1.0, share_per_minute(row) - reserve_per_minute(row) - feed_per_minute())
 
 
-def sweep_rate(now) -> float:
+def sweep_rate(now, row: SyncBudget | None = None) -> float:
     """The sweep's reads a minute now: what it gets at rest, less the change-driven reads of
     the last minute (changes come first; the sweep slows down while they come)."""
     changes = SyncRead.objects.filter(at__gt=now - WINDOW, at__lte=now, kind="change").count()
-    return max(1.0, sweep_per_minute() - changes)
+    return max(1.0, sweep_per_minute(row) - changes)
 
 
 def sweep_take(now, reads: int) -> bool:
     """Takes `reads` from the sweep's token bucket (refilled at sweep_rate, holding at most
     a quarter of a minute's worth, so the sweep never bursts into the window the changes
     need); answers whether they were there."""
-    rate = sweep_rate(now)
-    cap = max(SWEEP_BURST, rate / 4)
     row, _ = SyncBudget.objects.get_or_create(name=READ_CLASS)
+    rate = sweep_rate(now, row)
+    cap = max(SWEEP_BURST, rate / 4)
     if row.credit_at is None:
         credit = cap
     else:

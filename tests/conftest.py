@@ -211,7 +211,7 @@ def _delete_every_row(connection, atomic):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def live_server_keeps_a_connection_per_socket(django_db_setup):
+def live_server_keeps_a_connection_per_socket(django_db_setup, django_db_blocker):
     """The live server answers each socket in a thread of its own, and the dashboard's client
     (and the `sandbox` fixture) call it over kept-alive sockets. Django's default
     (CONN_MAX_AGE 0) opens and closes a database connection for every request, which costs
@@ -266,6 +266,22 @@ def live_server_keeps_a_connection_per_socket(django_db_setup):
         for conn in kept:  # threads of sockets a client still holds open, idle by now
             conn.inc_thread_sharing()
             conn.close()
+    _end_other_sessions(django_db_blocker)
+
+
+def _end_other_sessions(blocker):
+    """PostgreSQL refuses to drop the test database while any session uses it, and a thread
+    a test started (a tick's, a fan-out's, a live-server socket's) may still hold one: end
+    them, so the run ends without "database is being accessed by other users"."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,10 +1,9 @@
 """Notices: what a person should look at across the projects they can see. Denied writes,
 failed dispatches and finished optimizer runs come from webhooks (stored as `Notice`);
-actions about to expire are worked out from the shared pending lists.
+actions about to expire come from the mirror (the synced copy of every pending list).
 
-The badge in the navigation costs one indexed count query and no upstream call. The
-expiring list reads each project's pending actions through the shared cache, refreshed at
-most once per EXPIRING_SECONDS for everyone together, never per page view."""
+The badge in the navigation costs one indexed count query and no upstream call; the
+expiring list is one query of the mirror however many customers a person sees."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,12 +15,11 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.layers import PLATFORMS, LayersError
-from dashboard.models import MirrorProject, Notice, NoticeMarker
+from dashboard.layers import LayersError
+from dashboard.models import Notice, NoticeMarker
+from dashboard.models.mirror import MirrorAction
 from dashboard.services import access
-from dashboard.services.projects import project_platforms
 from dashboard.services.projects_page import projects_visible
-from dashboard.services.upstream import cached_read, fan_out, layers
 from dashboard.wording import platform_name
 
 EXPIRING_WITHIN = timedelta(hours=24)
@@ -114,80 +112,43 @@ def notices_page(*, user) -> NoticesPage:
 
 
 def _expiring(projects) -> tuple[tuple[Expiring, ...], list]:
-    results = fan_out({p.id: _expiring_reader(p) for p in projects})
-    found, errors = [], []
-    for project in projects:
-        value = results[project.id]
-        if isinstance(value, LayersError):
-            errors.append(value)
-            continue
-        found.extend(value)
+    """The visible customers' pending actions expiring within 24 h, soonest first, from the
+    mirror (no upstream read); a copy is kept for the badge, which never calls Layers."""
+    names = {p.id: p.name for p in projects}
     now = timezone.now()
-    return tuple(
-        sorted(
-            (e for e in found if e.expires_at and e.expires_at > now), key=lambda e: e.expires_at
+    actions = (
+        MirrorAction.objects.pending()
+        .filter(project_id__in=list(names), expires_at__gt=now)
+        .filter(expires_at__lte=now + EXPIRING_WITHIN)
+        .order_by("expires_at", "pending_id")
+        .values_list(
+            "project_id",
+            "platform",
+            "pending_id",
+            "action_type",
+            "entity_name",
+            "entity_id",
+            "expires_at",
         )
-    ), errors
-
-
-def _expiring_reader(project):
-    """The project's pending actions expiring within 24 h: one shared read per
-    EXPIRING_SECONDS (single-flight, and dropped when the project changes upstream, like
-    every cached read); a copy is kept for the badge, which never calls Layers."""
-
-    def fetch():
-        client = layers()
-        horizon = timezone.now() + EXPIRING_WITHIN
-        value = []
-        for platform in _platforms(project):
-            for action in client.iter_pages(
-                client.pending_list,
-                project_id=project.id,
+    )
+    found, for_badge = [], {f"notices:expiring:{pid}": [] for pid in names}
+    for project_id, platform, pending_id, action_type, entity_name, entity_id, at in actions:
+        query = urlencode({"platform": platform, "sort": "expiring"})
+        found.append(
+            Expiring(
+                project_id=project_id,
+                project_name=names[project_id],
                 platform=platform,
-                statuses=["pending"],
-                limit=200,
-                max_pages=5,
-            ):
-                if (
-                    action.status == "pending"
-                    and action.expires_at
-                    and action.expires_at <= horizon
-                ):
-                    query = urlencode({"platform": platform, "sort": "expiring"})
-                    value.append(
-                        Expiring(
-                            project_id=project.id,
-                            project_name=project.name,
-                            platform=platform,
-                            pending_id=action.pending_id,
-                            what=(action.action_type or "change").replace("_", " "),
-                            entity_name=action.entity_name or action.entity_id or "",
-                            expires_at=action.expires_at,
-                            link=(
-                                f"{reverse('queue', args=[project.id])}?{query}"
-                                f"#pa-{action.pending_id}"
-                            ),
-                        )
-                    )
-        return value
-
-    def read():
-        value = cached_read(project.id, "expiring-soon", fetch, ttl=EXPIRING_SECONDS)
-        cache.set(
-            f"notices:expiring:{project.id}",
-            [(e.pending_id, e.expires_at) for e in value],
-            timeout=EXPIRING_SECONDS,
+                pending_id=pending_id,
+                what=(action_type or "change").replace("_", " "),
+                entity_name=entity_name or entity_id or "",
+                expires_at=at,
+                link=f"{reverse('queue', args=[project_id])}?{query}#pa-{pending_id}",
+            )
         )
-        return value
-
-    return read
-
-
-def _platforms(project) -> list[str]:
-    """The project's ad platforms: as the mirror read them, or from Layers' project record."""
-    if isinstance(project, MirrorProject):
-        return list(project.platforms) or list(PLATFORMS)
-    return project_platforms(project)
+        for_badge[f"notices:expiring:{project_id}"].append((pending_id, at))
+    cache.set_many(for_badge, timeout=EXPIRING_SECONDS)
+    return tuple(found), []
 
 
 def _expiring_cached_count(user) -> int:

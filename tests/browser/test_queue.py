@@ -25,6 +25,9 @@ def test_an_approver_approves_and_rejects_in_place_and_the_counts_follow(
     approved = page.locator(f"#{first_id}")
     approved.locator(".status-pill", has_text="approved").wait_for()
     assert approved.locator("form").count() == 0
+    # htmx settles the swapped row's class a moment after its content: until then the
+    # approved row still reads as pending and would be taken for the next one.
+    page.locator(f"#{first_id}.status-pending").wait_for(state="detached")
 
     second = page.locator("article.action.status-pending").first
     second_id = second.get_attribute("id")

@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -485,12 +486,48 @@ def login(client, username):
     client.force_login(get_user_model().objects.get(username=username))
 
 
-def browser_login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+def browser_login(page, live_server, username, *, home=False):
+    """Signs one of `people` in on the page's browser as the sign-in form would: the session
+    cookie the form's answer sets (the form itself is walked in tests/browser/test_signin.py;
+    walking it in every browser test cost each a third of a second of Chromium and server
+    CPU). `home` then opens the Projects page, where the form lands."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "url": live_server.url, "httpOnly": True}
+    cookie["value"] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{**cookie, "sameSite": "Lax"}])
+    if home:
+        page.goto(f"{live_server.url}/")
+
+
+@contextmanager
+def task_worker(tasks: int = 1):
+    """The real database worker (`make run`'s), in a thread of its own, for `tasks` tasks. It
+    is stopped and joined on the way out even when the test failed before giving it any: a
+    worker left waiting would poll the next test's database."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=tasks,
+        worker_id="browser-test",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        worker.running = False
+        thread.join(timeout=60)
 
 
 def mirror_sync(project_id: str = ACME, platform: str | None = None, *, later: float = 0):

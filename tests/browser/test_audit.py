@@ -68,7 +68,7 @@ def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(
         second_label="The run",
         sentence="Optimizer run finished on Meta: 3 proposals to review.",
     )
-    browser_login(page, live_server, "approver")
+    browser_login(page, live_server, "approver", home=True)
     badge = page.locator("#nav-notices .badge")
     assert badge.inner_text().split()[0] == "2"  # the expiring actions join in once they were read
     page.locator("#nav-notices").click()

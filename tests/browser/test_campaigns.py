@@ -197,7 +197,7 @@ def test_pages_have_no_console_errors_or_csp_violations(sandbox, people, live_se
 def test_a_new_admin_walks_the_whole_path_from_connecting_an_account_to_the_optimizers_proposals(
     sandbox, people, live_server, page
 ):
-    browser_login(page, live_server, "admin")
+    browser_login(page, live_server, "admin", home=True)
     page.get_by_role("link", name="Acme Coffee").click()
     # 1. Connect an ad account through the platform's consent page.
     page.get_by_role("link", name="Accounts").click()

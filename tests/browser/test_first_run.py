@@ -16,7 +16,7 @@ def test_the_first_superuser_goes_from_home_to_the_first_run_page_and_gives_some
     User = get_user_model()
     User.objects.create_superuser(username="root", password=PASSWORD, first_name="Rita")
     User.objects.create_user(username="maria", password=PASSWORD)
-    browser_login(page, live_server, "root")
+    browser_login(page, live_server, "root", home=True)
     page.get_by_role("link", name="Open the first-run page").click()
     page.wait_for_url(f"{live_server.url}/first-run/")
     assert page.get_by_role("heading", name="First run", exact=True).is_visible()
@@ -46,7 +46,7 @@ def test_a_newcomer_without_any_role_sees_who_can_give_them_access(sandbox, live
         username="root", password=PASSWORD, first_name="Rita", last_name="Root"
     )
     User.objects.create_user(username="newcomer", password=PASSWORD)
-    browser_login(page, live_server, "newcomer")
+    browser_login(page, live_server, "newcomer", home=True)
     empty = page.locator("#project-list-empty")
     assert "People who can give you access: Rita Root." in empty.inner_text()
     assert page.locator("#nav-first-run").count() == 0

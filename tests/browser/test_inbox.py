@@ -129,7 +129,7 @@ def test_an_account_manager_filters_opens_approves_rejects_and_bulk_decides_acro
 def test_the_projects_page_lists_each_customer_with_counts_and_freshness(
     inbox_ready, live_server, page
 ):
-    browser_login(page, live_server, "manager")
+    browser_login(page, live_server, "manager", home=True)
     rows = page.locator("#project-list li.project-line")
     assert rows.count() == 3
     assert "Synced" in page.locator("#project-list").inner_text()

@@ -6,7 +6,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_person_logs_in_picks_a_project_and_sees_its_overview(sandbox, people, live_server, page):
-    browser_login(page, live_server, "admin")
+    browser_login(page, live_server, "admin", home=True)
     page.get_by_role("link", name="Acme Coffee").click()
     page.wait_for_url(f"{live_server.url}/projects/{ACME}/")
     assert page.get_by_role("heading", name="Acme Coffee").is_visible()
@@ -21,7 +21,7 @@ def test_a_person_logs_in_picks_a_project_and_sees_its_overview(sandbox, people,
 def test_the_project_picker_shows_only_the_projects_granted_to_the_person(
     sandbox, people, live_server, page
 ):
-    browser_login(page, live_server, "outsider")
+    browser_login(page, live_server, "outsider", home=True)
     names = page.locator("#project-list .card-title").all_inner_texts()
     assert names == ["Nordlicht Outdoor"]
     screenshot(page, "project-picker")

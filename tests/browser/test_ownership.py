@@ -15,7 +15,7 @@ def test_an_admin_assigns_an_owner_and_a_cover_and_the_other_customer_stays_flag
     sandbox, people, live_server, page
 ):
     ProjectGrant.objects.create(user=people["admin"], project_id=BRIGHTSIDE, role="admin")
-    browser_login(page, live_server, "admin")
+    browser_login(page, live_server, "admin", home=True)
     acme = page.locator(f"#project-{ACME}")
     assert "No owner" in acme.inner_text()
     acme.get_by_role("link", name="Assign an owner").click()

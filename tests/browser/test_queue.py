@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from tests.conftest import ACME, browser_login, screenshot, sync_next_tick
+from tests.conftest import ACME, browser_login, screenshot, sync_next_tick, task_worker
 
 pytestmark = pytest.mark.browser
 
@@ -132,24 +134,8 @@ def test_two_reviewers_deciding_the_same_action_one_wins_and_the_other_sees_who(
 def test_a_bulk_approval_of_fifty_actions_shows_its_progress_and_a_result_per_row(
     sandbox, people, live_server, page
 ):
-    import threading
-
-    from django_tasks_db.management.commands.db_worker import Worker
-
     sandbox.control("pending-bulk", projectId=ACME, platform="apple", count=50)
-    worker = Worker(
-        queue_names=["default"],
-        interval=0.1,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=1,
-        worker_id="browser-test",
-        excluded_queue_names=[],
-    )
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
+    with task_worker():
         browser_login(page, live_server, "approver")
         open_queue(page, live_server, "?platform=apple")
         boxes = page.locator("input.select")
@@ -157,40 +143,21 @@ def test_a_bulk_approval_of_fifty_actions_shows_its_progress_and_a_result_per_ro
         boxes.nth(3).click(modifiers=["Shift"])
         assert page.locator("#bulk-count").inner_text() == "4 selected"
         page.locator("#bulk-select-all").check()
+        # The bar says what select all takes once the server has counted it (the row moves
+        # as it does): the approver reads it before deciding.
+        page.locator("#bulk-count", has_text=re.compile(r"^All \d+ matching selected$")).wait_for()
         page.locator("#bulk-text").fill("Approved with the customer on the weekly call")
         page.get_by_role("button", name="Approve selected").click()
         page.wait_for_url("**/queue/bulk/**")
         page.locator("#bulk-status", has_text="Finished").wait_for(timeout=120_000)
         assert page.locator("tr.bulk-item.outcome-decided").count() >= 50
         screenshot(page, "bulk-progress")
-    finally:
-        thread.join(timeout=120)
 
 
 def test_a_bulk_approval_that_failed_while_layers_was_down_is_tried_again_from_its_page(
     sandbox, people, live_server, page, monkeypatch
 ):
-    import threading
-
-    from django_tasks_db.management.commands.db_worker import Worker
-
     monkeypatch.setattr("dashboard.services.bulk.TRANSIENT_PAUSE", 0.01)
-
-    def work_once():
-        worker = Worker(
-            queue_names=["default"],
-            interval=0.1,
-            batch=False,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=1,
-            worker_id="browser-test",
-            excluded_queue_names=[],
-        )
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        return thread
-
     browser_login(page, live_server, "approver")
     open_queue(page, live_server, "?platform=tiktok")
     page.locator("input.select").nth(0).check()
@@ -208,20 +175,18 @@ def test_a_bulk_approval_that_failed_while_layers_was_down_is_tried_again_from_i
             }
         ],
     )
-    thread = work_once()
-    page.get_by_role("button", name="Approve selected").click()
-    page.wait_for_url("**/queue/bulk/**")
-    page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
-    thread.join(timeout=30)
+    with task_worker():
+        page.get_by_role("button", name="Approve selected").click()
+        page.wait_for_url("**/queue/bulk/**")
+        page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
     assert page.locator("tr.bulk-item.outcome-failed").count() == 2
     retry = page.get_by_role("button", name="Try the 2 failed again")
     screenshot(page, "bulk-failed")
 
     sandbox.control("faults", faults=[])
-    thread = work_once()
-    retry.click()
-    page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
-    thread.join(timeout=30)
+    with task_worker():
+        retry.click()
+        page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
     assert page.locator("tr.bulk-item.outcome-decided").count() == 2
     assert page.get_by_role("button", name="Try the 2 failed again").count() == 0
     assert sandbox.control("stats")["executedByRoute"].get("POST pending.approve") == 2

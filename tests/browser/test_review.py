@@ -3,14 +3,13 @@ when a campaign moved before an approval, proposals in words with the raw value 
 away, the selection's spend total, a bulk decision whose worker stopped, and the
 lifetime-budget form."""
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from tests.conftest import ACME, browser_login, screenshot
+from tests.conftest import ACME, browser_login, screenshot, task_worker
 from tests.test_queue import pending_items
 
 pytestmark = pytest.mark.browser
@@ -131,7 +130,6 @@ def test_selecting_budget_changes_shows_the_selections_daily_spend_change(
 def test_a_bulk_decision_whose_worker_stopped_says_so_and_is_resumed_from_its_page(
     sandbox, people, live_server, page
 ):
-    from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
     from dashboard.models import BulkDecision
@@ -153,21 +151,9 @@ def test_a_bulk_decision_whose_worker_stopped_says_so_and_is_resumed_from_its_pa
     assert page.locator("#bulk-status").inner_text() == "Stopped"
     screenshot(page, "bulk-stopped")
 
-    worker = Worker(
-        queue_names=["default"],
-        interval=0.1,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=1,
-        worker_id="browser-test",
-        excluded_queue_names=[],
-    )
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    page.get_by_role("button", name="Resume: 2 left to decide").click()
-    page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
-    thread.join(timeout=30)
+    with task_worker():
+        page.get_by_role("button", name="Resume: 2 left to decide").click()
+        page.locator("#bulk-status", has_text="Finished").wait_for(timeout=60_000)
     assert page.locator("tr.bulk-item.outcome-decided").count() == 2
     assert page.locator(".bulk-stopped").count() == 0
     assert sandbox.control("stats")["executedByRoute"].get("POST pending.approve") == 2

@@ -22,6 +22,7 @@ Modules
   seed.py      the demo story (also `manage.py sandbox_seed [--force]`)
   seed_data.py the demo story's tables: keys, customers, layers, accounts, campaigns, pending
   tables.py    a reset's plain DELETE per table and INSERTs of the seed rows (no ORM compiling)
+  snapshot.py  a reset's seed replayed from the first one's rows (times moved, ids minted anew)
   rows.py      each call's hot look-ups (state, key, project, layer…) as plain SQL, same rows
   scale.py     generated customers at partner scale (`sandbox_seed --customers N`)
   proposer.py  the optimizer proposing over time (control `proposer`, SANDBOX_PROPOSER_PER_MINUTE)

@@ -1,11 +1,15 @@
 """The sandbox clock (wall time plus an offset tests can advance) and id minting."""
 
 import os
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in CROCKFORD for b in CROCKFORD]  # 10 bits -> two digits
+_minting = threading.local()  # .log: a list while `minted()` records this thread's ulids
 
 
 def offset() -> float:
@@ -41,7 +45,22 @@ def ulid(at: datetime | None = None, rand: bytes | None = None) -> str:
     """26-char Crockford base32: 48-bit milliseconds + 80 random bits."""
     ms = int((at or datetime.now(UTC)).timestamp() * 1000)
     value = (ms << 80) | int.from_bytes(rand or os.urandom(10), "big")
-    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+    text = "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
+    log = getattr(_minting, "log", None)
+    if log is not None:
+        log.append((text, at, rand))
+    return text
+
+
+@contextmanager
+def minted():
+    """Records every ulid this thread mints meanwhile, as (ulid, at, rand) as given to
+    `ulid`: a reset's snapshot (snapshot.py) mints them again for another time."""
+    _minting.log = log = []
+    try:
+        yield log
+    finally:
+        _minting.log = None
 
 
 def new_id(prefix: str, at: datetime | None = None) -> str:

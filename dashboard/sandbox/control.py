@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import clock, control_data, engine, extensions, proposer, seed, tables, webhooks
+from . import clock, control_data, engine, extensions, proposer, snapshot, tables, webhooks
 from .control_data import BadControl, _layer
 from .http import TIERS, get_state
 from .models import (
@@ -83,7 +83,7 @@ def reset(body):
         # A fresh epoch orphans every cache key (rate buckets) of the previous life.
         state = State.objects.create(epoch=secrets.token_hex(8))
         if body.get("seed", True):
-            seed.seed(state)
+            snapshot.seed(state)  # the demo story, replayed from the first reset's rows
     return {"reset": True, "seeded": bool(body.get("seed", True))}
 
 

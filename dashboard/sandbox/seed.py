@@ -6,6 +6,9 @@
   its App Store accounts are in pounds, yen and won (yen and won have no minor unit).
 
 Times are relative to the sandbox clock at seeding, so "expires within 24 h" stays true.
+A reset replays the first reset's rows (snapshot.py) with the times moved and the ids minted
+anew: keep every time whole seconds from `now`, write rows through tables.insert and mint ids
+through clock (tests/sandbox/test_reset_snapshot.py holds a replay against a fresh seed).
 The tables (keys, projects, layers, accounts, campaigns, pending actions) are seed_data.py;
 this module turns them into rows."""
 
@@ -38,8 +41,8 @@ from .seed_data import (
 )
 
 
-def seed(state=None) -> None:
-    now = clock.now(state)
+def seed(state=None, now=None) -> None:
+    now = now or clock.now(state)
     _keys()
     projects = {
         uid: Project(

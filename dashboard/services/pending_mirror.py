@@ -13,6 +13,7 @@ one targeted refresh on its first view, through the sync engine's own path and l
 import time
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, Value
@@ -28,7 +29,6 @@ from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
 from dashboard.services.inbox import InboxFilters, inbox_matching
 from dashboard.services.inbox_actions import mirror_pending_action
-from dashboard.services.inbox_sync import freshness_get
 from dashboard.services.mirror import mirror_project_detail, mirror_refresh, sync_refresh_request
 from dashboard.services.mirror_campaigns import (
     mirror_authority_due,
@@ -38,11 +38,13 @@ from dashboard.services.mirror_campaigns import (
     mirror_whoami,
 )
 from dashboard.services.pending import Queue
+from dashboard.services.pending_mirror_state import queue_state_read
 from dashboard.services.pending_rows import RowContext
 from dashboard.services.projects import project_get
 from dashboard.services.sync import budget
 
 PAGE_SIZE = 50
+RECORD_COPIES = ("current_value", "new_value", "detail")  # the record holds them too
 COLD_LOCK_SECONDS = 60
 COLD_WAIT_SECONDS = 15
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -95,28 +97,20 @@ def pending_project(*, user, project_id: str, filters):
 
 
 def queue_cold(project_id: str) -> bool:
-    """Part of this project was never read: its details, a list, or its campaigns (asked
-    to be read again is not "never": those wait for the engine)."""
-    project = MirrorProject.objects.filter(pk=project_id).first()
-    if project is None or project.details_read_at is None:
-        return True
-    if project.campaigns_read_at is None and not project.campaigns.exists():
-        return True
-    lists = SyncState.objects.filter(project_id=project_id).aggregate(
-        lists=Count("pk"), never=Count("pk", filter=Q(last_full_refresh_at__isnull=True))
-    )
-    return not lists["lists"] or lists["never"] > 0
+    """Part of this project was never read (QueueMirrorState.cold)."""
+    return queue_state_read(project_id).cold
 
 
-def queue_warm(project_id: str) -> LayersError | None:
+def queue_warm(project_id: str, *, cold: bool | None = None) -> LayersError | None:
     """A project never synced gets ONE targeted refresh now, through the sync engine's own
     reads (each in its ledger, counted in its share), of what was never read: the project's
     layers and currencies (2 reads), each list (1 read per 200 actions), its campaigns (1) and the
     authority of the campaigns its actions name (1 each, while the share has room), and the
     key's scopes if never read (1). Without room in the share, or while the engine backs
     off, the lists are only asked for ("refresh now") and the page says "not synced yet".
-    Answers Layers' error when a read failed (the page says it), else None."""
-    if not queue_cold(project_id):
+    Answers Layers' error when a read failed (the page says it), else None. `cold`: what
+    the caller's own read of the mirror said (QueueMirrorState.cold), if it read it."""
+    if not (queue_cold(project_id) if cold is None else cold):
         return None
     now = timezone.now()
     if budget.backoff_until(now) is not None:
@@ -166,13 +160,19 @@ def _wait_for(lock: str) -> None:
 # --- reading the mirror -------------------------------------------------------------------------
 
 
+_READ = object()  # MirrorQueueContext reads the project itself
+
+
 class MirrorQueueContext(RowContext):
     """A queue row's context from the mirror: the project's accounts' currencies, its
     mirrored campaigns (their values now, for the "moved since" hint) and the authority
     read for them; nothing is read from Layers."""
 
-    def __init__(self, project_id: str, *, campaign_ids=None):
-        mirrored = MirrorProject.objects.filter(pk=project_id).first()
+    def __init__(self, project_id: str, *, campaign_ids=None, project=_READ):
+        """`project`: the MirrorProject (or None) when the caller already read it."""
+        mirrored = (
+            MirrorProject.objects.filter(pk=project_id).first() if project is _READ else project
+        )
         locale = money_locale(mirrored.primary_language) if mirrored else DEFAULT_LOCALE
         campaigns = MirrorCampaign.objects.filter(project_id=project_id)
         if campaign_ids is not None:
@@ -285,7 +285,9 @@ def queue_page(project_id: str, filters) -> tuple[list, str | None]:
     cursor = cursors_read(filters.cursor, scope=scope)
     if filters.cursor:
         actions = _after(actions, cursor, descending)
-    page = list(actions.select_related("project")[: PAGE_SIZE + 1])
+    # The row is drawn from the record (mirror_pending_action): its copies of the values
+    # are not decoded unless a row has no record.
+    page = list(actions.defer(*RECORD_COPIES)[: PAGE_SIZE + 1])
     more = None
     if len(page) > PAGE_SIZE:
         page = page[:PAGE_SIZE]
@@ -296,13 +298,15 @@ def queue_page(project_id: str, filters) -> tuple[list, str | None]:
     return page, more
 
 
-def queue_counts(project_id: str, platforms) -> dict:
-    """platform -> pending actions in the mirror (None for a list never synced)."""
-    synced = set(
-        SyncState.objects.filter(
-            project_id=project_id, last_full_refresh_at__isnull=False
-        ).values_list("platform", flat=True)
-    )
+def queue_counts(project_id: str, platforms, synced=None) -> dict:
+    """platform -> pending actions in the mirror (None for a list never synced). `synced`:
+    the platforms whose list was synced, when the caller knows (QueueMirrorState.synced)."""
+    if synced is None:
+        synced = set(
+            SyncState.objects.filter(
+                project_id=project_id, last_full_refresh_at__isnull=False
+            ).values_list("platform", flat=True)
+        )
     counted = dict(
         MirrorAction.objects.pending()
         .filter(project_id=project_id)
@@ -313,11 +317,20 @@ def queue_counts(project_id: str, platforms) -> dict:
     return {p: counted.get(p, 0) if p in synced else None for p in platforms}
 
 
-def queue_campaigns(project_id: str) -> list:
+class CampaignChoice(NamedTuple):
+    campaign_id: str
+    name: str
+
+
+def queue_campaigns(project_id: str) -> list[CampaignChoice]:
     """The campaign filter's choices: the project's mirrored campaigns, by name."""
+    found = (
+        MirrorCampaign.objects.filter(project_id=project_id, listed=True)
+        .exclude(status="deleted")
+        .values_list("campaign_id", "name")
+    )
     return sorted(
-        MirrorCampaign.objects.filter(project_id=project_id, listed=True).exclude(status="deleted"),
-        key=lambda c: (c.name or c.campaign_id).lower(),
+        (CampaignChoice(*c) for c in found), key=lambda c: (c.name or c.campaign_id).lower()
     )
 
 
@@ -354,27 +367,27 @@ def queue_key_may_decide() -> bool:
     return scopes is None or scopes.has_scope("ads:write:pending")
 
 
-def queue_freshness(project_id: str):
-    return freshness_get(project_ids=[project_id])
-
-
-def queue_mirrored(project_id: str, filters, role, error) -> Queue:
-    """The queue's pending view, from the mirror (`error`: what queue_warm answered)."""
-    platforms = queue_platforms(project_id)
+def queue_mirrored(project_id: str, filters, role, error, state=None) -> Queue:
+    """The queue's pending view, from the mirror (`error`: what queue_warm answered;
+    `state`: the caller's read of the project's mirror, QueueMirrorState, if it read it)."""
+    state = state or queue_state_read(project_id)
+    platforms = state.platforms
     page, more = queue_page(project_id, filters)
     context = MirrorQueueContext(
-        project_id, campaign_ids={a.campaign_id for a in page if a.campaign_id}
+        project_id,
+        campaign_ids={a.campaign_id for a in page if a.campaign_id},
+        project=state.project,
     )
     return Queue(
         rows=tuple(context.row_of(action) for action in page),
         filters=filters,
         platforms=tuple(platforms),
-        counts=queue_counts(project_id, platforms),
+        counts=queue_counts(project_id, platforms, synced=state.synced),
         next_cursor=more,
         campaigns=tuple(queue_campaigns(project_id)),
         errors=(error,) if error else (),
         role=role,
         key_may_decide=queue_key_may_decide(),
         locale=context.locale,
-        freshness=queue_freshness(project_id),
+        freshness=state.freshness,
     )

@@ -18,6 +18,7 @@ from dashboard.services.bulk_start import (
     bulk_decision_start,
     bulk_select_all_preview,
 )
+from dashboard.services.pending_mirror_state import queue_view_read
 from dashboard.views.decisions import DecisionForm, decision_back, decision_opened
 from dashboard.views.params import query_instant
 
@@ -27,17 +28,19 @@ from dashboard.views.params import query_instant
 @vary_on_headers("HX-Request")
 def queue(request, project_id):
     filters = pending.QueueFilters.from_query(request.GET)
-    warmed = pending_mirror.pending_warm(user=request.user, project_id=project_id, filters=filters)
-    stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # before the reads
-    queue = pending.pending_queue(
-        user=request.user, project_id=project_id, filters=filters, warmed=warmed
-    )
+    if filters.status == "pending":  # the mirror's, read once for the whole page
+        view = queue_view_read(user=request.user, project_id=project_id, filters=filters)
+        queue, stamp, project = view.queue, view.stamp, view.project
+    else:
+        stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # first
+        queue = pending.pending_queue(user=request.user, project_id=project_id, filters=filters)
+        project = pending_mirror.pending_project(
+            user=request.user, project_id=project_id, filters=filters
+        )
     context = {
         "queue": queue,
         "stamp": stamp,
-        "project": pending_mirror.pending_project(
-            user=request.user, project_id=project_id, filters=filters
-        ),
+        "project": project,
         "freshness": queue.freshness,
         "sorts": pending.SORTS,
         "statuses": pending.STATUSES,

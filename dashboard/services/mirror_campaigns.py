@@ -274,9 +274,7 @@ def mirror_key_scopes():
     """The key's scopes as last read (a WhoAmI-like object), or None when never read."""
     from dashboard.layers.records import WhoAmI
 
-    row = SyncFeed.objects.filter(name=WHOAMI).first()
-    if row is None or row.read_at is None:
+    row = next(iter(SyncFeed.objects.filter(name=WHOAMI).values_list("read_at", "seen_ids")), None)
+    if row is None or row[0] is None:
         return None
-    return WhoAmI(
-        organization_id="", organization_name=None, api_key_id=None, scopes=tuple(row.seen_ids)
-    )
+    return WhoAmI(organization_id="", organization_name=None, api_key_id=None, scopes=tuple(row[1]))

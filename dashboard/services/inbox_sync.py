@@ -6,7 +6,6 @@ Projects page's counts and order are in services/projects_page.py."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from dashboard.models.mirror import MirrorProject, SyncState
@@ -93,35 +92,62 @@ class Freshness:
         )
 
 
+# A list's sync state as the pages read it: these columns of SyncState, in this order.
+LIST_FIELDS = (
+    "platform",
+    "last_full_refresh_at",
+    "last_change_seen_at",
+    "consecutive_errors",
+    "requested_at",
+    "last_error",
+    "last_error_at",
+)
+
+
+@dataclass(frozen=True)
+class ListState:
+    platform: str
+    last_full_refresh_at: datetime | None
+    last_change_seen_at: datetime | None
+    consecutive_errors: int
+    requested_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+
+
+def lists_read(states) -> tuple[ListState, ...]:
+    """The lists of a SyncState queryset, as ListStates (one query)."""
+    return tuple(ListState(*row) for row in states.values_list(*LIST_FIELDS))
+
+
+def freshness_of(lists) -> Freshness:
+    """The freshness of these lists (ListStates)."""
+    refreshed = [s.last_full_refresh_at for s in lists if s.last_full_refresh_at]
+    failing = [s for s in lists if s.consecutive_errors > 0]
+    # the latest failure (one never stamped counts as the oldest)
+    error = max(
+        failing,
+        key=lambda s: (s.last_error_at is not None, s.last_error_at or 0),
+        default=None,
+    )
+    return Freshness(
+        lists=len(lists),
+        never=len(lists) - len(refreshed),
+        oldest=min(refreshed, default=None),
+        newest=max(refreshed, default=None),
+        failing=len(failing),
+        last_error=(error.last_error if error else "")[:300],
+        last_error_at=error.last_error_at if error else None,
+        requested=any(s.requested_at is not None for s in lists),
+    )
+
+
 def freshness_get(*, project_ids=None) -> Freshness:
     """The freshness of the given projects' lists (None: every project)."""
     states = SyncState.objects.all()
     if project_ids is not None:
         states = states.filter(project_id__in=list(project_ids))
-    totals = states.aggregate(
-        lists=Count("pk"),
-        never=Count("pk", filter=Q(last_full_refresh_at__isnull=True)),
-        oldest=Min("last_full_refresh_at"),
-        newest=Max("last_full_refresh_at"),
-        failing=Count("pk", filter=Q(consecutive_errors__gt=0)),
-        requested=Count("pk", filter=Q(requested_at__isnull=False)),
-    )
-    error = totals["failing"] and (  # no list failing (the usual case): no second query
-        states.filter(consecutive_errors__gt=0)
-        .order_by("-last_error_at")
-        .values_list("last_error", "last_error_at")
-        .first()
-    )
-    return Freshness(
-        lists=totals["lists"],
-        never=totals["never"],
-        oldest=totals["oldest"],
-        newest=totals["newest"],
-        failing=totals["failing"],
-        last_error=(error[0] if error else "")[:300],
-        last_error_at=error[1] if error else None,
-        requested=bool(totals["requested"]),
-    )
+    return freshness_of(lists_read(states))
 
 
 def freshness_for(*, user, customer: str = "") -> Freshness:

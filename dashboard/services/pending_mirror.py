@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Q, Value
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -40,7 +40,6 @@ from dashboard.services.mirror_campaigns import (
 from dashboard.services.pending import Queue
 from dashboard.services.pending_mirror_state import queue_state_read
 from dashboard.services.pending_rows import RowContext
-from dashboard.services.projects import project_get
 from dashboard.services.sync import budget
 
 PAGE_SIZE = 50
@@ -61,19 +60,9 @@ class MirrorProjectView:
         self.platforms = list(mirrored.platforms or []) if mirrored else []
 
 
-def queue_project(project_id: str) -> MirrorProjectView:
-    return MirrorProjectView(MirrorProject.objects.filter(pk=project_id).first(), project_id)
-
-
 def queue_platforms(project_id: str) -> list[str]:
     """The project's platforms: its layers as last read, else the lists it has."""
-    mirrored = MirrorProject.objects.filter(pk=project_id).values_list("platforms", flat=True)
-    layers = set(mirrored.first() or ())  # one query, not one per platform
-    found = [p for p in PLATFORMS if p in layers]
-    if found:
-        return found
-    lists = set(SyncState.objects.filter(project_id=project_id).values_list("platform", flat=True))
-    return [p for p in PLATFORMS if p in lists] or list(PLATFORMS)
+    return queue_state_read(project_id).platforms
 
 
 # --- the first view of a project never synced --------------------------------------------------
@@ -86,14 +75,6 @@ def pending_warm(*, user, project_id: str, filters):
     if filters.status != "pending":
         return None
     return queue_warm(project_id)
-
-
-def pending_project(*, user, project_id: str, filters):
-    """The project as the queue's page names it: from the mirror for the pending view."""
-    if filters.status == "pending":
-        access.access_require(user=user, project_id=project_id)
-        return queue_project(project_id)
-    return project_get(user=user, project_id=project_id)
 
 
 def queue_cold(project_id: str) -> bool:
@@ -336,13 +317,7 @@ def queue_campaigns(project_id: str) -> list[CampaignChoice]:
 
 def queue_mirror_mark(project_id: str) -> str:
     """Changes whenever the mirror refreshed or changed one of the project's lists."""
-    marks = SyncState.objects.filter(project_id=project_id).aggregate(
-        refreshed=Max("last_full_refresh_at"), changed=Max("last_change_seen_at")
-    )
-    return "".join(
-        f"{int(m.timestamp() * 1000):x}" if m else "0"
-        for m in (marks["refreshed"], marks["changed"])
-    )
+    return queue_state_read(project_id).mark
 
 
 def queue_new_count(project_id: str, filters, since) -> int:

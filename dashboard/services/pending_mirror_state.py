@@ -3,36 +3,15 @@ row (its name, platforms, currencies, layer defaults, when its details and campa
 read) and the sync state of its lists. The first-view check (pending_mirror.queue_warm),
 the change stamp, the platforms, which lists were synced (the counts) and the freshness
 line all come from these two reads, instead of a read (or an aggregate) each.
-queue_view_read draws the queue's pending view with them."""
+queue_view_read draws the queue's page with them."""
 
 from dataclasses import dataclass
 
 from dashboard.layers import PLATFORMS
 from dashboard.models import MirrorCampaign, MirrorProject, SyncState
 from dashboard.services import access
-from dashboard.services.inbox_sync import Freshness
+from dashboard.services.inbox_sync import Freshness, ListState, freshness_of, lists_read
 from dashboard.services.upstream import project_stamp
-
-LIST_FIELDS = (
-    "platform",
-    "last_full_refresh_at",
-    "last_change_seen_at",
-    "consecutive_errors",
-    "requested_at",
-    "last_error",
-    "last_error_at",
-)
-
-
-@dataclass(frozen=True)
-class ListState:
-    platform: str
-    last_full_refresh_at: object
-    last_change_seen_at: object
-    consecutive_errors: int
-    requested_at: object
-    last_error: str
-    last_error_at: object
 
 
 @dataclass(frozen=True)
@@ -54,14 +33,14 @@ class QueueMirrorState:
 
     @property
     def mark(self) -> str:
-        """As pending_mirror.queue_mirror_mark: the lists' last refresh and last change."""
+        """Changes whenever the mirror refreshed or changed one of the project's lists."""
         refreshed = _latest(s.last_full_refresh_at for s in self.lists)
         changed = _latest(s.last_change_seen_at for s in self.lists)
         return "".join(f"{int(m.timestamp() * 1000):x}" if m else "0" for m in (refreshed, changed))
 
     @property
     def platforms(self) -> list[str]:
-        """As pending_mirror.queue_platforms: its layers as last read, else its lists."""
+        """The project's platforms: its layers as last read, else the lists it has."""
         layers = set((self.project.platforms if self.project else None) or ())
         found = [p for p in PLATFORMS if p in layers]
         if found:
@@ -76,34 +55,13 @@ class QueueMirrorState:
 
     @property
     def freshness(self) -> Freshness:
-        """As inbox_sync.freshness_get(project_ids=[the project])."""
-        refreshed = [s.last_full_refresh_at for s in self.lists if s.last_full_refresh_at]
-        failing = [s for s in self.lists if s.consecutive_errors > 0]
-        # the latest failure first (one never stamped last), as ORDER BY -last_error_at
-        error = max(
-            failing,
-            key=lambda s: (s.last_error_at is not None, s.last_error_at or 0),
-            default=None,
-        )
-        return Freshness(
-            lists=len(self.lists),
-            never=len(self.lists) - len(refreshed),
-            oldest=min(refreshed, default=None),
-            newest=max(refreshed, default=None),
-            failing=len(failing),
-            last_error=(error.last_error if error else "")[:300],
-            last_error_at=error.last_error_at if error else None,
-            requested=any(s.requested_at is not None for s in self.lists),
-        )
+        return freshness_of(self.lists)
 
 
 def queue_state_read(project_id: str) -> QueueMirrorState:
     """The project's mirror row and its lists' sync state: two queries."""
     project = next(iter(MirrorProject.objects.filter(pk=project_id)), None)
-    lists = tuple(
-        ListState(*row)
-        for row in SyncState.objects.filter(project_id=project_id).values_list(*LIST_FIELDS)
-    )
+    lists = lists_read(SyncState.objects.filter(project_id=project_id))
     return QueueMirrorState(project_id=project_id, project=project, lists=lists)
 
 
@@ -111,15 +69,21 @@ def queue_state_read(project_id: str) -> QueueMirrorState:
 class QueueView:
     queue: object  # pending.Queue
     stamp: str  # as pending.pending_stamp: read before the queue
-    project: object  # pending_mirror.MirrorProjectView
+    project: object  # pending_mirror.MirrorProjectView, or the project as Layers has it
 
 
 def queue_view_read(*, user, project_id: str, filters) -> QueueView:
-    """The queue's pending view as the page draws it (pending_warm, pending_stamp,
-    pending_queue and pending_project in turn), reading the project's mirror once (twice
-    on the first view of a project never synced: again after its targeted refresh)."""
+    """The queue's page: its rows, its change stamp (read before them) and its project.
+    Pending actions come from the mirror, read once for all three (twice on the first view
+    of a project never synced: again after its targeted refresh); decided ones from Layers."""
+    from dashboard.services import pending
     from dashboard.services.pending_mirror import MirrorProjectView, queue_mirrored, queue_warm
+    from dashboard.services.projects import project_get
 
+    if filters.status != "pending":
+        stamp = pending.pending_stamp(user=user, project_id=project_id)
+        queue = pending.pending_queue(user=user, project_id=project_id, filters=filters)
+        return QueueView(queue, stamp, project_get(user=user, project_id=project_id))
     role = access.access_require(user=user, project_id=project_id)
     state = queue_state_read(project_id)
     error = None

@@ -1,12 +1,11 @@
 """{% queue_row %}: one pending action of the queue, drawn by a Python function.
 
-The queue draws up to 50 rows a page, every polling reviewer redraws them, and a decision
-answers with one. As a Django template a row cost about 1.3 ms of CPU; written out here,
-with the same markup, about 0.35 ms (profiled in-process; `make bench`, measure 3, shows
-the whole page). The bytes are the template's, less its whitespace: about 3.35 KB a row.
+A queue page draws up to 50 rows, and a decision answers with one. As a Django template a
+row cost about 1.3 ms of CPU; here, same markup, about 0.35 ms (in-process; `make bench`,
+measure 3, shows the whole page). The template's bytes less its whitespace: ~3.35 KB a row.
 
-Everything that came from Layers goes through escape(); tests/test_hostile_text.py holds
-this file to that with a corpus of hostile strings in every field."""
+Everything from Layers goes through escape() (Django's escape text, without its lazy-text
+wrapper); tests/test_hostile_text.py holds this file to that with hostile strings everywhere."""
 
 from html import escape as html_escape
 from urllib.parse import quote
@@ -47,7 +46,7 @@ def queue_row(context, row=None, can_decide=None):
     return mark_safe(_row(row, context, outcome, can_decide))
 
 
-def escape(value) -> str:  # django.utils.html.escape's text, without its lazy-text wrapper
+def escape(value) -> str:
     return html_escape(str(value))
 
 

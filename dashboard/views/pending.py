@@ -11,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from dashboard.services import bulk as bulk_service
-from dashboard.services import hold_rows, holds, pending, pending_decisions, pending_mirror
+from dashboard.services import hold_rows, holds, pending, pending_decisions
 from dashboard.services.bulk_start import (
     bulk_decision_resume,
     bulk_decision_retry,
@@ -28,20 +28,12 @@ from dashboard.views.params import query_instant
 @vary_on_headers("HX-Request")
 def queue(request, project_id):
     filters = pending.QueueFilters.from_query(request.GET)
-    if filters.status == "pending":  # the mirror's, read once for the whole page
-        view = queue_view_read(user=request.user, project_id=project_id, filters=filters)
-        queue, stamp, project = view.queue, view.stamp, view.project
-    else:
-        stamp = pending.pending_stamp(user=request.user, project_id=project_id)  # first
-        queue = pending.pending_queue(user=request.user, project_id=project_id, filters=filters)
-        project = pending_mirror.pending_project(
-            user=request.user, project_id=project_id, filters=filters
-        )
+    view = queue_view_read(user=request.user, project_id=project_id, filters=filters)
     context = {
-        "queue": queue,
-        "stamp": stamp,
-        "project": project,
-        "freshness": queue.freshness,
+        "queue": view.queue,
+        "stamp": view.stamp,
+        "project": view.project,
+        "freshness": view.queue.freshness,
         "sorts": pending.SORTS,
         "statuses": pending.STATUSES,
         "action_types": pending.ACTION_TYPES,

@@ -504,23 +504,30 @@ def browser_login(page, live_server, username, *, home=False):
         page.goto(f"{live_server.url}/")
 
 
-@contextmanager
-def task_worker(tasks: int = 1):
-    """The real database worker (`make run`'s), in a thread of its own, for `tasks` tasks. It
-    is stopped and joined on the way out even when the test failed before giving it any: a
-    worker left waiting would poll the next test's database."""
+def worker_make(**options):
+    """The real database worker (`make run`'s db_worker), as the tests run it: `options`
+    change its defaults (the default queue, one task, a tenth of a second between polls)."""
     from django_tasks_db.management.commands.db_worker import Worker
 
-    worker = Worker(
-        queue_names=["default"],
-        interval=0.1,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=tasks,
-        worker_id="browser-test",
-        excluded_queue_names=[],
-    )
+    defaults = {
+        "queue_names": ["default"],
+        "interval": 0.1,
+        "batch": False,
+        "backend_name": "default",
+        "startup_delay": False,
+        "max_tasks": 1,
+        "worker_id": "test-worker",
+        "excluded_queue_names": [],
+    }
+    return Worker(**{**defaults, **options})
+
+
+@contextmanager
+def task_worker(tasks: int = 1):
+    """The worker in a thread of its own for `tasks` tasks. It is stopped and joined on the
+    way out even when the test failed before giving it any: a worker left waiting would
+    poll the next test's database."""
+    worker = worker_make(max_tasks=tasks)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:

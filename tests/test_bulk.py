@@ -3,25 +3,15 @@
 import uuid
 
 from django.urls import reverse
-from django_tasks_db.management.commands.db_worker import Worker
 
 from dashboard.models import BulkDecision, DecisionRecord
-from tests.conftest import ACME, PASSWORD
+from tests.conftest import ACME, PASSWORD, worker_make
 from tests.test_queue import REVIEWER_KEY, pending_items
 
 
 def run_worker():
     """The real database worker, in this thread, until the queue is empty."""
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
+    worker_make(interval=0, batch=True, max_tasks=None).run()
 
 
 def start_bulk(client, decision, selected, text="", key=None, **extra):

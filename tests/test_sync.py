@@ -16,7 +16,7 @@ from dashboard.services.sync import budget
 from dashboard.services.sync.lease import lease_acquire
 from dashboard.services.sync.status import sync_status
 from dashboard.services.sync.tick import sync_tick
-from tests.conftest import ACME
+from tests.conftest import ACME, worker_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -247,7 +247,6 @@ def test_two_workers_ticking_at_the_same_moment_never_both_read(engine):
 
 
 def test_the_worker_runs_a_queued_tick_on_the_sync_queue_and_queues_the_next(engine):
-    from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
     from dashboard.services.sync.tick import sync_tick_schedule
@@ -256,16 +255,7 @@ def test_the_worker_runs_a_queued_tick_on_the_sync_queue_and_queues_the_next(eng
     assert sync_tick_schedule() is True
     assert sync_tick_schedule() is False  # one is waiting already
     DBTaskResult.objects.update(run_after=timezone.now())  # due now, not in two seconds
-    Worker(
-        queue_names=["sync"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=1,
-        worker_id="test-sync-worker",
-        excluded_queue_names=[],
-    ).run()
+    worker_make(queue_names=["sync"], interval=0, batch=True, worker_id="test-sync-worker").run()
     ticks = DBTaskResult.objects.filter(task_path=sync_tick_run.module_path)
     assert ticks.filter(status="SUCCESSFUL").count() == 1
     assert ticks.filter(status="READY").count() == 1  # the next tick

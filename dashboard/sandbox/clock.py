@@ -73,4 +73,3 @@ def layer_id() -> str:
 
 def unix() -> int:
     return int(time.time())
-from ..models import ProjectGrant  # throwaway: must fail the boundary test

@@ -87,6 +87,7 @@ LONG_TESTS = {
     "tests/test_access.py::test_each_person_gets_exactly": 10,
     "tests/test_access.py::test_a_share_link_holder_gets_nothing": 6,
     "tests/sandbox/test_scale_and_proposer.py::test_one_key_spends": 14,
+    "tests/sandbox/test_scale_and_proposer.py::test_two_hundred_customers": 18,
     "tests/browser/test_queue.py::test_two_reviewers_deciding": 14,
     "tests/browser/test_hostile_text.py::test_no_injected_script": 14,
     "tests/browser/test_campaigns.py::test_a_new_admin_walks": 14,

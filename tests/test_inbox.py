@@ -360,6 +360,25 @@ def test_with_layers_down_the_inbox_shows_the_last_rows_under_a_banner_and_a_dec
     assert MirrorAction.objects.get(pk=action.pk).status == "pending"
 
 
+def test_when_several_lists_fail_the_banner_names_the_latest_failure_on_the_inbox_and_the_queue(
+    mirrored, client
+):
+    now = timezone.now()
+    for platform, error, at in (
+        ("meta", "The oldest failure.", now - timedelta(minutes=9)),
+        ("tiktok", "The latest failure.", now - timedelta(minutes=1)),
+        ("apple", "A failure with no time.", None),
+    ):
+        SyncState.objects.filter(project_id=ACME, platform=platform).update(
+            consecutive_errors=2, last_error=error, last_error_at=at
+        )
+    signed_in(client)
+    for url in (reverse("inbox"), reverse("queue", args=[ACME])):
+        html = client.get(url).content.decode()
+        assert "The latest failure." in html, url
+        assert "The oldest failure." not in html and "A failure with no time." not in html
+
+
 def test_hostile_text_from_layers_is_escaped_in_the_lines_and_the_detail(
     sandbox, people, manager, client
 ):

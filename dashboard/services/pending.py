@@ -35,7 +35,7 @@ from dashboard.services.projects import (
     project_platforms,
     whoami_get,
 )
-from dashboard.services.upstream import cached_read, fan_out, layers, project_stamp
+from dashboard.services.upstream import cached_read, fan_out, layers
 
 STATUSES = ("pending", "approved", "rejected", "dispatched", "dispatch_failed")
 ACTION_TYPES = (
@@ -164,18 +164,14 @@ class Queue:
         return urlencode(self.filters.query(cursor=self.next_cursor or ""))
 
 
-_WARM = object()  # pending_queue warms the project itself
-
-
-def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM) -> Queue:
-    """The queue's page. `warmed`: what pending_warm answered, when the caller called it."""
+def pending_queue(*, user, project_id: str, filters: QueueFilters) -> Queue:
+    """The queue's page: pending actions from the mirror (a project never synced warmed
+    first), decided ones from Layers."""
     role = access.access_require(user=user, project_id=project_id)
     if filters.status == "pending":
         from dashboard.services.pending_mirror import pending_warm, queue_mirrored
 
-        if warmed is _WARM:
-            warmed = pending_warm(user=user, project_id=project_id, filters=filters)
-
+        warmed = pending_warm(user=user, project_id=project_id, filters=filters)
         return queue_mirrored(project_id, filters, role, warmed)
     project = project_get(user=user, project_id=project_id)
     platforms = [filters.platform] if filters.platform else project_platforms(project)
@@ -236,10 +232,10 @@ def pending_queue(*, user, project_id: str, filters: QueueFilters, warmed=_WARM)
 def pending_stamp(*, user, project_id: str) -> str:
     """The queue's change stamp: our writes and webhooks (upstream.project_stamp) and the
     mirror's last refresh or change of the project's lists. Read it before the queue."""
-    from dashboard.services.pending_mirror import queue_mirror_mark
+    from dashboard.services.pending_mirror_state import queue_stamp
 
     access.access_require(user=user, project_id=project_id)
-    return f"{project_stamp(project_id)}.{queue_mirror_mark(project_id)}"
+    return queue_stamp(project_id)
 
 
 def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) -> int:
@@ -266,10 +262,12 @@ def pending_new_count(*, user, project_id: str, filters: QueueFilters, since) ->
 
 def pending_counts(*, user, project_id: str) -> dict:
     """platform -> pending actions, from the mirror (None for a list never synced)."""
-    from dashboard.services.pending_mirror import queue_counts, queue_platforms
+    from dashboard.services.pending_mirror import queue_counts
+    from dashboard.services.pending_mirror_state import queue_state_read
 
     access.access_require(user=user, project_id=project_id)
-    return queue_counts(project_id, queue_platforms(project_id))
+    state = queue_state_read(project_id)
+    return queue_counts(project_id, state.platforms, synced=state.synced)
 
 
 def pending_matching(*, project_id: str, filters: QueueFilters, limit: int) -> list:

@@ -60,11 +60,6 @@ class MirrorProjectView:
         self.platforms = list(mirrored.platforms or []) if mirrored else []
 
 
-def queue_platforms(project_id: str) -> list[str]:
-    """The project's platforms: its layers as last read, else the lists it has."""
-    return queue_state_read(project_id).platforms
-
-
 # --- the first view of a project never synced --------------------------------------------------
 
 
@@ -313,11 +308,6 @@ def queue_campaigns(project_id: str) -> list[CampaignChoice]:
     return sorted(
         (CampaignChoice(*c) for c in found), key=lambda c: (c.name or c.campaign_id).lower()
     )
-
-
-def queue_mirror_mark(project_id: str) -> str:
-    """Changes whenever the mirror refreshed or changed one of the project's lists."""
-    return queue_state_read(project_id).mark
 
 
 def queue_new_count(project_id: str, filters, since) -> int:

@@ -1,8 +1,8 @@
 """What one view of the project queue knows of the project's mirror, read once: the project
 row (its name, platforms, currencies, layer defaults, when its details and campaigns were
 read) and the sync state of its lists. The first-view check (pending_mirror.queue_warm),
-the change stamp, the platforms, which lists were synced (the counts) and the freshness
-line all come from these two reads, instead of a read (or an aggregate) each.
+the change stamp (queue_stamp), the platforms, which lists were synced (the counts) and the
+freshness line all come from these two reads, instead of a read (or an aggregate) each.
 queue_view_read draws the queue's page with them."""
 
 from dataclasses import dataclass
@@ -32,13 +32,6 @@ class QueueMirrorState:
         return not self.lists or any(s.last_full_refresh_at is None for s in self.lists)
 
     @property
-    def mark(self) -> str:
-        """Changes whenever the mirror refreshed or changed one of the project's lists."""
-        refreshed = _latest(s.last_full_refresh_at for s in self.lists)
-        changed = _latest(s.last_change_seen_at for s in self.lists)
-        return "".join(f"{int(m.timestamp() * 1000):x}" if m else "0" for m in (refreshed, changed))
-
-    @property
     def platforms(self) -> list[str]:
         """The project's platforms: its layers as last read, else the lists it has."""
         layers = set((self.project.platforms if self.project else None) or ())
@@ -63,6 +56,18 @@ def queue_state_read(project_id: str) -> QueueMirrorState:
     project = next(iter(MirrorProject.objects.filter(pk=project_id)), None)
     lists = lists_read(SyncState.objects.filter(project_id=project_id))
     return QueueMirrorState(project_id=project_id, project=project, lists=lists)
+
+
+def queue_stamp(project_id: str, lists=None) -> str:
+    """The queue's change stamp: our writes and webhooks (upstream.project_stamp) and the
+    mirror's last refresh or change of the project's lists (`lists`: when the caller read
+    them; else one query, as the queue's poll asks every few seconds). Read before the rows."""
+    if lists is None:
+        lists = lists_read(SyncState.objects.filter(project_id=project_id))
+    refreshed = _latest(s.last_full_refresh_at for s in lists)
+    changed = _latest(s.last_change_seen_at for s in lists)
+    mark = "".join(f"{int(m.timestamp() * 1000):x}" if m else "0" for m in (refreshed, changed))
+    return f"{project_stamp(project_id)}.{mark}"
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def queue_view_read(*, user, project_id: str, filters) -> QueueView:
     if state.cold:
         error = queue_warm(project_id, cold=True)
         state = queue_state_read(project_id)
-    stamp = f"{project_stamp(project_id)}.{state.mark}"
+    stamp = queue_stamp(project_id, state.lists)
     return QueueView(
         queue=queue_mirrored(project_id, filters, role, error, state=state),
         stamp=stamp,

@@ -324,10 +324,10 @@ def mirror_project_detail(project_id: str, *, now=None, client=None) -> list[str
             mirrored.currency_by_platform = currencies
             mirrored.currency_by_account = by_account
         mirrored.save()
-        for platform in platforms:
-            SyncState.objects.get_or_create(
-                project=mirrored, platform=platform, defaults={"next_due_at": now}
-            )
+        SyncState.objects.bulk_create(  # the lists it has and the mirror did not know
+            [SyncState(project=mirrored, platform=p, next_due_at=now) for p in platforms],
+            ignore_conflicts=True,
+        )
         SyncState.objects.filter(project=mirrored).exclude(platform__in=platforms).delete()
         MirrorAction.objects.filter(project=mirrored).exclude(platform__in=platforms).delete()
         for platform in platforms:

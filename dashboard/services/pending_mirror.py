@@ -112,11 +112,13 @@ def queue_warm(project_id: str, *, cold: bool | None = None) -> LayersError | No
             pk=project_id, campaigns_read_at__isnull=False
         ).exists():
             mirror_campaigns_refresh(project_id, now=now, client=client)
+        left = budget.reads_left(now)  # read once: each authority below is one read
         for item in mirror_authority_due(now, project_id):
-            if budget.reads_left(now) < 2:
+            if left < 2:
                 break  # the rest follow at the sweep's pace
             mirror_authority_refresh(item, now=now, client=client)
-        if mirror_key_scopes() is None and budget.reads_left(now) > 0:
+            left -= 1
+        if left > 0 and mirror_key_scopes() is None:
             mirror_whoami(now=now, client=client)
     except LayersError as error:
         budget.backoff_note(error, now)

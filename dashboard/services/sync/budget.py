@@ -28,21 +28,31 @@ RESERVE = 0.1  # stand aside when the key's bucket has less than this share left
 
 def sync_client() -> LayersClient:
     """The engine's own client: no retries inside (a failure backs the engine off instead
-    of sleeping in a tick), reporting the rate headers like every other client."""
-    return client_from_settings("sync", max_get_retries=0, on_response=_on_response)
+    of sleeping in a tick), reporting the rate headers like every other client. A client
+    lives for one tick or one first view; the tier it has confirmed is not read again in
+    that time (a tick's dozen reads cost one query for it, not twelve)."""
+    kept = [None]  # the tier (reads a minute) this client last made sure was learnt
+
+    def on_response(rate) -> None:
+        budget_record(rate)
+        if rate and rate.endpoint_class == READ_CLASS and rate.limit and rate.limit != kept[0]:
+            _tier_learn(rate.limit)
+            kept[0] = rate.limit
+
+    return client_from_settings("sync", max_get_retries=0, on_response=on_response)
 
 
-def _on_response(rate) -> None:
-    budget_record(rate)
-    if rate and rate.endpoint_class == READ_CLASS and rate.limit:
-        row = _row()
-        if row is not None and row.limit_per_minute == rate.limit:
-            return  # the tier as already learnt: one read, no write
-        if row is None:
-            SyncBudget.objects.get_or_create(name=READ_CLASS)
-        SyncBudget.objects.filter(name=READ_CLASS).exclude(limit_per_minute=rate.limit).update(
-            limit_per_minute=rate.limit, learnt_at=timezone.now()
-        )
+def _tier_learn(limit: int) -> None:
+    """Keeps the tier Layers reported (X-RateLimit-Limit of a read): one read when it is
+    the one already learnt, no write."""
+    row = _row()
+    if row is not None and row.limit_per_minute == limit:
+        return
+    if row is None:
+        SyncBudget.objects.get_or_create(name=READ_CLASS)
+    SyncBudget.objects.filter(name=READ_CLASS).exclude(limit_per_minute=limit).update(
+        limit_per_minute=limit, learnt_at=timezone.now()
+    )
 
 
 def _row() -> SyncBudget | None:

@@ -3,9 +3,11 @@ It asserts no timings (machines here are noisy); `make bench` is the real run.""
 
 import io
 
+import pytest
 from django.core.management import call_command
 
 
+@pytest.mark.same_on_every_backend
 def test_the_benchmark_runs_end_to_end_and_prints_every_measure():
     out = io.StringIO()
     call_command("bench", "--tiny", stdout=out)

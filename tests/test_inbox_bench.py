@@ -3,9 +3,11 @@ It asserts no timings (machines here are noisy); `manage.py inbox_bench` is the 
 
 import io
 
+import pytest
 from django.core.management import call_command
 
 
+@pytest.mark.same_on_every_backend
 def test_the_inbox_bench_runs_end_to_end_and_prints_every_measure():
     out = io.StringIO()
     call_command("inbox_bench", "--tiny", stdout=out)

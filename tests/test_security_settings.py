@@ -65,6 +65,7 @@ def setting(name, **environment):
 # --- 1. the demo's defaults never reach a deployment ---------------------------------
 
 
+@pytest.mark.same_on_every_backend
 def test_a_deployment_that_sets_only_the_api_url_and_key_refuses_to_start_saying_what_is_missing():
     sentence = refusal(
         manage(
@@ -78,6 +79,7 @@ def test_a_deployment_that_sets_only_the_api_url_and_key_refuses_to_start_saying
     assert "Set CACHE_URL=redis://" in sentence
 
 
+@pytest.mark.same_on_every_backend
 @pytest.mark.parametrize(
     "change, words",
     [
@@ -111,6 +113,7 @@ def test_with_debug_off_each_demo_value_stops_the_start_with_a_sentence(change, 
     assert words in refusal(start(**{**PRODUCTION, **change}))
 
 
+@pytest.mark.same_on_every_backend
 def test_production_settings_start_and_check_deploy_reports_only_what_the_readme_explains():
     process = manage("check", "--deploy", **PRODUCTION)
     assert process.returncode == 0, process.stderr
@@ -120,6 +123,7 @@ def test_production_settings_start_and_check_deploy_reports_only_what_the_readme
         assert check_id in README
 
 
+@pytest.mark.same_on_every_backend
 def test_one_web_process_may_keep_the_local_memory_cache_and_check_deploy_says_so_loudly():
     environment = {**PRODUCTION, "CACHE_URL": None, "DJANGO_ONE_WEB_PROCESS": "true"}
     process = manage("check", "--deploy", **environment)
@@ -128,6 +132,7 @@ def test_one_web_process_may_keep_the_local_memory_cache_and_check_deploy_says_s
     assert "dashboard.W001" in README
 
 
+@pytest.mark.same_on_every_backend
 def test_with_debug_off_the_demo_portal_is_never_served_even_beside_the_sandbox():
     # The bench's sandbox server: debug off, the sandbox mounted with its own token.
     environment = {
@@ -154,6 +159,7 @@ def test_with_debug_off_the_demo_portal_is_never_served_even_beside_the_sandbox(
     assert "embed '' []" in process.stdout
 
 
+@pytest.mark.same_on_every_backend
 def test_a_deployment_with_the_real_api_and_debug_on_gets_no_demo_portal_nor_demo_secret():
     environment = {
         "DJANGO_DEBUG": "true",
@@ -181,6 +187,7 @@ def test_demo_setup_refuses_to_make_the_published_logins_outside_the_demo(db, se
 # --- 5. a per-process cache is refused where it would split the throttle -------------
 
 
+@pytest.mark.same_on_every_backend
 def test_with_debug_off_a_local_memory_cache_is_refused_unless_one_web_process_is_declared():
     environment = {**PRODUCTION, "CACHE_URL": "locmemcache://dashboard"}
     assert "DJANGO_ONE_WEB_PROCESS=true accepts it" in refusal(start(**environment))
@@ -191,6 +198,7 @@ def test_with_debug_off_a_local_memory_cache_is_refused_unless_one_web_process_i
 # --- 10. hardening settings ---------------------------------------------------------------
 
 
+@pytest.mark.same_on_every_backend
 def test_x_forwarded_proto_is_believed_only_when_a_proxy_is_declared():
     assert setting("SECURE_PROXY_SSL_HEADER", **PRODUCTION) == "None"
     assert setting("SECURE_PROXY_SSL_HEADER", DJANGO_BEHIND_PROXY="true", **PRODUCTION) == (
@@ -198,6 +206,7 @@ def test_x_forwarded_proto_is_believed_only_when_a_proxy_is_declared():
     )
 
 
+@pytest.mark.same_on_every_backend
 def test_an_embed_secret_shorter_than_32_bytes_is_refused_even_in_the_demo():
     sentence = refusal(start(DJANGO_DEBUG="true", EMBED_SECRET="short-secret"))
     assert "EMBED_SECRET is shorter than 32 bytes" in sentence

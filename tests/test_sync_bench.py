@@ -4,9 +4,11 @@ run."""
 
 import io
 
+import pytest
 from django.core.management import call_command
 
 
+@pytest.mark.same_on_every_backend
 def test_the_sync_benchmark_runs_end_to_end_and_prints_every_measure():
     out = io.StringIO()
     call_command("sync_bench", "--tiny", stdout=out)

@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import DateTimeField, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.layers import LayersError
 from dashboard.models import Notice, NoticeMarker
-from dashboard.models.mirror import MirrorAction
+from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.services import access
 from dashboard.services.projects_page import projects_visible
 from dashboard.wording import platform_name
@@ -28,8 +27,9 @@ LIST_SIZE = 100
 EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _visible(user) -> Q:
-    ids = access.project_ids_visible(user=user)
+def _visible(user, ids=()) -> Q:
+    """The projects the person sees (`ids`: project_ids_visible's answer, when read)."""
+    ids = access.project_ids_visible(user=user) if ids == () else ids
     return Q() if ids is None else Q(project_id__in=ids)
 
 
@@ -39,13 +39,14 @@ def _read_until(user):
 
 
 def notices_unread_count(*, user) -> int:
+    """The badge on every page: the person's projects read once (the request's memo), their
+    marker, one count; the expiring ones from the cache."""
     if not user.is_authenticated:
         return 0
-    # One query: the person's marker (none yet: since ever) inside the count.
-    read_until = NoticeMarker.objects.filter(user=user).values("read_until")[:1]
-    since = Coalesce(Subquery(read_until), Value(EVER), output_field=DateTimeField())
-    query = Notice.objects.filter(_visible(user), created_at__gt=since)
-    return query.count() + _expiring_cached_count(user)
+    ids = access.project_ids_visible(user=user)
+    since = _read_until(user) or EVER  # no marker yet: since ever
+    unread = Notice.objects.filter(_visible(user, ids), created_at__gt=since).count()
+    return unread + _expiring_cached_count(user, ids)
 
 
 def notices_mark_read(*, user) -> None:
@@ -151,9 +152,11 @@ def _expiring(projects) -> tuple[tuple[Expiring, ...], list]:
     return tuple(found), []
 
 
-def _expiring_cached_count(user) -> int:
-    """Actions about to expire, as last read for the notices page (cache only)."""
-    ids = access.project_ids_visible(user=user)
+def _expiring_cached_count(user, ids) -> int:
+    """Actions about to expire, as last read for the notices page (cache only); `ids`: the
+    projects the person sees (None: every project, as for a superuser: the mirror's)."""
+    if ids is None:
+        ids = list(MirrorProject.objects.values_list("project_id", flat=True))
     if not ids:
         return 0
     now = timezone.now()

@@ -15,6 +15,7 @@ from dashboard.models import AuditExport, AuditExportPart
 from dashboard.services.audit_export import audit_export_execute
 from dashboard.services.housekeeping import housekeeping_run
 from tests.conftest import ACME, NORDLICHT, login
+from tests.sandbox.support import start_of_a_fresh_minute
 from tests.test_bulk import run_worker
 
 
@@ -38,11 +39,6 @@ def make_denials(sandbox, count):
     from tests.test_audit import make_denials as made  # tests/test_audit.py imports this file
 
     made(sandbox, count)
-
-
-def clock_second(sandbox) -> int:
-    """The second of the minute on the sandbox clock."""
-    return int(sandbox.control("clock", advanceSeconds=0)["now"][17:19])
 
 
 def reads(sandbox):
@@ -94,8 +90,7 @@ def test_an_export_spends_at_most_its_share_of_the_read_budget_each_minute(
     settings.AUDIT_EXPORT_READ_SHARE = 1 / 120  # one read a minute for the export
     # The budget's minute is the sandbox clock's: start the export a second into one, so the
     # minute cannot turn (and hand the export a fresh share without a wait) while it runs.
-    second = clock_second(sandbox)
-    sandbox.control("clock", advanceSeconds=61 - second)
+    start_of_a_fresh_minute(sandbox)
     login(client, "viewer")
     export_start(client)
     waits = []

@@ -4,7 +4,6 @@ never a duplicated write, and the right error class for everything else."""
 import logging
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 import pytest
 
@@ -21,6 +20,7 @@ from dashboard.layers import (
     Unauthenticated,
 )
 from dashboard.layers.errors import error_from_response
+from tests.sandbox.support import start_of_a_fresh_minute
 
 from .support import ACME, DEMO_KEY_ID, campaign_on_defaults, executed, fault, make_client, new_key
 
@@ -213,18 +213,13 @@ def test_a_429_asking_for_too_long_a_wait_raises_at_once(client, sandbox):
     assert client.sleep == [] and "30 seconds" in caught.value.message
 
 
-def clock_seconds(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-
-
 def test_the_enforced_tier_answers_429_and_reports_the_bucket(sandbox):
     seen = []
     client = make_client(sandbox, on_response=seen.append, max_retry_after=0)
     sandbox.control("rate-tier", tier="standard")
     # The buckets are per clock minute: start at the top of a fresh one, so the drain and the
     # call below cannot straddle a reset (it did once in CI, and the 121st call passed).
-    second = clock_seconds(sandbox.control("clock", advanceSeconds=0)["now"])
-    sandbox.control("clock", advanceSeconds=60 - second % 60 + 0.5)
+    start_of_a_fresh_minute(sandbox)
     with ThreadPoolExecutor(max_workers=8) as pool:  # drain the 120/min read bucket quickly
         list(pool.map(lambda _: sandbox.api("GET", "/v1/whoami"), range(120)))
     with pytest.raises(RateLimited) as caught:

@@ -27,9 +27,8 @@ LIST_SIZE = 100
 EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _visible(user, ids=()) -> Q:
-    """The projects the person sees (`ids`: project_ids_visible's answer, when read)."""
-    ids = access.project_ids_visible(user=user) if ids == () else ids
+def _visible(ids: set[str] | None) -> Q:
+    """The notices of these projects (access.project_ids_visible's answer; None: all)."""
     return Q() if ids is None else Q(project_id__in=ids)
 
 
@@ -45,8 +44,8 @@ def notices_unread_count(*, user) -> int:
         return 0
     ids = access.project_ids_visible(user=user)
     since = _read_until(user) or EVER  # no marker yet: since ever
-    unread = Notice.objects.filter(_visible(user, ids), created_at__gt=since).count()
-    return unread + _expiring_cached_count(user, ids)
+    unread = Notice.objects.filter(_visible(ids), created_at__gt=since).count()
+    return unread + _expiring_cached_count(ids)
 
 
 def notices_mark_read(*, user) -> None:
@@ -94,7 +93,8 @@ def notices_page(*, user) -> NoticesPage:
         projects = []
         errors.append(error)
     read_until = _read_until(user)
-    notices = Notice.objects.filter(_visible(user)).order_by("-created_at")[:LIST_SIZE]
+    visible = _visible(access.project_ids_visible(user=user))
+    notices = Notice.objects.filter(visible).order_by("-created_at")[:LIST_SIZE]
     rows = tuple(
         NoticeRow(
             notice=n,
@@ -152,7 +152,7 @@ def _expiring(projects) -> tuple[tuple[Expiring, ...], list]:
     return tuple(found), []
 
 
-def _expiring_cached_count(user, ids) -> int:
+def _expiring_cached_count(ids) -> int:
     """Actions about to expire, as last read for the notices page (cache only); `ids`: the
     projects the person sees (None: every project, as for a superuser: the mirror's)."""
     if ids is None:

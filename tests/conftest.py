@@ -389,6 +389,13 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    from playwright.sync_api import expect
+
+    # Waits go through locators and `expect`, which poll in Playwright's own world: a
+    # wait_for_function on a plain expression string re-evaluates it with eval() on every
+    # poll, which the pages' Content-Security-Policy (no 'unsafe-eval') refuses after the
+    # first try, so it failed whenever the condition was not already true.
+    expect.set_options(timeout=15_000)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -179,3 +179,35 @@ def test_no_services_module_is_longer_than_four_hundred_lines():
         path.name: len(path.read_text().splitlines()) for path in python_files(ROOT / "services")
     }
     assert {name: n for name, n in lengths.items() if n > MAX_SERVICE_LINES} == {}
+
+
+def plain_expression_waits(source: str) -> list[int]:
+    """Lines calling wait_for_function with a string that is not a function: Playwright
+    eval()s such a string on every poll, which a page's CSP without 'unsafe-eval' refuses."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "wait_for_function"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and "=>" not in str(node.args[0].value)
+            and not str(node.args[0].value).lstrip().startswith(("function", "async"))
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_a_wait_on_a_plain_expression_is_found_and_a_function_is_not():
+    source = 'page.wait_for_function("document.title == \'x\'")\npage.wait_for_function("() => 1")'
+    assert plain_expression_waits(source) == [1]
+
+
+def test_no_browser_test_waits_on_an_expression_the_pages_csp_would_refuse_to_eval():
+    found = {
+        str(path.relative_to(REPO)): lines
+        for path in python_files(REPO / "tests" / "browser")
+        if (lines := plain_expression_waits(path.read_text()))
+    }
+    assert not found, f"use expect(locator) or an arrow function instead: {found}"

@@ -6,6 +6,7 @@ import time
 from urllib.parse import quote, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ACME, SCREENSHOTS, screenshot
 
@@ -73,9 +74,7 @@ def test_a_person_approves_an_action_inside_the_portals_frame_and_the_portal_hea
     assert cookies[0].get("partitionKey") == "http://localhost"  # the portal's site
 
     # The height message reached the parent, from the right origin, and sized the frame.
-    page.wait_for_function(
-        "document.getElementById('last-message').textContent.includes('layers:resize')"
-    )
+    expect(page.locator("#last-message")).to_contain_text("layers:resize")
     height = int(page.locator("#dashboard-frame").get_attribute("data-height"))
     assert height > 300
 
@@ -114,9 +113,7 @@ def test_when_the_embed_session_ends_the_frame_says_so_and_the_portal_reopens_wh
     )  # an htmx request, now signed out
     frame.locator("#embed-ended").wait_for()
     assert "session here has ended" in frame.locator("#embed-ended").inner_text()
-    page.wait_for_function(
-        "document.getElementById('last-message').textContent.includes('layers:session-ended')"
-    )
+    expect(page.locator("#last-message")).to_contain_text("layers:session-ended")
     assert where in page.locator("#last-message").inner_text()
     screenshot_whole(page, "embed-session-ended")
 
@@ -138,9 +135,7 @@ def test_the_embedded_queue_fits_a_360_pixel_frame(sandbox, origins, page):
     frame.locator("article.action").first.wait_for()
     width = page.locator("#dashboard-frame").bounding_box()["width"]
     assert 355 <= width <= 362
-    page.wait_for_function(
-        "document.getElementById('last-message').textContent.includes('layers:resize')"
-    )
+    expect(page.locator("#last-message")).to_contain_text("layers:resize")
     overflow = child_frame(page).evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )

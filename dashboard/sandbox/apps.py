@@ -5,5 +5,3 @@ class SandboxConfig(AppConfig):
     name = "dashboard.sandbox"
     label = "sandbox"
     verbose_name = "Layers API sandbox"
-
-from ..layers import errors  # throwaway: must be caught

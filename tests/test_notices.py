@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models.mirror import MirrorAction
-from tests.conftest import ACME, PASSWORD, login, upstream_calls
+from tests.conftest import ACME, login, upstream_calls
 
 
 def expiring_within_a_day(project_ids=None):
@@ -50,8 +50,8 @@ def test_the_badge_counts_the_actions_about_to_expire_on_the_persons_customers(m
 
 
 def test_a_superusers_badge_counts_the_actions_about_to_expire_on_every_customer(mirrored, client):
-    get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
-    assert client.login(username="root", password=PASSWORD)
+    get_user_model().objects.create_superuser("root", "root@example.com", None)
+    login(client, "root")
     client.get(reverse("notices"))
     everywhere, acme = expiring_within_a_day().count(), expiring_within_a_day([ACME]).count()
     assert badge_count(client) == everywhere > acme

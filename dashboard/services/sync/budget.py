@@ -31,13 +31,14 @@ def sync_client() -> LayersClient:
     of sleeping in a tick), reporting the rate headers like every other client. A client
     lives for one tick or one first view; the tier it has confirmed is not read again in
     that time (a tick's dozen reads cost one query for it, not twelve)."""
-    kept = [None]  # the tier (reads a minute) this client last made sure was learnt
+    kept = None  # the tier (reads a minute) this client last made sure was learnt
 
     def on_response(rate) -> None:
+        nonlocal kept
         budget_record(rate)
-        if rate and rate.endpoint_class == READ_CLASS and rate.limit and rate.limit != kept[0]:
+        if rate and rate.endpoint_class == READ_CLASS and rate.limit and rate.limit != kept:
             _tier_learn(rate.limit)
-            kept[0] = rate.limit
+            kept = rate.limit
 
     return client_from_settings("sync", max_get_retries=0, on_response=on_response)
 

@@ -211,3 +211,44 @@ def test_no_browser_test_waits_on_an_expression_the_pages_csp_would_refuse_to_ev
         if (lines := plain_expression_waits(path.read_text()))
     }
     assert not found, f"use expect(locator) or an arrow function instead: {found}"
+
+
+INSTANT_STATES = {
+    "is_visible",
+    "is_hidden",
+    "is_checked",
+    "is_enabled",
+    "is_disabled",
+    "is_editable",
+}
+
+
+def instant_state_asserts(source: str) -> list[int]:
+    """Lines asserting a locator's is_visible()/is_checked()/…: these read the page once and
+    never wait, so right after a click that navigates or swaps they can read the page before
+    it changed. expect(locator).to_be_visible() and its siblings retry until the timeout."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assert)
+        and any(
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in INSTANT_STATES
+            for call in ast.walk(node.test)
+        )
+    )
+
+
+def test_an_assert_on_an_instant_state_is_found_and_an_expect_is_not():
+    source = "assert page.locator('h1').is_visible()\nexpect(page.locator('h1')).to_be_visible()"
+    assert instant_state_asserts(source) == [1]
+
+
+def test_no_browser_test_asserts_a_state_without_waiting_for_it():
+    found = {
+        str(path.relative_to(REPO)): lines
+        for path in python_files(REPO / "tests" / "browser")
+        if (lines := instant_state_asserts(path.read_text()))
+    }
+    assert not found, f"use expect(locator).to_be_visible() / to_be_checked() instead: {found}"

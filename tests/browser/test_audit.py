@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.models import Notice
 from tests.conftest import ACME, browser_login, screenshot
@@ -21,7 +22,7 @@ def test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page(
     page.wait_for_url("**decision=deny**")
     page.reload()
     assert page.get_by_label("Decision").input_value() == "deny"
-    assert page.locator("#audit-filtered-here").is_visible()
+    expect(page.locator("#audit-filtered-here")).to_be_visible()
     decisions = set(page.locator("tr.audit-row").evaluate_all("rows => rows.map(r => r.className)"))
     assert decisions and all("decision-deny" in c for c in decisions)
     screenshot(page, "audit-denied")
@@ -32,10 +33,8 @@ def test_audit_filters_live_in_the_address_and_a_verdict_opens_its_page(
     page.wait_for_selector("#verdict-decision")
     assert verdict_id in page.locator("h1").inner_text()
     assert "Denied" in page.locator("#verdict-decision").inner_text()
-    assert (
-        page.locator("#verdict-authority").is_visible()
-        and page.locator("#verdict-timeline").is_visible()
-    )
+    expect(page.locator("#verdict-authority")).to_be_visible()
+    expect(page.locator("#verdict-timeline")).to_be_visible()
     screenshot(page, "verdict")
 
 
@@ -45,7 +44,7 @@ def test_an_unknown_verdict_shows_a_clear_not_found_page(sandbox, people, live_s
         f"{live_server.url}/projects/{ACME}/verdicts/ver_01NOSUCHVERDICT0000000000/"
     )
     assert response.status == 404
-    assert page.get_by_role("heading", name="No such verdict").is_visible()
+    expect(page.get_by_role("heading", name="No such verdict")).to_be_visible()
 
 
 def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(
@@ -74,7 +73,7 @@ def test_notices_show_with_a_count_in_the_navigation_and_can_be_marked_read(
     page.locator("#nav-notices").click()
     page.wait_for_selector("#notices-list")
     assert page.locator("li.notice.unread").count() == 2
-    assert page.locator("#notices-expiring").is_visible()
+    expect(page.locator("#notices-expiring")).to_be_visible()
     screenshot(page, "notices")
     page.get_by_role("button", name="Mark all as read").click()
     page.wait_for_selector("text=Every notice is marked as read.")

@@ -3,6 +3,7 @@ wrong and what was typed kept (escaped); corrected, it reaches Layers, whose gat
 in words (the seed's TikTok layer has its structural axis off), and the typing is still kept."""
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.models import DecisionRecord
 from tests.conftest import ACME, browser_login, screenshot
@@ -32,7 +33,7 @@ def test_the_create_form_says_what_is_wrong_beside_each_field_and_keeps_what_was
     assert page.locator("#e-outcome").inner_text() == "Choose what the campaign should achieve."
     assert page.get_by_label("Name").input_value() == "Spring <b>push</b>"  # kept, not markup
     assert page.locator("#c-name[aria-invalid]").count() == 0  # a good field is not marked
-    assert page.get_by_label("Lifetime (whole campaign)").is_checked()
+    expect(page.get_by_label("Lifetime (whole campaign)")).to_be_checked()
     assert page.get_by_label("Ad account").input_value() == tiktok
     screenshot(page, "campaign-new-refused")
 

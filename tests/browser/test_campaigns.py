@@ -6,6 +6,7 @@ import re
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.conftest import ACME, NORDLICHT, browser_login, screenshot
 
@@ -54,14 +55,14 @@ def test_changing_an_axis_under_the_kill_switch_shows_the_refusal_beside_the_con
         page, live_server, "outsider"
     )  # admin of Nordlicht Outdoor, whose customer froze Meta
     page.goto(f"{live_server.url}/projects/{NORDLICHT}/campaigns/?platform=meta")
-    assert page.locator("#kill-switch-meta").is_visible()
+    expect(page.locator("#kill-switch-meta")).to_be_visible()
     cid = campaign_id(sandbox, "Herbst Kollektion — Prospecting", NORDLICHT)
     block = page.locator(f"#authority-{cid}")
     block.locator(f"label[for='a-{cid}-creative-off']").click()
     refusal = block.locator(".outcome")
     refusal.wait_for()
     assert "kill switch" in refusal.inner_text()
-    assert block.locator(f"#a-{cid}-creative-draft").is_checked()  # back to the real value
+    expect(block.locator(f"#a-{cid}-creative-draft")).to_be_checked()  # back to the real value
     screenshot(page, "campaigns-kill-switch")
 
 
@@ -78,7 +79,7 @@ def test_raising_an_axis_above_the_customers_setting_shows_the_refusal_and_the_r
     refusal = page.locator(f"#authority-{cid} .outcome-denied")
     refusal.wait_for()
     assert "cannot raise the tactical axis above what the customer allows" in refusal.inner_text()
-    assert page.locator(f"#a-{cid}-tactical-draft").is_checked()
+    expect(page.locator(f"#a-{cid}-tactical-draft")).to_be_checked()
     screenshot(page, "authority-refused")
 
 
@@ -99,7 +100,7 @@ def test_raising_an_axis_to_auto_asks_first_then_saves(sandbox, people, live_ser
     screenshot(page, "authority-confirm")
     confirm.click()
     page.locator(f"#authority-{cid} .outcome-applied").wait_for()
-    assert page.locator(f"#a-{cid}-tactical-auto").is_checked()
+    expect(page.locator(f"#a-{cid}-tactical-auto")).to_be_checked()
     screenshot(page, "campaigns")
 
 
@@ -122,7 +123,7 @@ def test_a_new_campaign_is_created_and_its_job_followed_to_the_end(
     assert page.locator("#job-state").inner_text() == "completed"
     screenshot(page, "job")
     page.locator("#job-campaign-link").click()
-    assert page.get_by_role("heading", name="Winter Roast — Prospecting").is_visible()
+    expect(page.get_by_role("heading", name="Winter Roast — Prospecting")).to_be_visible()
     assert "$45.00" in page.locator("#campaign-budget").inner_text()
     screenshot(page, "campaign")
 

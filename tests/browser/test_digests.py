@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from dashboard.models import MailPreference, ProjectOwnership
 from dashboard.services.digests import mail_due_run
@@ -41,7 +42,7 @@ def test_the_digests_links_open_the_right_rows_and_a_person_sets_their_hour(
         page.goto(link.replace("&amp;", "&"))
         row = page.locator(f"#pa-{pending_id}")
         row.wait_for()
-        assert row.is_visible()
+        expect(row).to_be_visible()
     screenshot(page, "digest-link-row")
 
     page.goto(f"{live_server.url}/settings/mail/")

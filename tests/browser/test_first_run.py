@@ -3,6 +3,7 @@ first-run page and on to a customer's Access page; a newcomer sees whom to ask."
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from tests.browser.test_accessibility import severe_violations
 from tests.conftest import ACME, PASSWORD, browser_login, screenshot
@@ -19,7 +20,7 @@ def test_the_first_superuser_goes_from_home_to_the_first_run_page_and_gives_some
     browser_login(page, live_server, "root", home=True)
     page.get_by_role("link", name="Open the first-run page").click()
     page.wait_for_url(f"{live_server.url}/first-run/")
-    assert page.get_by_role("heading", name="First run", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="First run", exact=True)).to_be_visible()
     customers = page.locator("#first-run-customers .stat-value").inner_text()
     assert int(customers) == len(sandbox.api("GET", "/v1/projects").json()["items"])
     assert "Not synced yet" in page.locator("#first-run-sync").inner_text()

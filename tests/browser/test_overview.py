@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ACME, browser_login, screenshot
 
@@ -9,10 +10,10 @@ def test_a_person_logs_in_picks_a_project_and_sees_its_overview(sandbox, people,
     browser_login(page, live_server, "admin", home=True)
     page.get_by_role("link", name="Acme Coffee").click()
     page.wait_for_url(f"{live_server.url}/projects/{ACME}/")
-    assert page.get_by_role("heading", name="Acme Coffee").is_visible()
-    assert page.locator("#platform-meta").is_visible()
-    assert page.locator("#platform-tiktok").is_visible()
-    assert page.locator("#platform-apple").is_visible()
+    expect(page.get_by_role("heading", name="Acme Coffee")).to_be_visible()
+    expect(page.locator("#platform-meta")).to_be_visible()
+    expect(page.locator("#platform-tiktok")).to_be_visible()
+    expect(page.locator("#platform-apple")).to_be_visible()
     assert "pending actions to review" in page.locator("#summary").inner_text()
     assert "Approve and reject pending actions" in page.locator("#capabilities").inner_text()
     screenshot(page, "overview")

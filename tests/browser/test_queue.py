@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ACME, browser_login, screenshot, sync_next_tick, task_worker
 
@@ -228,7 +229,7 @@ def test_the_open_queue_announces_new_actions_within_seconds_of_a_webhook_and_ke
     assert (
         first.get_by_placeholder("Reason (required to reject)").input_value() == "Half-typed reason"
     )
-    assert first.locator("input.select").is_checked()
+    expect(first.locator("input.select")).to_be_checked()
     screenshot(page, "queue-new-actions")
     notice.get_by_role("link", name="Show them").click()
     page.locator(".new-pill").first.wait_for()

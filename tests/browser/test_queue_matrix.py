@@ -5,6 +5,7 @@ the cap when it applies, and the daily spend change of everything it takes."""
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.layers.records import ACTION_AXIS
 from dashboard.money import cents_format
@@ -47,7 +48,7 @@ def test_each_row_shows_the_campaigns_three_axes_and_its_link_opens_the_authorit
     screenshot(page, "queue-authority-matrix")
     matrix.get_by_role("link", name=f"Change the authority of {item['entityName']}").click()
     page.wait_for_url(f"**/campaigns/meta/{item['entityId']}/**")
-    assert page.locator(f"#authority-{item['entityId']}").is_visible()
+    expect(page.locator(f"#authority-{item['entityId']}")).to_be_visible()
 
 
 def test_ticking_select_all_says_how_many_the_cap_and_the_spend_of_everything_it_takes(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.conftest import ACME, browser_login, screenshot, task_worker
 from tests.test_queue import pending_items
@@ -85,7 +86,7 @@ def test_targeting_and_schedules_read_in_words_with_the_raw_value_one_click_away
     assert countries.locator(".list-delta").inner_text() == "(+ Canada)"
     assert "25–44" in table.inner_text() and "25–54" in table.inner_text()
     raw = table.locator("details.raw").nth(3)
-    assert not raw.locator("code").is_visible()
+    expect(raw.locator("code")).not_to_be_visible()
     raw.locator("summary").click()
     assert raw.locator("code").inner_text() == '{"max": 54, "min": 25}'
     screenshot(page, "queue-targeting")

@@ -2,6 +2,7 @@
 a page of its own, and an address with an impossible date."""
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard.services.embedding import embed_token_mint
 from tests.conftest import ACME, browser_login, screenshot
@@ -42,5 +43,5 @@ def test_a_queue_address_with_an_impossible_date_says_which_value_is_wrong(
     assert "gives new_since as “2024-02-30T09:00:00Z”, which is not a real date" in (
         alert.inner_text()
     )
-    assert page.get_by_role("link", name="Back to projects").is_visible()
+    expect(page.get_by_role("link", name="Back to projects")).to_be_visible()
     screenshot(page, "security-impossible-date")

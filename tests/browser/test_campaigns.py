@@ -226,5 +226,5 @@ def test_a_new_admin_walks_the_whole_path_from_connecting_an_account_to_the_opti
     page.locator("#layer-tiktok").get_by_role("button", name="Run the optimizer on TikTok").click()
     sandbox.control("clock", advanceSeconds=30)
     page.locator("#review-proposals").click(timeout=15_000)
-    assert page.locator("article.action.status-pending").count() > 0
+    page.locator("article.action.status-pending").first.wait_for()  # count() would not wait
     screenshot(page, "whole-path-queue")

@@ -11,7 +11,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Q, Sum
+from django.db.models import Max
 from django.utils import timezone
 
 from dashboard.layers import AXES, PLATFORMS
@@ -20,6 +20,7 @@ from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.money import DEFAULT_LOCALE, money_locale
 from dashboard.services import access
 from dashboard.services.bulk_start import bulk_cap
+from dashboard.services.mirror_currency import spend_by_currency
 from dashboard.services.mirror_stamp import ROWS, mirror_stamps, stamp_cached, stamp_key
 from dashboard.services.ownership import projects_in_scope
 from dashboard.services.pending import ACTION_TYPES, REJECT_REASONS
@@ -142,7 +143,7 @@ class Selection:
 
     count: int
     cap: int
-    spend: tuple  # ((currency, minor units per day), ...)
+    spend: tuple  # ((currency, minor units per day, locale), ...): spend_by_currency
 
     @property
     def capped(self) -> bool:
@@ -255,7 +256,8 @@ def inbox_page(*, user, filters: InboxFilters) -> Inbox:
     # Only pages people reach are kept (made-up addresses are computed, not kept).
     allowed = [filters.customer] if roles is None else roles
     kept = filters.page <= KEPT_PAGES and filters.customer in ("", *allowed)
-    key = stamp_key(stamp if kept else None, "inbox-page", _scope(roles, mine), filters)
+    # v2: the body's shape (spend carries locales); a body cached by the last release is not read.
+    key = stamp_key(stamp if kept else None, "inbox-page-v2", _scope(roles, mine), filters)
     body = stamp_cached(key, lambda: _page_body(user, filters, roles, mine))
     return Inbox(
         rows=body["rows"],
@@ -294,7 +296,7 @@ def _page_body(user, filters: InboxFilters, roles, mine) -> dict:
         "total": total,
         "customers": _customers(roles),
         "count": total if every else decidable.count(),
-        "spend": _spend(decidable),
+        "spend": spend_by_currency(decidable),
         "newest": newest,
         "may_decide_any": deciding is None or bool(deciding),
     }
@@ -331,17 +333,6 @@ def _customers(roles) -> tuple:
     return tuple(
         sorted(projects.values_list("project_id", "name"), key=lambda p: (p[1] or p[0]).lower())
     )
-
-
-def _spend(decidable) -> tuple:
-    """((currency, minor units per day), ...) of the decidable matches."""
-    spend = (
-        decidable.exclude(Q(spend_change_minor__isnull=True) | Q(currency__isnull=True))
-        .values("currency")
-        .annotate(total=Sum("spend_change_minor"))
-        .order_by("currency")
-    )
-    return tuple((s["currency"], s["total"]) for s in spend if s["total"])
 
 
 def inbox_new_count(*, user, filters: InboxFilters, after) -> int:

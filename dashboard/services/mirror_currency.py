@@ -5,8 +5,10 @@ the currency of its campaign's account, known once the campaign list has been re
 (services/mirror_campaigns.py). Until then its currency is unknown, and its stake is
 weighed with two decimals."""
 
+from django.db.models import Q, Sum
+
 from dashboard.models import MirrorAction, MirrorCampaign
-from dashboard.money import stake_major
+from dashboard.money import DEFAULT_LOCALE, money_locale, stake_major
 
 
 def currency_reader(project, platform: str):
@@ -41,3 +43,24 @@ def mirror_currencies_apply(project, platform: str) -> int:
             changed.append(row)
     MirrorAction.objects.bulk_update(changed, ["currency", "spend_stake_major"], batch_size=500)
     return len(changed)
+
+
+def spend_by_currency(actions) -> tuple:
+    """((currency, minor units per day, locale), ...) of these mirrored actions, by currency,
+    never across them. A total is written in its customers' locale when they share one (as
+    their own rows are: "+16,00 €"), else in the default."""
+    totals, locales = {}, {}
+    for currency, language, total in (
+        actions.exclude(Q(spend_change_minor__isnull=True) | Q(currency__isnull=True))
+        .values_list("currency", "project__primary_language")
+        .annotate(total=Sum("spend_change_minor"))
+        .order_by("currency")
+    ):
+        totals[currency] = totals.get(currency, 0) + total
+        locales.setdefault(currency, set()).add(money_locale(language))
+    one = {currency: next(iter(found)) for currency, found in locales.items() if len(found) == 1}
+    return tuple(
+        (currency, total, one.get(currency, DEFAULT_LOCALE))
+        for currency, total in totals.items()
+        if total
+    )

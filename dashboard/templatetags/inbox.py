@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from dashboard import values
-from dashboard.money import cents_format, currency_exponent
+from dashboard.money import browser_locale, cents_format, currency_exponent
 from dashboard.services.mirror_stamp import stamp_cached
 from dashboard.wording import platform_name
 
@@ -118,6 +118,7 @@ def inbox_line(row, detail: str, now, new_since=None) -> str:
             f'value="{project}:{platform}:{pid}" data-change="{int(row.spend_change_minor or 0)}" '
             f'data-currency="{escape(row.currency)}" '
             f'data-exponent="{currency_exponent(row.currency) if row.currency else 2}" '
+            f'data-locale="{escape(browser_locale(row.locale))}" '
             f'aria-label="Select {action} on {name}">'
         )
     else:

@@ -48,6 +48,8 @@
   // range; x on a focused card toggles it. Each box carries its budget change as an integer
   // of its currency's minor unit (data-change), the currency and its exponent (JPY 0, USD 2,
   // BHD 3, from the server's CLDR data): one total per currency, never yen added to dollars.
+  // A box may carry its row's locale (the inbox mixes customers): a currency's total is
+  // written the way its rows are when they all agree, else in the bar's locale.
   var lastChecked = null;
   function moneyText(minor, currency, exponent, locale) {
     var amount = Math.abs(minor) / Math.pow(10, exponent);
@@ -66,13 +68,15 @@
     var form = document.getElementById("bulk-form");
     var locale = form && form.dataset.locale;
     var boxes = Array.prototype.slice.call(document.querySelectorAll("input.select:checked"));
-    var sums = {}, exponents = {};
+    var sums = {}, exponents = {}, locales = {};
     boxes.forEach(function (box) {
       var minor = parseInt(box.dataset.change || "0", 10);
       var currency = box.dataset.currency || "";
       if (!minor || !currency) return;
       sums[currency] = (sums[currency] || 0) + minor;
       exponents[currency] = parseInt(box.dataset.exponent || "2", 10);
+      var rowLocale = box.dataset.locale || locale;
+      locales[currency] = currency in locales && locales[currency] !== rowLocale ? locale : rowLocale;
     });
     var all = document.getElementById("bulk-select-all");
     var summary = document.getElementById("bulk-all-summary");
@@ -86,7 +90,7 @@
     count.textContent = boxes.length ? boxes.length + " selected" : "None selected";
     var parts = Object.keys(sums).sort().map(function (currency) {
       var minor = sums[currency];
-      return (minor >= 0 ? "+" : "−") + moneyText(minor, currency, exponents[currency], locale);
+      return (minor >= 0 ? "+" : "−") + moneyText(minor, currency, exponents[currency], locales[currency]);
     });
     document.getElementById("bulk-exposure").textContent = parts.length ? "Daily budget change of the selection: " + parts.join(", ") : "";
   }

@@ -1,6 +1,8 @@
 """An account manager works through the inbox across three customers in a real browser:
 filter, open a detail, approve, reject, bulk; with Layers answering slowly, then not at all."""
 
+import re
+
 import pytest
 
 from dashboard.models.mirror import MirrorAction
@@ -153,3 +155,25 @@ def test_an_owner_opens_the_inbox_on_mine_and_switches_to_everyone(inbox_ready, 
     page.wait_for_selector('#scope-everyone[aria-current="page"]')
     everyone = MirrorAction.objects.pending().filter(project_id__in=CUSTOMERS).count()
     assert page.locator("#inbox-list").get_by_text(f"of {everyone} pending").count() >= 1
+
+
+def test_a_selection_in_the_inbox_totals_each_currency_the_way_its_rows_are_written(
+    inbox_ready, live_server, page
+):
+    browser_login(page, live_server, "manager")
+    open_inbox(page, live_server, "?scope=everyone&sort=spend")
+    spend = {}
+    for customer in (NORDLICHT, ACME):  # German euros, US dollars
+        row = page.locator(
+            f"tr.ix:has(input.select[value^='{customer}:']:not([data-change='0']))"
+        ).first
+        row.locator("input.select").check()
+        spend[customer] = row.locator("td.num").inner_text()
+    assert spend[NORDLICHT].endswith("\xa0€")  # "+16,00 €": the customer's own way
+    assert spend[ACME].startswith("+$")
+    assert page.locator("#bulk-exposure").inner_text() == (
+        f"Daily budget change of the selection: {spend[NORDLICHT]}, {spend[ACME]}"  # EUR, USD
+    )
+    every = page.locator("#select-all-spend").inner_text()  # the server's totals, the same way
+    assert re.fullmatch(r"\+[\d.]+,\d\d\xa0€, \+\$[\d,]+\.\d\d", every), every
+    screenshot(page, "inbox-selection-locales")

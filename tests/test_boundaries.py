@@ -204,12 +204,17 @@ def test_a_wait_on_a_plain_expression_is_found_and_a_function_is_not():
     assert plain_expression_waits(source) == [1]
 
 
-def test_no_browser_test_waits_on_an_expression_the_pages_csp_would_refuse_to_eval():
-    found = {
+def browser_tests_where(check) -> dict:
+    """{file: lines} of the browser tests in which check(source) finds lines."""
+    return {
         str(path.relative_to(REPO)): lines
         for path in python_files(REPO / "tests" / "browser")
-        if (lines := plain_expression_waits(path.read_text()))
+        if (lines := check(path.read_text()))
     }
+
+
+def test_no_browser_test_waits_on_an_expression_the_pages_csp_would_refuse_to_eval():
+    found = browser_tests_where(plain_expression_waits)
     assert not found, f"use expect(locator) or an arrow function instead: {found}"
 
 
@@ -246,9 +251,5 @@ def test_an_assert_on_an_instant_state_is_found_and_an_expect_is_not():
 
 
 def test_no_browser_test_asserts_a_state_without_waiting_for_it():
-    found = {
-        str(path.relative_to(REPO)): lines
-        for path in python_files(REPO / "tests" / "browser")
-        if (lines := instant_state_asserts(path.read_text()))
-    }
+    found = browser_tests_where(instant_state_asserts)
     assert not found, f"use expect(locator).to_be_visible() / to_be_checked() instead: {found}"

@@ -368,23 +368,38 @@ def browser():
             f"Chromium is missing at {CHROMIUM}. Fix it with: scripts/ensure-chromium (as root)"
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                # With --disable-gpu the GPU process only composites in software: done in the
-                # browser process it saves about a tenth of the accessibility tests' CPU.
-                "--in-process-gpu",
-            ],
-        )
+        browser = chromium_launch(playwright)
         yield browser
         browser.close()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # With --disable-gpu the GPU process only composites in software: done in the browser
+    # process it saves about a tenth of the accessibility tests' CPU.
+    "--in-process-gpu",
+]
+
+
+def chromium_launch(playwright, tries: int = 3):
+    """The worker's Chromium. A launch whose process dies before its first page is tried
+    again: once in a fresh-clone CI run the headless shell segfaulted at start, and every
+    browser test of that worker failed in setup with "Target page, context or browser has
+    been closed"."""
+    from playwright.sync_api import Error
+
+    for attempt in range(1, tries + 1):
+        try:
+            return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Error:
+            if attempt == tries:
+                raise
 
 
 @pytest.fixture

@@ -28,6 +28,14 @@
   // j / k next / previous action, a approve, r jump to the reject reason.
   function cards() { return Array.prototype.slice.call(document.querySelectorAll("article.action")); }
   function focusCard(card) { if (card) { card.focus(); card.scrollIntoView({ block: "nearest" }); } }
+  // Whether a swap may move the focus: only when the person's focus was in what was swapped
+  // (the button they pressed, now gone) or nowhere. A card that updates later on its own (a
+  // held decision's window ending) must never pull the focus out of a reason being typed
+  // elsewhere: the next letters would act as keys on a card, and "a" approves.
+  function focusWasIn(element) {
+    var active = document.activeElement;
+    return !active || active === document.body || element.contains(active);
+  }
 
   document.addEventListener("keydown", function (event) {
     var card = event.target;
@@ -234,7 +242,7 @@
       line.cells[0].title = status;
     }
     var rest = inboxLines().slice(inboxLines().indexOf(line) + 1).filter(function (l) { return !l.classList.contains("decided"); });
-    if (rest[0]) focusLine(rest[0]);
+    if (rest[0] && focusWasIn(detail)) focusLine(rest[0]);
   });
 
   // New campaign: the amount's placeholder follows the chosen account's currency.
@@ -275,6 +283,7 @@
     var card = event.detail.target;
     if (!card || !card.matches || !card.matches("article.action")) return;
     var swapped = document.getElementById(card.id) || card;
+    if (!focusWasIn(swapped)) return;
     if (swapped.classList.contains("status-pending")) { swapped.focus(); return; }
     var all = cards(), index = all.indexOf(swapped);
     var next = all.slice(index + 1).concat(all.slice(0, index)).filter(function (c) {

@@ -58,3 +58,26 @@ def test_an_approver_who_owns_three_customers_approves_undoes_and_rejects_instea
     assert page.locator(f"#pa-{pending_id}").count() == 0  # decided: off the pending queue
     assert executed(sandbox, "approve") == 0
     assert executed(sandbox, "reject") == 1
+
+
+def test_a_held_decision_that_updates_later_never_takes_the_focus_from_a_reason_being_typed(
+    sandbox, people, live_server, page, settings
+):
+    """Keys act only while a card has the focus; if the earlier card's update (its held
+    window ending) moved the focus to the next card, the letters still being typed would
+    act as keys there, and an "a" would approve it."""
+    settings.DECISION_HOLD_SECONDS = 1
+    first, second = (item["pendingId"] for item in pending_items(sandbox, "meta")[:2])
+    browser_login(page, live_server, "approver")
+    page.goto(f"{live_server.url}/projects/{ACME}/queue/?platform=meta")
+    page.locator(f"#pa-{first}").get_by_role("button", name="Approve", exact=True).click()
+    page.locator(f"#pa-{first} .held").wait_for()
+    reason = page.locator(f"#pa-{second}").get_by_placeholder("Reason (required to reject)")
+    reason.click()
+    with page.expect_response(lambda response: "/queue/holds/" in response.url):
+        reason.type("Wait")  # the first card asks what became of its decision meanwhile
+    page.wait_for_timeout(200)  # its swap settles
+    page.keyboard.type(" a day")  # were the focus on the card, "a" would approve it
+    assert reason.input_value() == "Wait a day"
+    assert page.evaluate("document.activeElement.name") == "reason"
+    assert page.locator(f"#pa-{second}.status-pending .approve-form").count() == 1

@@ -186,7 +186,12 @@
     if (!window.htmx) { window.location.href = link.href; return; }
     window.htmx.ajax("GET", link.getAttribute("href"), { source: link, target: line, swap: "afterend" }).then(function () {
       var opened = detailOf(line);
-      if (opened && then) then(opened);
+      if (!opened) return;
+      // The promise settles before htmx wires the new forms (20 ms later, in its settle):
+      // wire them now, or an approve clicked (a) or a reason sent (r, Enter) at once would
+      // post the whole page instead.
+      window.htmx.process(opened);
+      if (then) then(opened);
     });
   }
   document.addEventListener("htmx:confirm", function (event) {

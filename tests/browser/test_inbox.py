@@ -177,3 +177,19 @@ def test_a_selection_in_the_inbox_totals_each_currency_the_way_its_rows_are_writ
     every = page.locator("#select-all-spend").inner_text()  # the server's totals, the same way
     assert re.fullmatch(r"\+[\d.]+,\d\d\xa0€, \+\$[\d,]+\.\d\d", every), every
     screenshot(page, "inbox-selection-locales")
+
+
+def test_a_on_a_closed_line_approves_it_in_place_without_leaving_the_page(
+    inbox_ready, live_server, page
+):
+    browser_login(page, live_server, "manager")
+    open_inbox(page, live_server, f"?customer={ACME}")
+    page.evaluate("window.stillThisPage = true")  # gone if the page were loaded again
+    line = page.locator("tr.ix").first
+    pending_id = line.get_attribute("id").removeprefix("ix-")
+    line.focus()
+    page.keyboard.press("a")
+    page.locator(f"#ixd-{pending_id} .status-pill", has_text="approved").wait_for()
+    page.locator(f"#ix-{pending_id}.decided").wait_for()
+    assert page.evaluate("window.stillThisPage === true")
+    assert MirrorAction.objects.get(pk=pending_id).status == "approved"

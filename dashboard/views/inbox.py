@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
+from django_htmx.http import push_url, trigger_client_event
 
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.services import bulk as bulk_service
@@ -107,7 +107,9 @@ def decide(request, project_id, platform, pending_id):
     back = decision_back(request, reverse("inbox"))
     context = _detail_context(request, outcome.row, project_id, outcome=outcome, back=back)
     if request.htmx:
-        response = render(request, "pending/_row.html", context)
+        # A card's boosted form pushes its URL even under hx-push-url="false" (htmx 2.0.10 reads
+        # "false" as unset): the header keeps the address, so Back and reload still work.
+        response = push_url(render(request, "pending/_row.html", context), False)
         return trigger_client_event(response, "inbox-changed") if outcome.ok else response
     if not outcome.ok:
         conflict = outcome.row and (outcome.row.conflict or outcome.row.moved)

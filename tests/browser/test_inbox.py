@@ -72,6 +72,7 @@ def test_an_account_manager_filters_opens_approves_rejects_and_bulk_decides_acro
     page.locator(f"#ixd-{first_id} .status-pill", has_text="approved").wait_for()
     page.locator(f"#ix-{first_id}.decided").wait_for()
     assert MirrorAction.objects.get(pk=first_id).status == "approved"
+    assert f"/inbox/?customer={ACME}" in page.url  # not the decision's address
 
     # Reject the next one from the keyboard: r opens it and puts the cursor in the reason.
     second = page.locator("tr.ix:not(.decided)").first

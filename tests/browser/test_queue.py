@@ -31,6 +31,7 @@ def test_an_approver_approves_and_rejects_in_place_and_the_counts_follow(
     # htmx settles the swapped row's class a moment after its content: until then the
     # approved row still reads as pending and would be taken for the next one.
     page.locator(f"#{first_id}.status-pending").wait_for(state="detached")
+    assert page.url.endswith("/queue/?platform=meta")  # not the decision's: Back and reload work
 
     second = page.locator("article.action.status-pending").first
     second_id = second.get_attribute("id")

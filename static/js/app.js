@@ -284,11 +284,12 @@
   }, 5000);
 
   // After a decision re-renders a card, keep the reviewer moving: focus the next pending one.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var card = event.detail.target;
-    if (!card || !card.matches || !card.matches("article.action")) return;
-    var swapped = document.getElementById(card.id) || card;
-    if (!focusWasIn(swapped)) return;
+  // After the settle, as for the inbox's lines: until then the new card wears the old classes
+  // (still status-pending), and the focus stayed on the card just decided.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var swapped = event.target;  // the card as it is now
+    if (!swapped || !swapped.matches || !swapped.matches("article.action") || !swapped.isConnected) return;
+    if (swapped.closest("tr.ix-detail") || !focusWasIn(swapped)) return;  // the inbox's: above
     if (swapped.classList.contains("status-pending")) { swapped.focus(); return; }
     var all = cards(), index = all.indexOf(swapped);
     var next = all.slice(index + 1).concat(all.slice(0, index)).filter(function (c) {

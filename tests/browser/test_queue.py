@@ -88,12 +88,14 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard_only(
     browser_login(page, live_server, "approver")
     open_queue(page, live_server, "?platform=meta")
     cards = page.locator("article.action")
-    first_id, second_id = cards.nth(0).get_attribute("id"), cards.nth(1).get_attribute("id")
+    first_id, second_id, third_id = (cards.nth(i).get_attribute("id") for i in range(3))
     cards.nth(0).focus()
     page.keyboard.press("j")
     assert page.evaluate("document.activeElement.id") == second_id
     page.keyboard.press("a")
     page.locator(f"#{second_id} .status-pill", has_text="approved").wait_for()
+    # The decided card hands the focus on to the next pending one.
+    page.wait_for_function("id => document.activeElement?.id === id", arg=third_id)
     page.locator(f"#{first_id}").focus()
     page.keyboard.press("r")
     assert page.evaluate("document.activeElement.name") == "reason"

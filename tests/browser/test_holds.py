@@ -75,7 +75,7 @@ def test_a_held_decision_that_updates_later_never_takes_the_focus_from_a_reason_
     reason = page.locator(f"#pa-{second}").get_by_placeholder("Reason (required to reject)")
     reason.click()
     with page.expect_response(lambda response: "/queue/holds/" in response.url):
-        reason.press_sequentially("Wait")  # the first card asks what became of its decision meanwhile
+        reason.press_sequentially("Wait")  # meanwhile the first card asks after its decision
     page.wait_for_timeout(200)  # its swap settles
     page.keyboard.type(" a day")  # were the focus on the card, "a" would approve it
     assert reason.input_value() == "Wait a day"

@@ -96,3 +96,28 @@ def test_on_a_platform_whose_accounts_differ_in_currency_an_action_takes_its_cam
         assert action.spend_stake_major == major(action)
     mirror_refresh(BRIGHTSIDE, "apple")  # a later read keeps them
     assert set(budgets.values_list("currency", flat=True)) == currencies
+
+
+def test_a_budget_change_whose_currency_is_not_read_yet_shows_its_size_not_an_amount(
+    sandbox, db, client
+):
+    """Until Brightside's Apple campaigns are read, its budget proposals have no currency,
+    so not even their decimals are known: 7,000 could be £70.00 or ¥7,000."""
+    from tests.conftest import BRIGHTSIDE
+
+    mirror_projects_refresh()
+    mirror_refresh(BRIGHTSIDE, "apple")
+    get_user_model().objects.create_superuser(username="lead", password=PASSWORD)
+    assert client.login(username="lead", password=PASSWORD)
+    html = client.get(reverse("inbox"), {"customer": BRIGHTSIDE}).content.decode()
+    budgets = MirrorAction.objects.pending().filter(
+        project_id=BRIGHTSIDE, platform="apple", action_type="update_budget"
+    )
+    assert budgets.exists()
+    for action in budgets:
+        before = action.current_value["dailyBudgetCents"]
+        after = action.new_value["dailyBudgetCents"]
+        line = re.search(rf'<tr id="ix-{action.pending_id}".*?</tr>', html, re.S).group(0)
+        percent = (after - before) * 100 / before
+        assert f"Daily budget {percent:+.1f}% (currency not read yet)" in line
+        assert f"{before:,}" not in line and "currency not known" not in line

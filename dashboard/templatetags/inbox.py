@@ -69,16 +69,23 @@ def _change(row) -> str:
         return ""
     key = keys[0]
     before, after = current.get(key), new.get(key)
+    more = f" (+{len(keys) - 1})" if len(keys) > 1 else ""
+    if key.endswith("Cents") and not row.currency and _counts(before) and _counts(after):
+        # The unit is not known yet (not even its decimals): the change's size, no amounts.
+        percent = (after - before) * 100 / before
+        return f"{values.label(key)} {percent:+.1f}% (currency not read yet){more}"
     if key.endswith("Cents") and isinstance(after, int) and not isinstance(after, bool):
         was = cents_format(before, row.currency, locale=row.locale) if before is not None else "—"
         now = cents_format(after, row.currency, locale=row.locale)
     else:
         was = values.shown(key, before).text if before is not None else "—"
         now = values.shown(key, after).text
-    text = f"{_cut(was, 28)} → {_cut(now, 28)}"
-    if len(keys) > 1:
-        text += f" (+{len(keys) - 1})"
+    text = f"{_cut(was, 28)} → {_cut(now, 28)}{more}"
     return f"{values.label(key)}: {text}" if not key.endswith("Cents") else text
+
+
+def _counts(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _spend(row) -> str:

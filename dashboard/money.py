@@ -122,6 +122,14 @@ def _formatted(minor: int, code: str, locale: str) -> str:
     return LETTER_DIGIT.sub("\u00a0", text)
 
 
+def change_percent(before, after) -> float | None:
+    """How much an amount changes, in percent to one decimal (5000 -> 5800: 16.0); None
+    when there is no size to compare with (no amount before, or zero). Needs no currency."""
+    if not isinstance(before, int) or not isinstance(after, int) or not before:
+        return None
+    return round((after - before) * 100 / before, 1)
+
+
 def money_plain(cents: int | None, currency) -> str:
     """The amount in units with the currency's own decimals and no grouping or symbol, for
     files a spreadsheet reads: 5000 JPY -> "5000", 5000 USD -> "50.00". "" for None."""

@@ -14,7 +14,7 @@ from django.utils import timezone
 from dashboard import values
 from dashboard.layers import LayersError
 from dashboard.layers.records import AXES
-from dashboard.money import DEFAULT_LOCALE, cents_format
+from dashboard.money import DEFAULT_LOCALE, cents_format, change_percent
 from dashboard.services.pending_stale import seen_dump, seen_values
 from dashboard.services.projects import (
     accounts_get,
@@ -283,7 +283,7 @@ def _changes(action, currency, locale) -> tuple[tuple[Change, ...], int, int]:
     for key in values.in_field_order([*current, *new]):
         before, after = current.get(key), new.get(key)
         if key.endswith("Cents") and isinstance(before, int) and isinstance(after, int):
-            percent = round((after - before) * 100 / before, 1) if before else None
+            percent = change_percent(before, after)
             delta += abs(after - before)
             signed += after - before
             changes.append(

@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from dashboard import values
-from dashboard.money import browser_locale, cents_format, currency_exponent
+from dashboard.money import browser_locale, cents_format, change_percent, currency_exponent
 from dashboard.services.mirror_stamp import stamp_cached
 from dashboard.wording import platform_name
 
@@ -70,9 +70,9 @@ def _change(row) -> str:
     key = keys[0]
     before, after = current.get(key), new.get(key)
     more = f" (+{len(keys) - 1})" if len(keys) > 1 else ""
-    if key.endswith("Cents") and not row.currency and _counts(before) and _counts(after):
+    percent = change_percent(before, after) if key.endswith("Cents") else None
+    if percent is not None and not row.currency:
         # The unit is not known yet (not even its decimals): the change's size, no amounts.
-        percent = (after - before) * 100 / before
         return f"{values.label(key)} {percent:+.1f}% (currency not read yet){more}"
     if key.endswith("Cents") and isinstance(after, int) and not isinstance(after, bool):
         was = cents_format(before, row.currency, locale=row.locale) if before is not None else "—"
@@ -82,10 +82,6 @@ def _change(row) -> str:
         now = values.shown(key, after).text
     text = f"{_cut(was, 28)} → {_cut(now, 28)}{more}"
     return f"{values.label(key)}: {text}" if not key.endswith("Cents") else text
-
-
-def _counts(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _spend(row) -> str:

@@ -3,8 +3,9 @@ in one place, and where a decision's address leads when it is opened rather than
 
 from dataclasses import dataclass
 
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import push_url
 
 from dashboard.services import access
 
@@ -55,3 +56,10 @@ def decision_opened(request, project_id: str, to: str):
     the project (anyone else: the same 403 as the page)."""
     access.access_require(user=request.user, project_id=project_id)
     return redirect(to)
+
+
+def decision_row_render(request, context):
+    """A decided card for htmx (the queue's and the inbox's). Its boosted form would push the
+    decision's URL even under hx-push-url="false" (htmx 2.0.10 reads "false" as unset), so
+    the answer says HX-Push-Url: false: the address stays, and Back and reload still work."""
+    return push_url(render(request, "pending/_row.html", context), False)

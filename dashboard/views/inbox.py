@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import push_url, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from dashboard.models.mirror import MirrorAction, MirrorProject
 from dashboard.services import bulk as bulk_service
@@ -21,7 +21,12 @@ from dashboard.services.inbox_actions import (
     inbox_detail_row,
 )
 from dashboard.services.inbox_sync import freshness_for, refresh_now
-from dashboard.views.decisions import DecisionForm, decision_back, decision_opened
+from dashboard.views.decisions import (
+    DecisionForm,
+    decision_back,
+    decision_opened,
+    decision_row_render,
+)
 from dashboard.views.params import query_instant
 
 
@@ -107,9 +112,7 @@ def decide(request, project_id, platform, pending_id):
     back = decision_back(request, reverse("inbox"))
     context = _detail_context(request, outcome.row, project_id, outcome=outcome, back=back)
     if request.htmx:
-        # A card's boosted form pushes its URL even under hx-push-url="false" (htmx 2.0.10 reads
-        # "false" as unset): the header keeps the address, so Back and reload still work.
-        response = push_url(render(request, "pending/_row.html", context), False)
+        response = decision_row_render(request, context)
         return trigger_client_event(response, "inbox-changed") if outcome.ok else response
     if not outcome.ok:
         conflict = outcome.row and (outcome.row.conflict or outcome.row.moved)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import push_url, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from dashboard.services import bulk as bulk_service
 from dashboard.services import hold_rows, holds, pending, pending_decisions
@@ -19,7 +19,12 @@ from dashboard.services.bulk_start import (
     bulk_select_all_preview,
 )
 from dashboard.services.pending_mirror_state import queue_view_read
-from dashboard.views.decisions import DecisionForm, decision_back, decision_opened
+from dashboard.views.decisions import (
+    DecisionForm,
+    decision_back,
+    decision_opened,
+    decision_row_render,
+)
 from dashboard.views.params import query_instant
 
 
@@ -115,9 +120,7 @@ def _decided(request, project_id, outcome, back):
         "back": back,
     }
     if request.htmx:
-        # A card's boosted form pushes its URL even under hx-push-url="false" (htmx 2.0.10 reads
-        # "false" as unset): the header keeps the address, so Back and reload still work.
-        response = push_url(render(request, "pending/_row.html", context), False)
+        response = decision_row_render(request, context)
         changed = outcome.ok and not outcome.hold  # a held decision changed nothing yet
         return trigger_client_event(response, "queue-changed") if changed else response
     if not outcome.ok:
